@@ -1,0 +1,1 @@
+"""Network agents: RADIUS and NetFlow/IPFIX servers (DESIGN §7)."""

@@ -1,0 +1,3 @@
+from lanbill import create_app
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""API resources are registered by importing their modules here."""

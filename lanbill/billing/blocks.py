@@ -1,0 +1,157 @@
+"""Account states and blocks (DESIGN §5, seed 002 «Блокировки»).
+
+An account carries block flags; its shown state is the set flag of highest
+priority: balance > admin > traffic > user, then off, else active.
+Every transition is one `AccountStateChange` row (who, when, why); those
+rows, in id order, are also what the agents read to push a change to the
+NAS (CoA/Disconnect), so nothing else needs publishing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from lanbill.billing.actor import SYSTEM, actor_of
+from lanbill.billing.clock import now_utc
+from lanbill.billing.errors import N_, Conflict, ValidationError
+from lanbill.db import transaction
+from lanbill.models import Account, AccountStateChange, Agreement
+
+FLAG_FIELDS = {
+    "balance": "blocked_balance",
+    "admin": "blocked_admin",
+    "traffic": "blocked_traffic",
+    "user": "blocked_user",
+    "off": "is_off",
+}
+
+
+def available_funds(agreement: Agreement) -> Decimal:
+    """Balance + credit limit + open promised payments (DESIGN §5)."""
+    return agreement.balance + agreement.credit_limit + agreement.promised_amount
+
+
+def set_flag(account: Account, flag: str, value: bool, *, actor=None, reason: str = "") -> bool:
+    """Set or clear one flag, recompute the state, record the transition.
+
+    Returns False when the flag already had that value (nothing recorded).
+    This is the mechanism; the rules of who may do what are in the public
+    functions below.
+    """
+    field = FLAG_FIELDS[flag]
+    who = actor_of(actor)
+    with transaction():
+        account = Account.get_by_id(account.id)  # fresh flags inside the transaction
+        if bool(getattr(account, field)) == value:
+            return False
+        before = account.state
+        setattr(account, field, value)
+        account.state = account.compute_state()
+        now = now_utc()
+        if account.state != before:
+            account.state_changed_at = now
+        account.updated_at = now
+        account.save(
+            only=[
+                getattr(Account, field),
+                Account.state,
+                Account.state_changed_at,
+                Account.updated_at,
+            ]
+        )
+        AccountStateChange.create(
+            account=account.id,
+            at=now,
+            flag=flag,
+            action="set" if value else "lift",
+            state_before=before,
+            state_after=account.state,
+            reason=reason,
+            actor=who.label,
+        )
+    return True
+
+
+def block_by_staff(account: Account, *, actor, reason: str) -> bool:
+    """Staff block (`Adm`) with a reason."""
+    if not (reason or "").strip():
+        raise ValidationError(N_("Give a reason for the block."), fields={"reason": N_("Required.")})
+    _refuse_deleted(account)
+    return set_flag(account, "admin", True, actor=actor, reason=reason.strip())
+
+
+def unblock_by_staff(account: Account, *, actor, reason: str = "") -> bool:
+    return set_flag(account, "admin", False, actor=actor, reason=reason)
+
+
+def set_user_block(account: Account, value: bool, *, actor, reason: str = "") -> bool:
+    """The subscriber's own block (cabinet); it only stops access."""
+    _refuse_deleted(account)
+    return set_flag(account, "user", value, actor=actor, reason=reason)
+
+
+def set_block(account: Account, kind: str, *, actor, reason: str = "") -> bool:
+    """Set a block by kind, as the API and the admin screens ask for it.
+
+    The balance and traffic blocks belong to the system and cannot be set
+    by hand."""
+    if kind == "admin":
+        return block_by_staff(account, actor=actor, reason=reason)
+    if kind == "user":
+        return set_user_block(account, True, actor=actor, reason=reason)
+    raise ValidationError(
+        N_("A block of kind %(kind)s is set by the system, not by hand."),
+        fields={"kind": N_("Only admin and user blocks can be set by hand.")},
+        kind=kind,
+    )
+
+
+def lift_block(account: Account, kind: str, *, actor, reason: str = "") -> bool:
+    """Lift a block by kind.  A balance block is lifted only by the funds
+    becoming ≥ 0 (DESIGN §5): staff cannot lift it by hand."""
+    if kind == "admin":
+        return unblock_by_staff(account, actor=actor, reason=reason)
+    if kind == "user":
+        return set_user_block(account, False, actor=actor, reason=reason)
+    if kind == "balance":
+        raise Conflict(N_("A balance block is lifted only by a payment, a credit or a promised payment."))
+    if kind == "traffic":
+        return set_flag(account, "traffic", False, actor=actor, reason=reason)
+    raise ValidationError(N_("Unknown block kind %(kind)s."), kind=kind)
+
+
+def evaluate_agreement(agreement_id: int, *, actor=SYSTEM) -> int:
+    """Set or lift the balance block on every live account of the agreement
+    so that it matches "available funds < 0".  Returns the number changed."""
+    agreement = Agreement.get_by_id(agreement_id)
+    should_block = available_funds(agreement) < 0
+    changed = 0
+    accounts = Account.select().where(
+        (Account.agreement == agreement_id)
+        & (Account.deleted == False)  # noqa: E712
+        & (Account.blocked_balance != should_block)
+    )
+    for account in accounts:
+        reason = N_("Available funds below zero") if should_block else N_("Available funds back to zero or above")
+        if set_flag(account, "balance", should_block, actor=actor, reason=reason):
+            changed += 1
+    return changed
+
+
+def balance_moved(agreement_id: int, amount: Decimal) -> None:
+    """Called by the ledger after every balance change, in its transaction.
+
+    Only a move that starts or ends below zero can change a balance block,
+    so the common case (a charge that leaves funds positive) reads one row
+    and touches no account.
+    """
+    agreement = Agreement.get_by_id(agreement_id)
+    after = available_funds(agreement)
+    before = after - amount
+    if before < 0 or after < 0:
+        evaluate_agreement(agreement_id)
+
+
+def _refuse_deleted(account: Account) -> None:
+    if account.deleted:
+        raise Conflict(N_("The account is deleted."))

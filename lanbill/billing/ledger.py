@@ -1,0 +1,142 @@
+"""The ledger: the one function that changes a balance, and the invariant.
+
+DESIGN §4: every change of a balance is one ledger row inserted in the same
+transaction as the balance update; nothing is ever deleted; periodic charges
+carry an idempotency key so that a re-run never charges twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import peewee
+
+from lanbill.billing.actor import actor_of
+from lanbill.billing.errors import N_, ValidationError
+from lanbill.db import database, transaction
+from lanbill.models import Agreement, LedgerEntry
+from lanbill.models.agreements import LEDGER_KINDS
+
+
+def idempotency_key(agreement_id, account_id, kind, service_id, period_start, period_end=None) -> str:
+    """The key of a periodic charge: (agreement, account, kind, service, period)."""
+    period = f"{period_start}" if period_end in (None, period_start) else f"{period_start}..{period_end}"
+    return f"{agreement_id}:{account_id or '-'}:{kind}:{service_id or '-'}:{period}"
+
+
+def post_entry(
+    agreement,
+    amount: Decimal,
+    kind: str,
+    *,
+    actor=None,
+    account=None,
+    tariff=None,
+    service=None,
+    payment=None,
+    period_start: dt.date | None = None,
+    period_end: dt.date | None = None,
+    comment: str = "",
+    idempotency_key: str | None = None,
+    original_amount: Decimal | None = None,
+    original_currency: str | None = None,
+    rate: Decimal | None = None,
+) -> tuple[LedgerEntry, bool]:
+    """Insert one ledger entry and move the agreement's balance by `amount`.
+
+    Returns (entry, created).  With an `idempotency_key` already used, the
+    existing entry is returned and nothing changes (DESIGN §4).  After the
+    balance moves, the balance block of the agreement's accounts is
+    re-evaluated (DESIGN §5: set and lifted the moment funds cross zero).
+    """
+    if kind not in LEDGER_KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    if isinstance(amount, float):
+        raise TypeError("money must not be a float")
+    amount = Decimal(amount)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError(N_("Amount may have at most two decimals."))
+    who = actor_of(actor)
+    agreement_id = _id(agreement)
+    with transaction():
+        if idempotency_key is not None:
+            existing = LedgerEntry.get_or_none(LedgerEntry.idempotency_key == idempotency_key)
+            if existing is not None:
+                return existing, False
+        try:
+            with database.atomic():  # a savepoint: a racing duplicate key rolls back alone
+                entry = LedgerEntry.create(
+                    agreement=agreement_id,
+                    amount=amount,
+                    kind=kind,
+                    account_id=_id(account),
+                    tariff_id=_id(tariff),
+                    service_id=_id(service),
+                    payment_id=_id(payment),
+                    period_start=period_start,
+                    period_end=period_end,
+                    original_amount=original_amount,
+                    original_currency=original_currency,
+                    rate=rate,
+                    manager_id=who.manager_id,
+                    actor=who.label,
+                    comment=comment,
+                    idempotency_key=idempotency_key,
+                )
+        except peewee.IntegrityError:
+            if idempotency_key is None:
+                raise
+            return LedgerEntry.get(LedgerEntry.idempotency_key == idempotency_key), False
+        if amount:
+            updated = (
+                Agreement.update(balance=Agreement.balance + amount)
+                .where(Agreement.id == agreement_id)
+                .execute()
+            )
+            if updated != 1:
+                raise ValidationError(N_("Agreement not found."))
+            from lanbill.billing import blocks
+
+            blocks.balance_moved(agreement_id, amount)
+    return entry, True
+
+
+def ledger_sum(agreement_id: int) -> Decimal:
+    value = (
+        LedgerEntry.select(peewee.fn.COALESCE(peewee.fn.SUM(LedgerEntry.amount), 0))
+        .where(LedgerEntry.agreement == agreement_id)
+        .scalar(convert=False)
+    )
+    return Decimal(int(value)) / 100
+
+
+def check_invariant() -> list[tuple[int, str, Decimal, Decimal]]:
+    """Every agreement whose balance differs from the sum of its ledger:
+    [(id, number, balance, ledger_sum)].  Empty means all is right."""
+    sums = (
+        LedgerEntry.select(
+            LedgerEntry.agreement, peewee.fn.SUM(LedgerEntry.amount).alias("total")
+        )
+        .group_by(LedgerEntry.agreement)
+        .alias("sums")
+    )
+    query = (
+        Agreement.select(Agreement.id, Agreement.number, Agreement.balance, sums.c.total)
+        .join(sums, peewee.JOIN.LEFT_OUTER, on=(sums.c.agreement_id == Agreement.id))
+        .tuples()
+    )
+    wrong = []
+    for agreement_id, number, balance_minor, total in query.iterator():
+        # .tuples() bypasses field conversion only for the subquery column
+        balance = Decimal(balance_minor) if isinstance(balance_minor, Decimal) else balance_minor
+        total_value = Decimal(int(total or 0)) / 100
+        if Decimal(balance) != total_value:
+            wrong.append((agreement_id, number, Decimal(balance), total_value))
+    return wrong
+
+
+def _id(obj):
+    if obj is None:
+        return None
+    return obj if isinstance(obj, int) else obj.id

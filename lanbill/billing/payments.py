@@ -1,0 +1,249 @@
+"""Payments (seed 002 «Работа с платежами»): post, "set balance to", cancel.
+
+A payment is a `Payment` row plus one `payment` ledger entry; cancelling it
+posts a `payment_reversal` entry and keeps the payment with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import peewee
+
+from lanbill.billing import audit
+from lanbill.billing.actor import actor_of
+from lanbill.billing.clock import now_utc, to_utc, today
+from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
+from lanbill.billing.ledger import post_entry
+from lanbill.db import database, transaction
+from lanbill.models import Agreement, LedgerEntry, Payment
+from lanbill.models.agreements import PAYMENT_METHODS
+from lanbill.money import MoneyError, parse_money
+
+
+def _agreement(agreement) -> Agreement:
+    if isinstance(agreement, Agreement):
+        return agreement
+    found = Agreement.get_or_none(Agreement.id == agreement)
+    if found is None:
+        raise NotFound(N_("Agreement not found."), fields={"agreement_id": N_("No such agreement.")})
+    return found
+
+
+def _clean_amount(amount) -> Decimal:
+    try:
+        return parse_money(amount, allow_negative=False, allow_zero=False)
+    except MoneyError as exc:
+        raise ValidationError(exc.message, fields={"amount": exc.message}) from None
+
+
+def _clean_paid_at(paid_at) -> dt.datetime:
+    """Pay date: now by default; the past is allowed (back-dating, seed 002),
+    the future is not.  A bare date means that local day's start; naive
+    datetimes are local wall-clock times; the result is naive UTC."""
+    if paid_at is None:
+        return now_utc()
+    if isinstance(paid_at, str):
+        try:
+            paid_at = dt.datetime.fromisoformat(paid_at.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError(
+                N_("Pay date must be a date, for example 2026-11-23."),
+                fields={"paid_at": N_("Not a date.")},
+            ) from None
+    if isinstance(paid_at, dt.date) and not isinstance(paid_at, dt.datetime):
+        paid_at = dt.datetime.combine(paid_at, dt.time())
+    paid_utc = to_utc(paid_at)
+    if to_utc(dt.datetime.combine(today() + dt.timedelta(days=1), dt.time())) <= paid_utc:
+        raise ValidationError(
+            N_("Pay date cannot be in the future."), fields={"paid_at": N_("In the future.")}
+        )
+    return paid_utc
+
+
+def _clean_document_number(number) -> str:
+    number = (number or "").strip() if isinstance(number, str) else ""
+    if not number:
+        raise ValidationError(
+            N_("The payment document number is required."),
+            fields={"document_number": N_("Required.")},
+        )
+    if len(number) > 64:
+        raise ValidationError(
+            N_("The payment document number is too long."),
+            fields={"document_number": N_("At most 64 characters.")},
+        )
+    return number
+
+
+def post_payment(
+    agreement,
+    amount,
+    document_number,
+    *,
+    actor,
+    paid_at=None,
+    method: str = "cash",
+    comment: str = "",
+    external_id: str | None = None,
+    gateway: str = "",
+) -> tuple[Payment, bool]:
+    """Book a payment onto an agreement; returns (payment, created).
+
+    With an `external_id` already booked for the same gateway, the existing
+    payment is returned and nothing is booked again (a repeated gateway
+    notification is answered, not booked twice — DESIGN §4).  The same id
+    with a different agreement or amount is a conflict.
+    """
+    agreement = _agreement(agreement)
+    amount = _clean_amount(amount)
+    document_number = _clean_document_number(document_number)
+    paid_at = _clean_paid_at(paid_at)
+    if method not in PAYMENT_METHODS:
+        raise ValidationError(
+            N_("Unknown payment method."), fields={"method": N_("One of cash, bank, card, gateway.")}
+        )
+    if external_id is not None:
+        external_id = str(external_id).strip()
+        if not external_id or len(external_id) > 128:
+            raise ValidationError(
+                N_("External id must be 1 to 128 characters."),
+                fields={"external_id": N_("1 to 128 characters.")},
+            )
+    who = actor_of(actor)
+    with transaction():
+        if external_id is not None:
+            existing = Payment.get_or_none(
+                (Payment.gateway == gateway) & (Payment.external_id == external_id)
+            )
+            if existing is not None:
+                return _same_or_conflict(existing, agreement, amount), False
+        try:
+            with database.atomic():
+                payment = Payment.create(
+                    agreement=agreement.id,
+                    amount=amount,
+                    paid_at=paid_at,
+                    document_number=document_number,
+                    method=method,
+                    gateway=gateway,
+                    external_id=external_id,
+                    comment=(comment or "").strip(),
+                    manager_id=who.manager_id,
+                    actor=who.label,
+                )
+        except peewee.IntegrityError:
+            existing = Payment.get(
+                (Payment.gateway == gateway) & (Payment.external_id == external_id)
+            )
+            return _same_or_conflict(existing, agreement, amount), False
+        entry, _ = post_entry(
+            agreement.id,
+            amount,
+            "payment",
+            actor=who,
+            payment=payment,
+            comment=document_number,
+        )
+        payment.entry = entry
+        payment.save(only=[Payment.entry])
+        audit.record(who, "payment.create", "agreement", agreement.id, after=_payment_dict(payment))
+    return payment, True
+
+
+def _same_or_conflict(existing: Payment, agreement: Agreement, amount: Decimal) -> Payment:
+    if existing.agreement_id != agreement.id or existing.amount != amount:
+        raise Conflict(
+            N_("A payment with this external id was already booked with other details."),
+            fields={"external_id": N_("Already used.")},
+        )
+    return existing
+
+
+def set_balance_to(agreement, target, document_number, *, actor, paid_at=None, comment: str = "",
+                   method: str = "cash") -> Payment | LedgerEntry:
+    """"Set balance to X" (seed 002): compute the amount that makes the
+    balance X and book it.  Raising the balance books a payment; lowering it
+    (a rule seed 002 leaves open) books a `correction` entry, because a
+    negative payment is not a payment."""
+    agreement = _agreement(agreement)
+    try:
+        target = parse_money(target)
+    except MoneyError as exc:
+        raise ValidationError(exc.message, fields={"target": exc.message}) from None
+    document_number = _clean_document_number(document_number)
+    with transaction():
+        current = Agreement.get_by_id(agreement.id).balance
+        amount = target - current
+        if amount == 0:
+            raise ValidationError(
+                N_("The balance is already %(target)s."), fields={"target": N_("Nothing to change.")},
+                target=str(target),
+            )
+        if amount > 0:
+            payment, _ = post_payment(
+                agreement, amount, document_number, actor=actor, paid_at=paid_at,
+                comment=comment, method=method,
+            )
+            return payment
+        entry, _ = post_entry(
+            agreement.id, amount, "correction", actor=actor,
+            comment=f"{document_number} {comment}".strip(),
+        )
+        audit.record(actor, "balance.set", "agreement", agreement.id,
+                     before={"balance": str(current)}, after={"balance": str(target)})
+        return entry
+
+
+def cancel_payment(payment, *, actor, reason: str) -> Payment:
+    """Cancel a payment by a reversing entry; the payment stays, marked
+    cancelled with who, when and why.  A payment is cancelled once."""
+    if not isinstance(payment, Payment):
+        found = Payment.get_or_none(Payment.id == payment)
+        if found is None:
+            raise NotFound(N_("Payment not found."))
+        payment = found
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(N_("Give a reason for cancelling."), fields={"reason": N_("Required.")})
+    who = actor_of(actor)
+    with transaction():
+        payment = Payment.get_by_id(payment.id)
+        if payment.cancelled_at is not None:
+            raise Conflict(N_("The payment is already cancelled."))
+        entry, _ = post_entry(
+            payment.agreement_id,
+            -payment.amount,
+            "payment_reversal",
+            actor=who,
+            payment=payment,
+            comment=reason,
+            idempotency_key=f"reversal:{payment.id}",
+        )
+        payment.cancelled_at = now_utc()
+        payment.cancelled_by = who.label
+        payment.cancel_reason = reason
+        payment.reversal_entry = entry
+        payment.save()
+        audit.record(who, "payment.cancel", "payment", payment.id, after={"reason": reason})
+    return payment
+
+
+def _payment_dict(payment: Payment) -> dict:
+    return {
+        "id": payment.id,
+        "amount": str(payment.amount),
+        "document_number": payment.document_number,
+        "paid_at": payment.paid_at.isoformat(),
+        "method": payment.method,
+    }
+
+
+def last_document_numbers(agreement_id: int | None = None, limit: int = 5) -> list[str]:
+    """The reference panel: last document numbers of an agreement, or of the
+    whole database when `agreement_id` is None (seed 002 «Справочно»)."""
+    query = Payment.select(Payment.document_number).order_by(Payment.id.desc()).limit(limit)
+    if agreement_id is not None:
+        query = query.where(Payment.agreement == agreement_id)
+    return [p.document_number for p in query]

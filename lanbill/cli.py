@@ -1,0 +1,96 @@
+"""`flask --app app …` commands: init, db upgrade, check, token, agents,
+worker, run (all-in-one)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+db_cli = AppGroup("db", help="Database schema.")
+token_cli = AppGroup("token", help="API tokens.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(db_cli)
+    app.cli.add_command(check_command)
+    app.cli.add_command(token_cli)
+    app.cli.add_command(agents_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(run_all_command)
+
+
+@click.command("init")
+def init_command():
+    """Create the schema and the first operator, currency, group and admin."""
+    from lanbill.setup import initialize
+
+    created = initialize()
+    click.echo("initialised: " + (", ".join(created) if created else "nothing to do"))
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Apply pending numbered migrations."""
+    from lanbill.migrations import upgrade_database
+
+    ran = upgrade_database()
+    click.echo("applied: " + (", ".join(ran) if ran else "nothing, schema is current"))
+
+
+@click.command("check")
+def check_command():
+    """Verify balance = sum(ledger) for every agreement; non-zero exit on any
+    difference (DESIGN §4)."""
+    from lanbill.billing.ledger import check_invariant
+
+    wrong = check_invariant()
+    for agreement_id, number, balance, total in wrong:
+        click.echo(f"agreement {agreement_id} ({number}): balance {balance} != ledger {total}", err=True)
+    if wrong:
+        sys.exit(1)
+    click.echo("ok: every balance equals the sum of its ledger")
+
+
+@token_cli.command("create")
+@click.option("--manager", "login", required=True, help="Manager login the token acts as.")
+@click.option("--name", default="", help="A note to recognise the token by.")
+def token_create(login, name):
+    """Create an API token and print it (it is shown only once)."""
+    from lanbill.billing.staff import create_token
+    from lanbill.models import Manager
+
+    manager = Manager.get_or_none(Manager.login == login)
+    if manager is None:
+        raise click.ClickException(f"no manager {login!r}")
+    click.echo(create_token(manager, name=name))
+
+
+@click.command("agents")
+def agents_command():
+    """Run every enabled agent (RADIUS, NetFlow) until SIGTERM/Ctrl-C."""
+    from agents.runner import run_agents
+
+    run_agents(current_app)
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True)
+def worker_command(workers):
+    """Run the Huey consumer: periodic billing jobs, outbox, retries."""
+    import lanbill.jobs  # noqa: F401  (registers the periodic tasks)
+    from lanbill.tasks import huey
+
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    consumer.run()
+
+
+@click.command("run")
+def run_all_command():
+    """Web + agents + worker in one supervisor (the embedded default)."""
+    from lanbill.supervisor import run_all
+
+    run_all(current_app.config)

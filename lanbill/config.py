@@ -1,0 +1,126 @@
+"""Configuration: defaults, overridden by instance/config.py, then LANBILL_* env.
+
+This is the only module that reads the environment (CONVENTIONS: "Nothing
+reads the environment outside config").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    "HTTP_HOST": "127.0.0.1",
+    "HTTP_PORT": 8080,
+    "DATABASE_URL": None,  # None: SQLite file lanbill.db in the instance folder
+    "HUEY_URL": None,  # None: Huey's SQLite storage in the instance folder
+    "SECRET_KEY": None,  # None: generated once into instance/secret_key
+    "DATA_KEY": None,  # None: generated once into instance/data_key (Fernet)
+    "TIMEZONE": None,  # None: the system's zone
+    "BABEL_DEFAULT_LOCALE": "ru",
+    "LANGUAGES": ["ru", "en"],
+    "SESSION_MINUTES": 20,
+    "AGREEMENT_NUMBER_PATTERN": "{year}-{seq:06d}",
+    "RADIUS_AUTH_PORT": None,  # None: each RADIUS agent's own (default 1812)
+    "RADIUS_ACCT_PORT": None,  # None: each RADIUS agent's own (default 1813)
+    "NETFLOW_PORT": None,  # None: each NetFlow agent's own (default 2055)
+    "LOGIN_MAX_FAILURES": 5,
+    "WTF_CSRF_ENABLED": True,
+    "TESTING": False,
+}
+
+# Environment variables that are read, with the config key they set.  Plain
+# names are the ones the README documents; LANBILL_<KEY> works for any key.
+ENV_ALIASES = {
+    "DATABASE_URL": "DATABASE_URL",
+    "HUEY_URL": "HUEY_URL",
+}
+
+_INT_KEYS = {
+    "HTTP_PORT",
+    "SESSION_MINUTES",
+    "RADIUS_AUTH_PORT",
+    "RADIUS_ACCT_PORT",
+    "NETFLOW_PORT",
+    "LOGIN_MAX_FAILURES",
+}
+_BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING"}
+
+
+def instance_path(overrides: dict | None = None) -> Path:
+    """The instance folder: overrides, then LANBILL_INSTANCE, then ./instance."""
+    if overrides and overrides.get("INSTANCE_PATH"):
+        return Path(overrides["INSTANCE_PATH"]).resolve()
+    env = os.environ.get("LANBILL_INSTANCE")
+    return Path(env).resolve() if env else (ROOT / "instance")
+
+
+def _coerce(key: str, value):
+    if value is None:
+        return None
+    if key in _INT_KEYS:
+        return int(value)
+    if key in _BOOL_KEYS and isinstance(value, str):
+        return value.lower() in ("1", "true", "yes", "on")
+    return value
+
+
+def load_settings(overrides: dict | None = None) -> dict:
+    """Merge defaults, instance/config.py, the environment and overrides.
+
+    Tests pass a dict (``overrides``) that wins over everything else.
+    """
+    settings = dict(DEFAULTS)
+    folder = instance_path(overrides)
+    settings["INSTANCE_PATH"] = str(folder)
+    config_file = folder / "config.py"
+    if config_file.exists():
+        namespace: dict = {}
+        exec(compile(config_file.read_text(), str(config_file), "exec"), namespace)
+        settings.update({k: v for k, v in namespace.items() if k.isupper()})
+    for key in DEFAULTS:
+        env_value = os.environ.get("LANBILL_" + key)
+        if env_value is not None:
+            settings[key] = _coerce(key, env_value)
+    for env_name, key in ENV_ALIASES.items():
+        if os.environ.get(env_name):
+            settings[key] = os.environ[env_name]
+    if overrides:
+        settings.update(overrides)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not settings.get("DATABASE_URL"):
+        settings["DATABASE_URL"] = "sqlite:///" + str(folder / "lanbill.db")
+    if not settings.get("HUEY_URL"):
+        settings["HUEY_URL"] = "sqlite:///" + str(folder / "huey.db")
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = _secret_key(folder)
+    if not settings.get("DATA_KEY"):
+        settings["DATA_KEY"] = _data_key(folder)
+    return settings
+
+
+def _secret_key(folder: Path) -> str:
+    """Generate the secret key once into the instance folder and reuse it."""
+    path = folder / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _data_key(folder: Path) -> str:
+    """The key that encrypts personal data and service passwords at rest.
+
+    Kept apart from SECRET_KEY so that rotating session keys never makes
+    stored data unreadable.  Back it up with the database.
+    """
+    from cryptography.fernet import Fernet
+
+    path = folder / "data_key"
+    if not path.exists():
+        path.write_bytes(Fernet.generate_key())
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,104 @@
+"""Managers (staff), roles with permissions and visible groups, API tokens,
+and the audit log."""
+
+from __future__ import annotations
+
+import peewee
+
+from lanbill.db import JSONField
+from lanbill.models.base import BaseModel, utcnow
+from lanbill.models.subscribers import Group
+
+PERMISSIONS = (
+    "subscribers.view",
+    "subscribers.edit",
+    "payments.create",
+    "payments.cancel",
+    "tariffs.edit",
+    "settings.edit",
+    "personal_data.view",
+    "reports.view",
+    "helpdesk.use",
+)
+
+
+class Role(BaseModel):
+    """A set of permissions and the subscriber groups its managers may see.
+
+    `all_groups` True: every subscriber is visible (the administrator)."""
+
+    name = peewee.CharField(max_length=64, unique=True)
+    permissions = JSONField(default=list)
+    all_groups = peewee.BooleanField(default=False)
+
+    def has(self, permission: str) -> bool:
+        return permission in (self.permissions or [])
+
+
+class RoleGroup(BaseModel):
+    role = peewee.ForeignKeyField(Role, backref="group_links", on_delete="CASCADE")
+    group = peewee.ForeignKeyField(Group, backref="role_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("role", "group"), True),)
+
+
+class Manager(BaseModel):
+    """A staff member.  An empty password_hash means "no password yet": the
+    first login asks for one before anything else (seed 004)."""
+
+    login = peewee.CharField(max_length=64, unique=True)
+    password_hash = peewee.CharField(max_length=255, default="")
+    name = peewee.CharField(max_length=128, default="")
+    email = peewee.CharField(max_length=255, default="")
+    role = peewee.ForeignKeyField(Role, backref="managers", on_delete="RESTRICT")
+    language = peewee.CharField(max_length=8, default="ru")
+    active = peewee.BooleanField(default=True)
+    failed_logins = peewee.IntegerField(default=0)
+    locked_until = peewee.DateTimeField(null=True)
+    last_login_at = peewee.DateTimeField(null=True)
+    preferences = JSONField(default=dict)  # visible columns per table, ...
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    # Flask-Login protocol
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def needs_password(self) -> bool:
+        return not self.password_hash
+
+    def can(self, permission: str) -> bool:
+        return self.role.has(permission)
+
+
+class ApiToken(BaseModel):
+    """A bearer token for /api/v1; only its SHA-256 is stored."""
+
+    manager = peewee.ForeignKeyField(Manager, backref="tokens", on_delete="CASCADE")
+    name = peewee.CharField(max_length=128, default="")
+    token_hash = peewee.CharField(max_length=64, unique=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    last_used_at = peewee.DateTimeField(null=True)
+    revoked_at = peewee.DateTimeField(null=True)
+
+
+class AuditLog(BaseModel):
+    """Who did what to which object, when, with before/after values."""
+
+    at = peewee.DateTimeField(default=utcnow, index=True)
+    manager_id = peewee.IntegerField(null=True, index=True)
+    actor = peewee.CharField(max_length=128, default="")
+    action = peewee.CharField(max_length=64, index=True)
+    object_type = peewee.CharField(max_length=64, index=True)
+    object_id = peewee.CharField(max_length=64, default="")
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+    ip = peewee.CharField(max_length=45, default="")

@@ -1,0 +1,185 @@
+"""Shared fixtures (flaskr's pattern): app, client, runner, api, login_as.
+
+Each test gets a fresh database: on SQLite a copy of a migrated template
+file; with DATABASE_URL=postgresql://… one database per test process,
+truncated and re-initialised before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+from cryptography.fernet import Fernet
+
+PG_URL = os.environ.get("DATABASE_URL", "")
+USE_PG = PG_URL.startswith("postgres")
+DATA_KEY = Fernet.generate_key().decode()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-perf", action="store_true", help="run the benchmarks in tests/perf")
+    parser.addoption("--screenshots", action="store_true", help="e2e: save screenshots")
+
+
+def pytest_ignore_collect(collection_path, config):
+    if "perf" in collection_path.parts and not config.getoption("--run-perf"):
+        return True
+    return None
+
+
+def _pg_admin_url(url: str, dbname: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Prepare the database every test starts from; returns its URL/path."""
+    from lanbill.db import bind_database, configure_encryption, database
+    from lanbill.setup import initialize
+
+    configure_encryption(DATA_KEY)
+    if USE_PG:
+        import psycopg2
+
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        name = f"lanbill_test_{worker}_{uuid.uuid4().hex[:6]}"
+        conn = psycopg2.connect(_pg_admin_url(PG_URL, "postgres"))
+        conn.autocommit = True
+        conn.cursor().execute(f'CREATE DATABASE "{name}"')
+        url = _pg_admin_url(PG_URL, name)
+        bind_database(url)
+        database.connect()
+        initialize()
+        database.close()
+        yield url
+        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+    else:
+        path = tmp_path_factory.mktemp("template") / "lanbill.db"
+        bind_database(f"sqlite:///{path}")
+        database.connect()
+        initialize()
+        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        database.close()
+        yield str(path)
+
+
+def _reset_pg(url: str) -> None:
+    from lanbill.db import bind_database, database
+    from lanbill.setup import initialize
+
+    bind_database(url)
+    database.connect(reuse_if_open=True)
+    tables = [t for t in database.get_tables() if t != "schema_migration"]
+    database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+    initialize()
+    database.close()
+
+
+@pytest.fixture
+def app_config(tmp_path, database_template):
+    """The config dict each test's app is built from (tests may edit it)."""
+    if USE_PG:
+        _reset_pg(database_template)
+        url = database_template
+    else:
+        target = tmp_path / "lanbill.db"
+        shutil.copy(database_template, target)
+        url = f"sqlite:///{target}"
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": url,
+        "HUEY_URL": f"sqlite:///{tmp_path / 'huey.db'}",
+        "SECRET_KEY": "test-secret",
+        "DATA_KEY": DATA_KEY,
+        "WTF_CSRF_ENABLED": False,
+        "TIMEZONE": "Europe/Moscow",
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    from lanbill import create_app
+    from lanbill.db import database
+
+    application = create_app(app_config)
+    with application.app_context():
+        database.connect(reuse_if_open=True)
+        yield application
+        if not database.is_closed():
+            database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin(app):
+    """The admin manager with a password set."""
+    from lanbill.billing.staff import hash_password
+    from lanbill.models import Manager
+
+    manager = Manager.get(Manager.login == "admin")
+    manager.password_hash = hash_password("Secret-pass1")
+    manager.save()
+    return manager
+
+
+@pytest.fixture
+def login_as(client):
+    """login_as(manager_login, password) → logs the test client in."""
+
+    def do(login="admin", password="Secret-pass1"):
+        response = client.post("/login", data={"login": login, "password": password})
+        assert response.status_code in (302, 303), response.data[:500]
+        return response
+
+    return do
+
+
+class ApiClient:
+    """A test client that sends the bearer token and JSON."""
+
+    def __init__(self, client, token):
+        self.client = client
+        self.token = token
+
+    def _headers(self, headers=None, language="en"):
+        out = {"Authorization": f"Bearer {self.token}", "Accept-Language": language}
+        out.update(headers or {})
+        return out
+
+    def _send(self, method, url, **kw):
+        headers = self._headers(kw.pop("headers", None), kw.pop("language", "en"))
+        return getattr(self.client, method)("/api/v1" + url, headers=headers, **kw)
+
+    def get(self, url, **kw):
+        return self._send("get", url, **kw)
+
+    def post(self, url, json=None, **kw):
+        return self._send("post", url, json=json, **kw)
+
+    def patch(self, url, json=None, **kw):
+        return self._send("patch", url, json=json, **kw)
+
+    def delete(self, url, **kw):
+        return self._send("delete", url, **kw)
+
+
+@pytest.fixture
+def api(app, client, admin):
+    from lanbill.billing.staff import create_token
+
+    return ApiClient(client, create_token(admin, name="tests"))

@@ -1,0 +1,131 @@
+"""Payments (seed 002 «Работа с платежами»)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from lanbill.billing import ledger, payments
+from lanbill.billing.errors import Conflict, ValidationError
+from lanbill.db import database
+from lanbill.models import Agreement, LedgerEntry, Payment
+from tests.factories import ACTOR, make_agreement
+
+
+def balance(agreement) -> Decimal:
+    return Agreement.get_by_id(agreement.id).balance
+
+
+def test_payment_accepts_comma_and_books_one_entry(app):
+    agreement = make_agreement()
+    payment, created = payments.post_payment(agreement, "650,50", "ПП-17", actor=ACTOR, comment="касса")
+    assert created and payment.amount == Decimal("650.50")
+    assert balance(agreement) == Decimal("650.50")
+    entry = LedgerEntry.get(LedgerEntry.payment_id == payment.id)
+    assert entry.kind == "payment" and entry.amount == Decimal("650.50")
+
+
+@pytest.mark.parametrize("amount", ["-5", "0", "1.005", "abc", "", 1.5])
+def test_bad_amounts_change_nothing(app, amount):
+    agreement = make_agreement()
+    with pytest.raises(ValidationError) as info:
+        payments.post_payment(agreement, amount, "PP", actor=ACTOR)
+    assert "amount" in info.value.fields
+    assert Payment.select().count() == 0 and balance(agreement) == 0
+
+
+def test_document_number_is_required(app):
+    agreement = make_agreement()
+    with pytest.raises(ValidationError) as info:
+        payments.post_payment(agreement, "10", "  ", actor=ACTOR)
+    assert "document_number" in info.value.fields
+
+
+@time_machine.travel(dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC))
+def test_backdated_payment_allowed_future_refused(app):
+    agreement = make_agreement()
+    payment, _ = payments.post_payment(agreement, "10", "A-1", actor=ACTOR, paid_at="2026-01-15")
+    # 2026-01-15 00:00 Moscow is 2026-01-14 21:00 UTC
+    assert payment.paid_at == dt.datetime(2026, 1, 14, 21, 0)
+    with pytest.raises(ValidationError):
+        payments.post_payment(agreement, "10", "A-2", actor=ACTOR, paid_at="2026-03-12")
+
+
+def test_external_id_books_once_and_conflicts_on_other_amount(app):
+    agreement = make_agreement()
+    first, created = payments.post_payment(agreement, "100", "G-1", actor=ACTOR, external_id="tx-1", gateway="api")
+    again, created_again = payments.post_payment(agreement, "100", "G-1", actor=ACTOR, external_id="tx-1",
+                                                 gateway="api")
+    assert created and not created_again and first.id == again.id
+    assert balance(agreement) == Decimal("100.00")
+    with pytest.raises(Conflict):
+        payments.post_payment(agreement, "101", "G-1", actor=ACTOR, external_id="tx-1", gateway="api")
+    assert Payment.select().count() == 1
+
+
+def test_cancel_posts_reversal_and_keeps_payment(app):
+    agreement = make_agreement()
+    payment, _ = payments.post_payment(agreement, "300", "K-1", actor=ACTOR)
+    payments.cancel_payment(payment, actor=ACTOR, reason="ошибка кассира")
+    assert balance(agreement) == Decimal("0.00")
+    stored = Payment.get_by_id(payment.id)
+    assert stored.cancelled_at is not None and stored.cancel_reason == "ошибка кассира"
+    kinds = [e.kind for e in LedgerEntry.select().order_by(LedgerEntry.id)]
+    assert kinds == ["payment", "payment_reversal"]
+    with pytest.raises(Conflict):
+        payments.cancel_payment(payment, actor=ACTOR, reason="again")
+    with pytest.raises(ValidationError):
+        payments.cancel_payment(payments.post_payment(agreement, "1", "K-2", actor=ACTOR)[0], actor=ACTOR, reason="")
+
+
+def test_set_balance_to_computes_the_amount(app):
+    agreement = make_agreement()
+    payments.post_payment(agreement, "120", "S-1", actor=ACTOR)
+    result = payments.set_balance_to(agreement, "500,00", "S-2", actor=ACTOR)
+    assert isinstance(result, Payment) and result.amount == Decimal("380.00")
+    assert balance(agreement) == Decimal("500.00")
+    lowered = payments.set_balance_to(agreement, "-20", "S-3", actor=ACTOR)
+    assert isinstance(lowered, LedgerEntry) and lowered.kind == "correction"
+    assert lowered.amount == Decimal("-520.00") and balance(agreement) == Decimal("-20.00")
+
+
+def test_reference_panel_lists_last_document_numbers(app):
+    first = make_agreement()
+    other = make_agreement()
+    for n in range(3):
+        payments.post_payment(first, "1", f"A-{n}", actor=ACTOR)
+    payments.post_payment(other, "1", "B-9", actor=ACTOR)
+    assert payments.last_document_numbers(first.id) == ["A-2", "A-1", "A-0"]
+    assert payments.last_document_numbers(None, limit=2) == ["B-9", "A-2"]
+
+
+def test_concurrent_payments_lose_nothing(app):
+    """Several threads pay into one agreement at once; every kopeck lands."""
+    agreement = make_agreement()
+    database.close()
+    errors = []
+    per_thread, threads_count = 15, 6
+
+    def pay(n):
+        try:
+            with database.connection_context():
+                for i in range(per_thread):
+                    payments.post_payment(agreement.id, "1.01", f"T{n}-{i}", actor=ACTOR)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pay, args=(n,)) for n in range(threads_count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    database.connect(reuse_if_open=True)
+    assert errors == []
+    total = Decimal("1.01") * per_thread * threads_count
+    assert balance(agreement) == total
+    assert Payment.select().count() == per_thread * threads_count
+    assert ledger.check_invariant() == []
