@@ -33,7 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=settings["SESSION_MINUTES"])
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+    from lanbill.i18n import catalogue_directories
+
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(catalogue_directories(ROOT / "translations"))
     app.config["LANBILL_VERSION"] = __version__
 
     _init_database(app)
