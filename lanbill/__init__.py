@@ -117,6 +117,14 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals["lanbill_version"] = __version__
 
+    @app.context_processor
+    def _menu():
+        from lanbill.admin.menu import menu_for
+
+        if current_user and current_user.is_authenticated:
+            return {"admin_menu": menu_for(current_user, app.view_functions)}
+        return {"admin_menu": []}
+
 
 def instance_folder(app: Flask) -> Path:
     return Path(app.instance_path)
