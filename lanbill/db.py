@@ -33,7 +33,7 @@ def make_database(url: str) -> peewee.Database:
         return url_connect(url, pragmas=SQLITE_PRAGMAS, timeout=30)
     if url.startswith("postgres"):
         url = url.replace("postgres://", "postgresql://", 1)
-        return url_connect(url, autorollback=True)
+        return url_connect(url)
     raise ValueError(f"unsupported DATABASE_URL: {url}")
 
 
