@@ -23,6 +23,7 @@ class Agent(BaseModel):
     listen_address = peewee.CharField(max_length=64, default="0.0.0.0")
     options = JSONField(default=dict)
     enabled = peewee.BooleanField(default=True)
+    version = peewee.IntegerField(default=1)
     created_at = peewee.DateTimeField(default=utcnow)
 
 
@@ -36,4 +37,5 @@ class Nas(BaseModel):
     vendor = peewee.CharField(max_length=16, default="generic")
     coa_port = peewee.IntegerField(default=3799)
     require_message_authenticator = peewee.BooleanField(default=True)
+    version = peewee.IntegerField(default=1)
     created_at = peewee.DateTimeField(default=utcnow)

@@ -26,6 +26,7 @@ class Operator(BaseModel):
     chief_accountant = peewee.CharField(max_length=255, default="")
     phone = peewee.CharField(max_length=64, default="")
     email = peewee.CharField(max_length=255, default="")
+    version = peewee.IntegerField(default=1)  # optimistic lock for stale forms
     created_at = peewee.DateTimeField(default=utcnow)
 
 
@@ -38,6 +39,7 @@ class Currency(BaseModel):
     symbol = peewee.CharField(max_length=8, default="")
     decimals = peewee.SmallIntegerField(default=2)
     is_default = peewee.BooleanField(default=False)
+    version = peewee.IntegerField(default=1)
 
 
 class CurrencyRate(BaseModel):

@@ -30,6 +30,7 @@ class Role(BaseModel):
     name = peewee.CharField(max_length=64, unique=True)
     permissions = JSONField(default=list)
     all_groups = peewee.BooleanField(default=False)
+    version = peewee.IntegerField(default=1)
 
     def has(self, permission: str) -> bool:
         return permission in (self.permissions or [])
@@ -58,6 +59,7 @@ class Manager(BaseModel):
     locked_until = peewee.DateTimeField(null=True)
     last_login_at = peewee.DateTimeField(null=True)
     preferences = JSONField(default=dict)  # visible columns per table, ...
+    version = peewee.IntegerField(default=1)
     created_at = peewee.DateTimeField(default=utcnow)
 
     # Flask-Login protocol

@@ -123,6 +123,7 @@ class Group(BaseModel):
     promise_max_amount = MoneyField(default=0)
     promise_days = peewee.IntegerField(default=3)
     promise_interval_days = peewee.IntegerField(default=30)
+    version = peewee.IntegerField(default=1)
 
 
 class SubscriberGroup(BaseModel):
