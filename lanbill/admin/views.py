@@ -1,17 +1,28 @@
-"""Admin views: thin functions over models and billing/ (Healthchecks' style)."""
+"""Admin views shared by every screen: the home page, the language switch
+and the visible-columns preference of tables."""
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import login_required
+from flask import current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from lanbill.admin import bp
+from lanbill.billing import preferences
+from lanbill.billing.errors import BillingError
 from lanbill.models import Account, Agreement, Payment, Subscriber
+
+# Endpoints any logged-in manager may use (no permission needed): they only
+# touch the manager's own preferences or show counts.
+OPEN_ENDPOINTS = {"admin.home", "admin.language", "admin.table_columns"}
 
 
 @bp.route("/")
 @login_required
 def home():
+    """The dashboard (part of the admin screens) once it exists; until then
+    a page of counts."""
+    if "admin.dashboard" in current_app.view_functions:
+        return redirect(url_for("admin.dashboard"))
     counts = {
         "subscribers": Subscriber.select().where(Subscriber.is_template == False).count(),  # noqa: E712
         "agreements": Agreement.select().count(),
@@ -19,3 +30,34 @@ def home():
         "payments": Payment.select().count(),
     }
     return render_template("admin/home.html", counts=counts)
+
+
+def safe_next(default: str) -> str:
+    """A local URL from the form's `next`, or `default` (no open redirect)."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+@bp.route("/language", methods=["POST"])
+@login_required
+def language():
+    try:
+        preferences.set_language(current_user, request.form.get("language", ""))
+    except BillingError:
+        pass
+    response = redirect(safe_next(url_for("admin.home")))
+    response.set_cookie("lang", current_user.language, max_age=3600 * 24 * 365, samesite="Lax")
+    return response
+
+
+@bp.route("/tables/<name>/columns", methods=["POST"])
+@login_required
+def table_columns(name):
+    columns = None if request.form.get("reset") else request.form.getlist("columns")
+    try:
+        preferences.set_table_columns(current_user, name, columns)
+    except BillingError:
+        pass
+    return redirect(safe_next(url_for("admin.home")))

@@ -1,0 +1,37 @@
+"""A manager's own preferences: UI language and the visible columns of each
+admin table (Manager.language, Manager.preferences["columns"])."""
+
+from __future__ import annotations
+
+from lanbill.billing.errors import N_, ValidationError
+from lanbill.db import transaction
+from lanbill.models import Manager
+
+LANGUAGES = ("ru", "en")
+
+
+def set_language(manager: Manager, language: str) -> None:
+    """Russian by default; English selectable per manager (DESIGN §8)."""
+    if language not in LANGUAGES:
+        raise ValidationError(N_("Unknown language."), fields={"language": N_("One of ru, en.")})
+    with transaction():
+        Manager.update(language=language).where(Manager.id == manager.id).execute()
+    manager.language = language
+
+
+def set_table_columns(manager: Manager, table: str, columns: list[str] | None) -> None:
+    """Remember which columns of `table` the manager sees; None restores the
+    default set.  Unknown keys are filtered by the table when it is read."""
+    if not table or len(table) > 64:
+        raise ValidationError(N_("Unknown table."))
+    with transaction():
+        current = Manager.get_by_id(manager.id)
+        prefs = dict(current.preferences or {})
+        chosen = dict(prefs.get("columns") or {})
+        if columns:
+            chosen[table] = [str(c)[:64] for c in columns][:50]
+        else:
+            chosen.pop(table, None)
+        prefs["columns"] = chosen
+        Manager.update(preferences=prefs).where(Manager.id == manager.id).execute()
+    manager.preferences = prefs
