@@ -17,7 +17,7 @@ install: $(STAMP)
 ## run: set up the embedded default (SQLite in instance/) and start web + agents + worker
 run: $(STAMP)
 	$(BIN)/flask --app app init
-	$(BIN)/flask --app app run
+	$(BIN)/flask --app app start
 
 ## test: the whole suite (DATABASE_URL=postgresql://… runs it on PostgreSQL)
 test: $(STAMP)

@@ -1,5 +1,9 @@
 """`flask --app app …` commands: init, db upgrade, check, token, agents,
-worker, run (all-in-one)."""
+worker, demo, start (all-in-one).
+
+The all-in-one command is `start`, not `run`: Flask's own `run` (the
+development server) is looked up before an app's commands and would shadow it.
+"""
 
 from __future__ import annotations
 
@@ -81,6 +85,9 @@ def agents_command():
 @click.option("--workers", default=2, show_default=True)
 def worker_command(workers):
     """Run the Huey consumer: periodic billing jobs, outbox, retries."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [worker] %(levelname)s %(name)s: %(message)s")
     import lanbill.jobs  # noqa: F401  (registers the periodic tasks)
     from lanbill.tasks import huey
 
@@ -88,9 +95,10 @@ def worker_command(workers):
     consumer.run()
 
 
-@click.command("run")
+@click.command("start")
 def run_all_command():
-    """Web + agents + worker in one supervisor (the embedded default)."""
+    """Web + agents + worker in one supervisor (the embedded default);
+    Ctrl-C stops all of them."""
     from lanbill.supervisor import run_all
 
-    run_all(current_app.config)
+    sys.exit(run_all(current_app.config))
