@@ -7,7 +7,7 @@ but set one.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -31,6 +31,9 @@ class LoginForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
+    # Asked only when a password is already set: a borrowed session must not
+    # be enough to take the account over.
+    current = PasswordField(_l("Current password"))
     password = PasswordField(_l("New password"), validators=[DataRequired(message=_l("Required."))])
     confirm = PasswordField(
         _l("Repeat the password"),
@@ -41,6 +44,9 @@ class PasswordForm(FlaskForm):
 @bp.before_app_request
 def require_password_first():
     """First login: until a password is set, every page leads to /password."""
+    # The manager is loaded from this request's session, never from a `g`
+    # left over by an earlier request sharing the app context (tests do).
+    g.pop("_login_user", None)
     if (
         current_user.is_authenticated
         and current_user.needs_password
@@ -62,6 +68,8 @@ def login():
             )
         except staff.LoginRefused as exc:
             form.password.errors = [_(exc.message, seconds=exc.wait_seconds)]
+            if exc.wait_seconds:
+                return render_template("auth/login.html", form=form), 429, {"Retry-After": str(exc.wait_seconds)}
             return render_template("auth/login.html", form=form), 401
         session.clear()
         session.permanent = True
@@ -84,6 +92,11 @@ def logout():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
+        if not current_user.needs_password and not staff.verify_password(
+            current_user.password_hash, form.current.data or ""
+        ):
+            form.current.errors = [_("The current password is wrong.")]
+            return render_template("auth/password.html", form=form), 422
         try:
             staff.set_password(current_user, form.password.data, actor=actor_of(current_user))
         except ValidationError as exc:
@@ -102,6 +115,7 @@ def _free_failures() -> int:
 
 def _safe_next() -> str | None:
     target = request.args.get("next")
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Browsers read "/\host" as "//host": refuse backslashes too.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return None
