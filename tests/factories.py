@@ -60,3 +60,14 @@ def make_nas(**over):
 
 def money(text) -> Decimal:
     return Decimal(text)
+
+
+def table_counts() -> dict:
+    """Rows in every table: compare before/after to prove a refused
+    request wrote nothing (audit log included)."""
+    from lanbill.db import database
+
+    return {
+        table: database.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+        for table in database.get_tables()
+    }

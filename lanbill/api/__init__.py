@@ -1,19 +1,31 @@
 """JSON API /api/v1: bearer-token auth tied to a manager's role; errors as
-{"error": "...", "fields": {...}} in the request's language."""
+{"error": "...", "fields": {...}} in the request's language.
+
+Resource modules (one per resource) register their routes on `bp`; they
+use `actor()`, `require(permission)` and `json_body()` from here and the
+type checks in lanbill.api.common.  Views stay thin: check the JSON types →
+call one domain function in lanbill.billing → serialise.
+"""
 
 from __future__ import annotations
 
+import peewee
 from flask import Blueprint, g, jsonify, request
-from flask_babel import gettext
+from flask_babel import gettext, refresh
 from werkzeug.exceptions import HTTPException
 
 from lanbill.billing.actor import Actor
-from lanbill.billing.errors import BillingError
+from lanbill.billing.errors import N_, BillingError
 
 bp = Blueprint("api", __name__)
 
+# Endpoints answered without a token.
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
 
 class ApiError(Exception):
+    """A refusal decided by the API layer itself (types, permissions)."""
+
     def __init__(self, status: int, message: str, fields: dict | None = None, **params):
         super().__init__(message)
         self.status = status
@@ -34,14 +46,20 @@ def error_response(status: int, message: str, fields: dict | None = None, **para
 def authenticate():
     from lanbill.billing.staff import manager_for_token
 
-    if request.endpoint == "api.openapi":
+    # Flask-Babel caches the locale on `g`; where one app context serves
+    # several requests (the test client inside a test's app context) the
+    # first request's language would stick.  Each request chooses its own.
+    refresh()
+    g.pop("api_manager", None)
+    g.pop("api_actor", None)
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
-        return error_response(401, "Missing bearer token.")
+        return error_response(401, N_("Missing bearer token."))
     manager = manager_for_token(header[7:].strip())
     if manager is None:
-        return error_response(401, "Invalid token.")
+        return error_response(401, N_("Invalid token."))
     g.api_manager = manager
     g.api_actor = Actor(f"api:{manager.login}", manager_id=manager.id,
                         ip=request.remote_addr or "", is_staff=True)
@@ -53,17 +71,16 @@ def actor() -> Actor:
 
 
 def require(permission: str) -> None:
+    """403 unless the token's role has `permission` (lanbill.models.staff.PERMISSIONS)."""
     if not g.api_manager.can(permission):
-        raise ApiError(403, "Your role does not allow this.")
+        raise ApiError(403, N_("Your role does not allow this."))
 
 
 def json_body() -> dict:
     """The request's JSON object, or a 400 that says what is wrong."""
     data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "The request body must be a JSON object.")
-    if not isinstance(data, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
+    if data is None or not isinstance(data, dict):
+        raise ApiError(400, N_("The request body must be a JSON object."))
     return data
 
 
@@ -77,10 +94,28 @@ def _billing_error(exc: BillingError):
     return error_response(exc.status, exc.message, exc.fields, **exc.params)
 
 
+@bp.errorhandler(peewee.IntegrityError)
+def _integrity_error(exc):
+    # A unique constraint hit by a racing request the domain checks could
+    # not see yet; the transaction has rolled back, nothing was written.
+    return error_response(409, N_("The request conflicts with data saved meanwhile; try again."))
+
+
+HTTP_MESSAGES = {
+    400: N_("Bad request."),
+    404: N_("Not found."),
+    405: N_("Method not allowed."),
+    413: N_("The request is too large."),
+    415: N_("The request body must be a JSON object."),
+}
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    messages = {404: "Not found.", 405: "Method not allowed.", 400: "Bad request."}
-    return error_response(exc.code or 500, messages.get(exc.code, exc.name))
+    response = error_response(exc.code or 500, HTTP_MESSAGES.get(exc.code, exc.name))
+    if exc.code == 405 and getattr(exc, "valid_methods", None):
+        response[0].headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 from lanbill.api import views  # noqa: E402,F401

@@ -1,1 +1,12 @@
-"""API resources are registered by importing their modules here."""
+"""API resources are registered by importing their modules here (one
+module per resource; add yours on a line of its own, in name order)."""
+
+import lanbill.api.accounts
+import lanbill.api.agents
+import lanbill.api.agreements
+import lanbill.api.nas
+import lanbill.api.openapi
+import lanbill.api.payments
+import lanbill.api.subscribers
+import lanbill.api.tariffs
+import lanbill.api.unknown  # noqa: F401

@@ -1,0 +1,64 @@
+"""API: NAS (network access servers) — list, create, read, update.
+
+The RADIUS secret is write-only: it is never returned.  NAS are network
+settings, so reading and writing both need settings.edit.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from lanbill.api import actor, bp, json_body, require
+from lanbill.api.common import Field, check_fields, iso_datetime, paged
+from lanbill.billing import catalog
+from lanbill.models import Nas
+
+SPEC = {
+    "name": Field("text", max_length=128),
+    "ip": Field("text", max_length=45),
+    "secret": Field("text", max_length=128),
+    "vendor": Field("text"),
+    "coa_port": Field("integer"),
+    "agent_id": Field("id", nullable=True),
+    "require_message_authenticator": Field("boolean"),
+}
+
+
+def nas_json(n: Nas) -> dict:
+    return {
+        "id": n.id,
+        "name": n.name,
+        "ip": n.ip,
+        "vendor": n.vendor,
+        "coa_port": n.coa_port,
+        "agent_id": n.agent_id,
+        "require_message_authenticator": n.require_message_authenticator,
+        "created_at": iso_datetime(n.created_at),
+    }
+
+
+@bp.get("/nas")
+def list_nas():
+    require("settings.edit")
+    return jsonify(paged(Nas.select(), nas_json, order_by=[Nas.id]))
+
+
+@bp.post("/nas")
+def create_nas():
+    require("settings.edit")
+    body = check_fields(json_body(), SPEC, required=("name", "ip", "secret"))
+    return jsonify(nas_json(catalog.create_nas(body, actor=actor()))), 201
+
+
+@bp.get("/nas/<int:nas_id>")
+def get_nas(nas_id):
+    require("settings.edit")
+    return jsonify(nas_json(catalog.get_or_404(Nas, nas_id)))
+
+
+@bp.patch("/nas/<int:nas_id>")
+def update_nas(nas_id):
+    require("settings.edit")
+    nas = catalog.get_or_404(Nas, nas_id)
+    body = check_fields(json_body(), SPEC)
+    return jsonify(nas_json(catalog.update_nas(nas, body, actor=actor())))

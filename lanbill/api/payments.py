@@ -1,0 +1,90 @@
+"""API: payments (seed 002 «Работа с платежами») — book, read, cancel.
+
+Payments booked through the API belong to the gateway "api": the same
+`external_id` again answers 200 with the payment already booked and books
+nothing (DESIGN §4); the same id with another agreement or amount is 409.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from lanbill.api import actor, bp, json_body, require
+from lanbill.api.agreements import visible_agreement
+from lanbill.api.common import Field, can_see, check_fields, iso_datetime, unknown_reference
+from lanbill.billing import payments
+from lanbill.billing.errors import N_, NotFound
+from lanbill.models import Agreement, Payment
+from lanbill.money import money_str
+
+GATEWAY = "api"
+SPEC = {
+    "agreement_id": Field("id"),
+    "amount": Field("money"),
+    "document_number": Field("text"),
+    "external_id": Field("text", nullable=True),
+    "paid_at": Field("datetime", nullable=True),
+    "comment": Field("text", nullable=True),
+    "method": Field("text", nullable=True),
+}
+CANCEL_SPEC = {"reason": Field("text")}
+
+
+def payment_json(p: Payment) -> dict:
+    return {
+        "id": p.id,
+        "agreement_id": p.agreement_id,
+        "amount": money_str(p.amount),
+        "paid_at": iso_datetime(p.paid_at),
+        "document_number": p.document_number,
+        "method": p.method,
+        "gateway": p.gateway,
+        "external_id": p.external_id,
+        "comment": p.comment,
+        "manager_id": p.manager_id,
+        "actor": p.actor,
+        "entry_id": p.entry_id,
+        "cancelled": p.cancelled_at is not None,
+        "cancelled_at": iso_datetime(p.cancelled_at),
+        "cancelled_by": p.cancelled_by,
+        "cancel_reason": p.cancel_reason,
+        "reversal_entry_id": p.reversal_entry_id,
+        "created_at": iso_datetime(p.created_at),
+    }
+
+
+def visible_payment(payment_id) -> Payment:
+    found = Payment.get_or_none(Payment.id == payment_id)
+    if found is None or not can_see(Agreement.get_by_id(found.agreement_id).subscriber_id):
+        raise NotFound(N_("Payment not found."))
+    return found
+
+
+@bp.post("/payments")
+def create_payment():
+    """201 with the new payment; 200 with the earlier one for a repeated
+    `external_id`.  `paid_at` may be in the past (back-dating), not the future."""
+    require("payments.create")
+    body = check_fields(json_body(), SPEC, required=("agreement_id", "amount", "document_number"))
+    agreement = visible_agreement(body["agreement_id"], unknown_reference("agreement_id", N_("No such agreement.")))
+    payment, created = payments.post_payment(
+        agreement, body["amount"], body["document_number"], actor=actor(),
+        paid_at=body.get("paid_at"), method=body.get("method") or "cash", comment=body.get("comment") or "",
+        external_id=body.get("external_id"), gateway=GATEWAY,
+    )
+    return jsonify(payment_json(payment)), 201 if created else 200
+
+
+@bp.get("/payments/<int:payment_id>")
+def get_payment(payment_id):
+    require("subscribers.view")
+    return jsonify(payment_json(visible_payment(payment_id)))
+
+
+@bp.post("/payments/<int:payment_id>/cancel")
+def cancel_payment(payment_id):
+    """Cancel by a reversing ledger entry; the payment stays, marked cancelled."""
+    require("payments.cancel")
+    payment = visible_payment(payment_id)
+    body = check_fields(json_body(), CANCEL_SPEC, required=("reason",))
+    return jsonify(payment_json(payments.cancel_payment(payment, actor=actor(), reason=body["reason"])))

@@ -1,0 +1,147 @@
+"""API: subscribers (seed 002 «Пользователь») — list/search, create, read,
+update.  Passport data is returned only to roles with personal_data.view."""
+
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from lanbill.api import ApiError, actor, bp, json_body, require
+from lanbill.api.common import Field, can_see, check_fields, iso_datetime, paged, text_fields, visible
+from lanbill.billing import subscribers
+from lanbill.billing.errors import N_, NotFound
+from lanbill.models import Address, Group, Subscriber, SubscriberGroup
+from lanbill.models.subscribers import (
+    COMMON_FIELDS,
+    INDIVIDUAL_FIELDS,
+    KINDS,
+    LEGAL_FIELDS,
+    PERSONAL_FIELDS,
+)
+
+# Fields the API writes; card_activation_blocked is cleared by staff only
+# (seed 002) and stays writable, the login's password is the cabinet's.
+WRITABLE = tuple(dict.fromkeys(COMMON_FIELDS + INDIVIDUAL_FIELDS + LEGAL_FIELDS))
+SPEC = {
+    "kind": Field("text"),
+    "category": Field("text"),
+    "is_template": Field("boolean"),
+    "main_address_id": Field("id", nullable=True),
+    "postal_address_id": Field("id", nullable=True),
+    "delivery_address_id": Field("id", nullable=True),
+    "group_ids": Field("id_list"),
+    **text_fields(Subscriber, WRITABLE, nullable=("login",)),
+}
+# Groups are set at creation; membership changes are not a PATCH field.
+UPDATE_SPEC = {k: v for k, v in SPEC.items() if k != "group_ids"}
+ADDRESS_FIELDS = {"main_address_id": "main_address", "postal_address_id": "postal_address",
+                  "delivery_address_id": "delivery_address"}
+
+
+def subscriber_json(s: Subscriber, *, personal: bool, groups: list[int] | None = None) -> dict:
+    """A subscriber with its class's fields; passport data only if `personal`."""
+    class_fields = INDIVIDUAL_FIELDS if s.kind == "individual" else LEGAL_FIELDS
+    out = {
+        "id": s.id,
+        "kind": s.kind,
+        "category": s.category,
+        **{name: getattr(s, name) for name in COMMON_FIELDS},
+        **{name: getattr(s, name) for name in class_fields if personal or name not in PERSONAL_FIELDS},
+        "main_address_id": s.main_address_id,
+        "postal_address_id": s.postal_address_id,
+        "delivery_address_id": s.delivery_address_id,
+        "is_template": s.is_template,
+        "version": s.version,
+        "created_at": iso_datetime(s.created_at),
+        "updated_at": iso_datetime(s.updated_at),
+    }
+    if groups is not None:
+        out["group_ids"] = groups
+    return out
+
+
+def _groups(subscriber_id: int) -> list[int]:
+    query = SubscriberGroup.select(SubscriberGroup.group).where(SubscriberGroup.subscriber == subscriber_id)
+    return sorted(row.group_id for row in query)
+
+
+def _personal() -> bool:
+    return g.api_manager.can("personal_data.view")
+
+
+def _visible_or_404(subscriber_id: int) -> Subscriber:
+    subscriber = Subscriber.get_or_none(Subscriber.id == subscriber_id)
+    if subscriber is None or not can_see(subscriber_id):
+        raise NotFound(N_("Subscriber not found."))
+    return subscriber
+
+
+def _domain_data(body: dict, kind: str) -> dict:
+    """The JSON body as create/update_subscriber take it.  Fields of the
+    other class are refused rather than silently dropped."""
+    other = set(LEGAL_FIELDS if kind == "individual" else INDIVIDUAL_FIELDS)
+    other -= set(INDIVIDUAL_FIELDS if kind == "individual" else LEGAL_FIELDS)
+    wrong = {k: N_("Not a field of this subscriber class.") for k in body if k in other}
+    for key in ADDRESS_FIELDS:
+        if body.get(key) is not None and Address.get_or_none(Address.id == body[key]) is None:
+            wrong[key] = N_("No such address.")
+    if "group_ids" in body:
+        found = {row.id for row in Group.select(Group.id).where(Group.id.in_(body["group_ids"]))}
+        if len(found) != len(set(body["group_ids"])):
+            wrong["group_ids"] = N_("No such group.")
+    if wrong:
+        raise ApiError(422, N_("Check the highlighted fields."), wrong)
+    data = {ADDRESS_FIELDS.get(k, k): v for k, v in body.items() if k != "group_ids"}
+    if "login" in data and data["login"] is None:
+        data["login"] = ""
+    return data
+
+
+@bp.get("/subscribers")
+def list_subscribers():
+    """?q= searches name, e-mail, phone and cabinet login ("contains")."""
+    require("subscribers.view")
+    query = visible(Subscriber.select().where(Subscriber.is_template == False), Subscriber.id)  # noqa: E712
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(
+            Subscriber.name.contains(q) | Subscriber.email.contains(q)
+            | Subscriber.phone.contains(q) | Subscriber.login.contains(q)
+        )
+    personal = _personal()
+    return jsonify(paged(query, lambda s: subscriber_json(s, personal=personal), order_by=[Subscriber.id]))
+
+
+@bp.post("/subscribers")
+def create_subscriber():
+    require("subscribers.edit")
+    body = check_fields(json_body(), SPEC, required=("name",))
+    body.setdefault("kind", "individual")
+    if body["kind"] not in KINDS:  # checked before _domain_data needs the class
+        raise ApiError(422, N_("Check the highlighted fields."), {"kind": N_("One of individual, legal.")})
+    data = _domain_data(body, body["kind"])
+    subscriber = subscribers.create_subscriber(data, actor=actor(), groups=body.get("group_ids", ()))
+    return jsonify(subscriber_json(subscriber, personal=_personal(), groups=_groups(subscriber.id))), 201
+
+
+@bp.get("/subscribers/<int:subscriber_id>")
+def get_subscriber(subscriber_id):
+    require("subscribers.view")
+    subscriber = _visible_or_404(subscriber_id)
+    return jsonify(subscriber_json(subscriber, personal=_personal(), groups=_groups(subscriber.id)))
+
+
+@bp.patch("/subscribers/<int:subscriber_id>")
+def update_subscriber(subscriber_id):
+    """Partial update; `version` (optional) refuses a stale edit with 409."""
+    require("subscribers.edit")
+    subscriber = _visible_or_404(subscriber_id)
+    body = json_body()
+    version = body.pop("version", None)
+    check_fields(body, UPDATE_SPEC)
+    if version is not None:
+        check_fields({"version": version}, {"version": Field("integer")})
+    data = _domain_data(body, subscriber.kind)
+    subscriber = subscribers.update_subscriber(subscriber, data, actor=actor(), version=version)
+    return jsonify(subscriber_json(subscriber, personal=_personal(), groups=_groups(subscriber.id)))
+
+
