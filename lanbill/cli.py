@@ -50,10 +50,12 @@ def check_command():
     """Verify balance = sum(ledger) for every agreement; non-zero exit on any
     difference (DESIGN §4)."""
     from lanbill.billing.ledger import check_invariant
+    from lanbill.money import money_str
 
     wrong = check_invariant()
     for agreement_id, number, balance, total in wrong:
-        click.echo(f"agreement {agreement_id} ({number}): balance {balance} != ledger {total}", err=True)
+        click.echo(f"agreement {agreement_id} ({number}): balance {money_str(balance)} != ledger {money_str(total)}",
+                   err=True)
     if wrong:
         sys.exit(1)
     click.echo("ok: every balance equals the sum of its ledger")

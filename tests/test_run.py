@@ -1,0 +1,110 @@
+"""`make run`'s supervisor for real: `flask --app app start` on a temporary
+instance and a free port serves /login, and Ctrl-C stops every child."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live descendant of `pid`, from /proc (Linux)."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """Alive and not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def wait_http(url: str, deadline: float, proc: subprocess.Popen) -> int:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"supervisor exited early with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer in time")
+
+
+@pytest.fixture
+def instance(tmp_path, database_template):
+    """A fresh instance folder holding an initialised SQLite database (the
+    migrated template), so the test skips `init`'s migrations."""
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    if not str(database_template).startswith("postgres"):
+        shutil.copy(database_template, folder / "lanbill.db")
+    return folder
+
+
+def test_start_serves_login_and_ctrl_c_stops_every_child(instance):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "HUEY_URL")}
+    env.update(LANBILL_INSTANCE=str(instance), LANBILL_HTTP_HOST="127.0.0.1", LANBILL_HTTP_PORT=str(port),
+               LANBILL_WEB_WORKERS="2")
+    if not (instance / "lanbill.db").exists():  # PostgreSQL run: the embedded default needs init
+        subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init"], cwd=ROOT, env=env, check=True,
+                       capture_output=True, timeout=120)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "start"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        status = wait_http(f"http://127.0.0.1:{port}/login", time.monotonic() + 60, proc)
+        assert status == 200
+        children = descendants(proc.pid)
+        # web master + 2 web workers + agents + worker
+        assert len(children) >= 5, children
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        output, _ = proc.communicate(timeout=45)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, output
+    assert "log in as admin, no password" in output.lower()
+    assert f"http://127.0.0.1:{port}/admin/" in output
+    assert "LANBill stopped." in output
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(is_running(pid) for pid in children):
+        time.sleep(0.1)
+    assert [pid for pid in children if is_running(pid)] == []
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
