@@ -1,17 +1,23 @@
-"""Traffic statistics: hourly counters per (account, category) and the
-optional detail per remote address and port."""
+"""Traffic statistics: hourly counters per (account, category), the
+optional detail per remote address and port, and the NetFlow collector's
+status per exporter."""
 
 from __future__ import annotations
 
 import peewee
 
-from lanbill.models.base import BaseModel
+from lanbill.models.base import BaseModel, utcnow
 
 
 class TrafficHourly(BaseModel):
+    """Bytes of one account in one category during one hour (UTC).
+
+    `category_id` NULL: traffic of no category of the tariff (NetFlow), or
+    volume reported by RADIUS accounting, which knows no categories."""
+
     account_id = peewee.IntegerField()
     category_id = peewee.IntegerField(null=True)
-    hour = peewee.DateTimeField()  # start of the hour, UTC
+    hour = peewee.DateTimeField(index=True)  # start of the hour, UTC
     bytes_in = peewee.BigIntegerField(default=0)
     bytes_out = peewee.BigIntegerField(default=0)
 
@@ -20,9 +26,12 @@ class TrafficHourly(BaseModel):
 
 
 class TrafficDetail(BaseModel):
+    """Bytes per remote address (and port, 0 when not kept) for accounts
+    with "keep remote address/port" (seed 002: short-term, selective)."""
+
     account_id = peewee.IntegerField()
     category_id = peewee.IntegerField(null=True)
-    hour = peewee.DateTimeField()
+    hour = peewee.DateTimeField(index=True)
     remote = peewee.CharField(max_length=45)
     port = peewee.IntegerField(default=0)
     bytes_in = peewee.BigIntegerField(default=0)
@@ -30,3 +39,28 @@ class TrafficDetail(BaseModel):
 
     class Meta:
         indexes = ((("account_id", "hour", "remote", "port", "category_id"), True),)
+
+
+class NetflowStatus(BaseModel):
+    """Counters of one exporter as the NetFlow agent last wrote them (every
+    flush): the agents page reads these, the agent process owns them."""
+
+    agent_id = peewee.IntegerField()
+    exporter = peewee.CharField(max_length=45)
+    packets = peewee.BigIntegerField(default=0)
+    records = peewee.BigIntegerField(default=0)
+    bytes = peewee.BigIntegerField(default=0)
+    malformed = peewee.BigIntegerField(default=0)
+    unknown_template_sets = peewee.BigIntegerField(default=0)
+    dropped_sets = peewee.BigIntegerField(default=0)
+    lost_flows = peewee.BigIntegerField(default=0)
+    lost_packets = peewee.BigIntegerField(default=0)
+    unmatched_records = peewee.BigIntegerField(default=0)
+    unmatched_bytes = peewee.BigIntegerField(default=0)
+    packets_per_second = peewee.IntegerField(default=0)
+    records_per_second = peewee.IntegerField(default=0)
+    last_packet_at = peewee.DateTimeField(null=True)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("agent_id", "exporter"), True),)

@@ -1,0 +1,245 @@
+"""Counters per (account, category, hour) held in memory and written to the
+database in one transaction (DESIGN §7), plus the per-address detail for
+accounts that keep it.
+
+A counter key is `account_id << 32 | category_id` (0: no category) in a
+uint64 array per hour; batches are reduced with `np.unique` and compacted
+when they pile up, so memory stays bounded by the distinct keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import numpy as np
+
+from agents.netflow.matcher import Matcher, address_text
+from agents.netflow.protocol import Flows
+
+EPOCH = dt.datetime(1970, 1, 1)
+COMPACT_AT = 1_000_000  # entries per hour before a compaction
+BATCH_ROWS = 300
+
+
+def reduce_keys(keys: np.ndarray, *values: np.ndarray):
+    """Sum `values` per distinct key: (unique keys, summed values...)."""
+    unique, inverse = np.unique(keys, return_inverse=True)
+    sums = []
+    for column in values:
+        total = np.zeros(len(unique), dtype=np.uint64)
+        np.add.at(total, inverse, column)
+        sums.append(total)
+    return (unique, *sums)
+
+
+class Aggregator:
+    """Thread-safe in-memory counters; `take()` hands them over for a
+    write and `put_back()` returns them if the write failed, so nothing
+    counted is ever lost."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._hours: dict[int, list] = {}  # hour number → [(keys, in, out)]
+        self._sizes: dict[int, int] = {}
+        self._detail: dict[tuple, list] = {}  # (account, category, hour, remote, port) → [in, out]
+
+    def add(self, hours: np.ndarray, keys: np.ndarray, bytes_in: np.ndarray, bytes_out: np.ndarray) -> None:
+        if not len(keys):
+            return
+        first = int(hours[0])
+        if (hours == first).all():
+            groups = [(first, slice(None))]
+        else:
+            groups = [(int(h), hours == h) for h in np.unique(hours)]
+        reduced = [(hour, reduce_keys(keys[sel], bytes_in[sel], bytes_out[sel])) for hour, sel in groups]
+        with self._lock:
+            for hour, triple in reduced:
+                parts = self._hours.setdefault(hour, [])
+                parts.append(triple)
+                size = self._sizes.get(hour, 0) + len(triple[0])
+                if size > COMPACT_AT and len(parts) > 1:
+                    triple = reduce_keys(*(np.concatenate([p[i] for p in parts]) for i in range(3)))
+                    self._hours[hour] = [triple]
+                    size = len(triple[0])
+                self._sizes[hour] = size
+
+    def add_detail(self, rows) -> None:
+        """rows: iterable of ((account, category, hour, remote, port), in, out)."""
+        with self._lock:
+            for key, bytes_in, bytes_out in rows:
+                counter = self._detail.get(key)
+                if counter is None:
+                    self._detail[key] = [bytes_in, bytes_out]
+                else:
+                    counter[0] += bytes_in
+                    counter[1] += bytes_out
+
+    def take(self):
+        """Hand over everything counted so far: ({hour: (keys, in, out)}, detail)."""
+        with self._lock:
+            hours, self._hours, self._sizes = self._hours, {}, {}
+            detail, self._detail = self._detail, {}
+        compact = {}
+        for hour, parts in hours.items():
+            if len(parts) == 1:
+                compact[hour] = parts[0]
+            else:
+                compact[hour] = reduce_keys(*(np.concatenate([p[i] for p in parts]) for i in range(3)))
+        return compact, detail
+
+    def put_back(self, taken) -> None:
+        hours, detail = taken
+        with self._lock:
+            for hour, triple in hours.items():
+                self._hours.setdefault(hour, []).append(triple)
+                self._sizes[hour] = self._sizes.get(hour, 0) + len(triple[0])
+        self.add_detail((key, v[0], v[1]) for key, v in detail.items())
+
+    def is_empty(self) -> bool:
+        with self._lock:
+            return not self._hours and not self._detail
+
+    def totals(self) -> tuple[int, int]:
+        """(bytes in, bytes out) held in memory — for tests and status."""
+        with self._lock:
+            parts = [p for ps in self._hours.values() for p in ps]
+        return (sum(int(p[1].sum()) for p in parts), sum(int(p[2].sum()) for p in parts))
+
+
+def account_flows(flows: Flows, matcher: Matcher, aggregator: Aggregator, unmatched: dict) -> int:
+    """Match one batch of flows and add it to the counters.
+
+    The destination side being an account's address makes the bytes that
+    account's incoming traffic, the source side its outgoing; traffic
+    between two accounts counts for both.  Flows of no account are added
+    to `unmatched[exporter index] = [records, bytes]`.  Returns the
+    number of records matched to at least one account."""
+    if flows.v6:
+        to_account, from_account = matcher.match6(flows.dst), matcher.match6(flows.src)
+        categories = matcher.categories_for6
+    else:
+        to_account, from_account = matcher.match4(flows.dst), matcher.match4(flows.src)
+        categories = matcher.categories_for4
+    is_in = to_account >= 0
+    is_out = from_account >= 0
+    missed = ~(is_in | is_out)
+    if missed.any():
+        exporters = flows.exporter[missed]
+        octets = flows.octets[missed]
+        for index in np.unique(exporters).tolist():
+            sel = exporters == index
+            counter = unmatched.setdefault(index, [0, 0])
+            counter[0] += int(sel.sum())
+            counter[1] += int(octets[sel].sum())
+    hours = flows.end // 3600
+    pos_in, pos_out = to_account[is_in], from_account[is_out]
+    cat_in = categories(pos_in, flows.src[is_in])
+    cat_out = categories(pos_out, flows.dst[is_out])
+    ids = matcher.account_ids
+    keys = np.concatenate([
+        (ids[pos_in].astype(np.uint64) << np.uint64(32)) | cat_in.astype(np.uint64),
+        (ids[pos_out].astype(np.uint64) << np.uint64(32)) | cat_out.astype(np.uint64),
+    ])
+    octets_in, octets_out = flows.octets[is_in], flows.octets[is_out]
+    zeros_in = np.zeros(len(octets_in), dtype=np.uint64)
+    zeros_out = np.zeros(len(octets_out), dtype=np.uint64)
+    aggregator.add(np.concatenate([hours[is_in], hours[is_out]]), keys,
+                   np.concatenate([octets_in, zeros_out]), np.concatenate([zeros_in, octets_out]))
+    if matcher.any_detail:
+        _add_detail(flows, matcher, aggregator, is_in, pos_in, cat_in, flows.src, flows.sport, True, hours)
+        _add_detail(flows, matcher, aggregator, is_out, pos_out, cat_out, flows.dst, flows.dport, False, hours)
+    return int((is_in | is_out).sum())
+
+
+def _add_detail(flows, matcher, aggregator, selected, positions, categories, remotes, ports, incoming, hours):
+    keep = matcher.keep_address[positions]
+    if not keep.any():
+        return
+    keep_port = matcher.keep_port[positions][keep]
+    rows = []
+    for position, category, remote, port, octets, hour, with_port in zip(
+        positions[keep].tolist(), categories[keep].tolist(), remotes[selected][keep].tolist(),
+        ports[selected][keep].tolist(), flows.octets[selected][keep].tolist(), hours[selected][keep].tolist(),
+        keep_port.tolist(), strict=True,
+    ):
+        key = (int(matcher.account_ids[position]), category, hour, address_text(remote, flows.v6),
+               port if with_port else 0)
+        rows.append((key, octets, 0) if incoming else (key, 0, octets))
+    aggregator.add_detail(rows)
+
+
+def hour_datetime(hour: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(hours=hour)
+
+
+def write_counters(taken, status_rows=()) -> int:
+    """Write counters (from `Aggregator.take()`) and exporter status rows
+    in ONE transaction: add to the existing hourly/detail rows or insert
+    new ones.  Returns the number of hourly rows touched."""
+    from lanbill.db import transaction
+    from lanbill.models.traffic import NetflowStatus, TrafficDetail, TrafficHourly
+
+    hours, detail = taken
+    touched = 0
+    with transaction():
+        for hour, (keys, bytes_in, bytes_out) in sorted(hours.items()):
+            at = hour_datetime(hour)
+            accounts = (keys >> np.uint64(32)).astype(np.int64)
+            categories = (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+            rows = {
+                (a, c or None): (i, o)
+                for a, c, i, o in zip(accounts.tolist(), categories.tolist(), bytes_in.tolist(), bytes_out.tolist(),
+                                      strict=True)
+            }
+            touched += len(rows)
+            _upsert(TrafficHourly, at, rows, ("account_id", "category_id"))
+        by_hour: dict[int, dict] = {}
+        for (account, category, hour, remote, port), (bytes_in, bytes_out) in detail.items():
+            by_hour.setdefault(hour, {})[(account, category or None, remote, port)] = (bytes_in, bytes_out)
+        for hour, rows in sorted(by_hour.items()):
+            _upsert(TrafficDetail, hour_datetime(hour), rows, ("account_id", "category_id", "remote", "port"))
+        for row in status_rows:
+            updated = (NetflowStatus.update(**row)
+                       .where((NetflowStatus.agent_id == row["agent_id"]) & (NetflowStatus.exporter == row["exporter"]))
+                       .execute())
+            if not updated:
+                NetflowStatus.create(**row)
+    return touched
+
+
+def _upsert(model, at: dt.datetime, rows: dict, key_fields: tuple) -> None:
+    """Add (in, out) to the rows of `model` at hour `at` keyed by
+    `key_fields`, inserting the missing ones.  Portable across SQLite and
+    PostgreSQL (a NULL category defeats ON CONFLICT, so we look first)."""
+    from lanbill.db import database
+
+    existing = {}
+    accounts = sorted({key[0] for key in rows})
+    columns = [getattr(model, name) for name in key_fields]
+    for start in range(0, len(accounts), 500):
+        chunk = accounts[start:start + 500]
+        query = (model.select(model.id, *columns)
+                 .where((model.hour == at) & (model.account_id.in_(chunk))).tuples())
+        for row_id, *key in query:
+            existing[tuple(key)] = row_id
+    updates, inserts = [], []
+    for key, (bytes_in, bytes_out) in rows.items():
+        row_id = existing.get(key)
+        if row_id is None:
+            record = dict(zip(key_fields, key, strict=True))
+            record.update(hour=at, bytes_in=bytes_in, bytes_out=bytes_out)
+            inserts.append(record)
+        elif bytes_in or bytes_out:
+            updates.append((row_id, bytes_in, bytes_out))
+    table = model._meta.table_name
+    param = database.param
+    for start in range(0, len(updates), BATCH_ROWS):
+        batch = updates[start:start + BATCH_ROWS]
+        values = ", ".join([f"({param}, {param}, {param})"] * len(batch))
+        sql = (f'UPDATE "{table}" SET bytes_in = "{table}".bytes_in + v.column2, '
+               f'bytes_out = "{table}".bytes_out + v.column3 FROM (VALUES {values}) AS v '
+               f'WHERE "{table}".id = v.column1')
+        database.execute_sql(sql, [x for row in batch for x in row])
+    for start in range(0, len(inserts), BATCH_ROWS):
+        model.insert_many(inserts[start:start + BATCH_ROWS]).execute()

@@ -1,0 +1,675 @@
+"""NetFlow v5, NetFlow v9 and IPFIX (RFC 7011/7012) decoding: pure parsing,
+no sockets, no database — feed datagrams in, take vectorised flow arrays out.
+
+Work is batched: `Decoder.feed()` only checks headers, sequence numbers and
+templates and keeps the raw record bytes; `Decoder.take()` decodes all the
+records gathered since the last call with one `np.frombuffer` per record
+layout (v5, or one fixed-layout template), so Python does per-packet work,
+never per-record work.  Templates with variable-length fields fall back to
+a per-record path.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+V5_HEADER = struct.Struct("!HHIIIIBBH")  # version, count, uptime, secs, nsecs, sequence, engine type/id, sampling
+V9_HEADER = struct.Struct("!HHIIII")  # version, count, uptime, secs, sequence, source id
+IPFIX_HEADER = struct.Struct("!HHIII")  # version, length, export time, sequence, observation domain
+SET_HEADER = struct.Struct("!HH")
+V5_RECORD = np.dtype([
+    ("src", ">u4"), ("dst", ">u4"), ("nexthop", ">u4"), ("input", ">u2"), ("output", ">u2"),
+    ("packets", ">u4"), ("octets", ">u4"), ("first", ">u4"), ("last", ">u4"),
+    ("sport", ">u2"), ("dport", ">u2"), ("pad1", "u1"), ("tcp_flags", "u1"), ("proto", "u1"), ("tos", "u1"),
+    ("src_as", ">u2"), ("dst_as", ">u2"), ("src_mask", "u1"), ("dst_mask", "u1"), ("pad2", ">u2"),
+])  # fmt: skip
+assert V5_RECORD.itemsize == 48
+V5_MAX_RECORDS = 30  # Cisco's limit per datagram
+
+# Information element ids (IANA IPFIX registry; v9 uses the same numbers).
+IE_OCTETS = 1  # octetDeltaCount / IN_BYTES
+IE_PACKETS = 2
+IE_PROTO = 4
+IE_SRC_PORT = 7
+IE_SRC_V4 = 8
+IE_DST_PORT = 11
+IE_DST_V4 = 12
+IE_END_UPTIME = 21  # flowEndSysUpTime / LAST_SWITCHED, ms since exporter boot
+IE_SRC_V6 = 27
+IE_DST_V6 = 28
+IE_SAMPLING_INTERVAL = 34
+IE_SAMPLER_RANDOM_INTERVAL = 50
+IE_END_SECONDS = 151
+IE_END_MILLISECONDS = 153
+IE_SYSTEM_INIT_MS = 160
+IE_SAMPLING_PACKET_INTERVAL = 305
+IE_SAMPLING_PACKET_SPACE = 306
+SAMPLING_IES = (IE_SAMPLING_INTERVAL, IE_SAMPLER_RANDOM_INTERVAL, IE_SAMPLING_PACKET_INTERVAL)
+VARIABLE = 65535
+
+PENDING_SECONDS = 10.0  # data sets wait this long for their template
+PENDING_MAX_SETS = 256  # per exporter: a flood of unknown sets cannot eat memory
+TEMPLATE_MAX_FIELDS = 512
+DAY_MS = 86_400_000
+
+
+class Malformed(ValueError):
+    """A datagram that is not a well-formed export packet."""
+
+
+@dataclass
+class ExporterStats:
+    """Counters of one exporter (source address), read by the status page."""
+
+    packets: int = 0
+    records: int = 0
+    bytes: int = 0
+    malformed: int = 0
+    unknown_template_sets: int = 0  # data sets that arrived before their template
+    dropped_sets: int = 0  # ... and whose template never came in time
+    options_records: int = 0
+    lost_flows: int = 0  # v5 flow_sequence and IPFIX sequence gaps
+    lost_packets: int = 0  # v9 sequence gaps (v9 counts packets, not flows)
+    unmatched_records: int = 0
+    unmatched_bytes: int = 0
+    last_packet_at: float = 0.0
+    versions: set = field(default_factory=set)
+
+
+@dataclass
+class Template:
+    """A compiled data template: a numpy dtype when every field has a fixed
+    length, else the (id, length) list for the per-record path."""
+
+    template_id: int
+    fields: list  # [(ie, length)]
+    record_length: int  # 0 if variable
+    dtype: np.dtype | None
+    time_mode: str  # "uptime" | "ms" | "s" | "export"
+    is_options: bool = False
+    scope_count: int = 0
+
+
+@dataclass
+class Chunk:
+    """Raw records of one layout from one packet, waiting for `take()`."""
+
+    data: bytes
+    count: int
+    base_ms: int  # v5/v9: unix ms of uptime 0; IPFIX: export time in ms
+    export_ms: int
+    sampling: int
+    exporter: int  # index into Decoder.exporters
+    uptime_based: bool = False  # v5/v9: base_ms is the exporter's boot time
+
+
+@dataclass
+class Flows:
+    """Decoded records.  IPv4 addresses as uint32; IPv6 as two uint64
+    halves.  `end` is the flow's end in unix seconds (int64)."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    octets: np.ndarray
+    sport: np.ndarray
+    dport: np.ndarray
+    end: np.ndarray
+    exporter: np.ndarray
+    v6: bool = False
+
+    def __len__(self):
+        return len(self.octets)
+
+
+def _fixed_dtype(fields: list) -> np.dtype | None:
+    """A structured dtype for a template whose fields all have fixed
+    lengths; fields we do not use become padding."""
+    names, formats, offsets = [], [], []
+    offset = 0
+    seen = set()
+    for ie, length in fields:
+        if length == VARIABLE:
+            return None
+        if ie not in seen:
+            fmt = _field_format(ie, length)
+            if fmt is not None:
+                names.append(f"f{ie}")
+                formats.append(fmt)
+                offsets.append(offset)
+                seen.add(ie)
+        offset += length
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": offset})
+
+
+def _field_format(ie: int, length: int):
+    if ie in (IE_SRC_V6, IE_DST_V6):
+        return (">u8", 2) if length == 16 else None
+    if ie in (IE_SRC_V4, IE_DST_V4):
+        return ">u4" if length == 4 else None
+    if ie in (IE_OCTETS, IE_PACKETS, IE_SRC_PORT, IE_DST_PORT, IE_END_UPTIME, IE_END_SECONDS,
+              IE_END_MILLISECONDS, IE_SYSTEM_INIT_MS, IE_PROTO, IE_SAMPLING_PACKET_SPACE) + SAMPLING_IES:
+        if length in (1, 2, 4, 8):
+            return f">u{length}"
+        if 1 <= length <= 8:
+            return ("u1", length)  # reduced-size encoding of odd length (RFC 7011 §6.2)
+    return None
+
+
+def _as_uint(column: np.ndarray) -> np.ndarray:
+    """A big-endian unsigned column → uint64 (odd lengths are u1 arrays)."""
+    if column.ndim == 2:
+        out = np.zeros(len(column), dtype=np.uint64)
+        for i in range(column.shape[1]):
+            out = (out << np.uint64(8)) | column[:, i].astype(np.uint64)
+        return out
+    return column.astype(np.uint64)
+
+
+def compile_template(template_id: int, fields: list, *, is_options=False, scope_count=0) -> Template:
+    ids = {ie for ie, _ in fields}
+    if IE_END_MILLISECONDS in ids:
+        mode = "ms"
+    elif IE_END_SECONDS in ids:
+        mode = "s"
+    elif IE_END_UPTIME in ids:
+        mode = "uptime"
+    else:
+        mode = "export"
+    variable = any(length == VARIABLE for _, length in fields)
+    length = 0 if variable else sum(length for _, length in fields)
+    dtype = None if variable else _fixed_dtype(fields)
+    return Template(template_id, fields, length, dtype, mode, is_options, scope_count)
+
+
+class Decoder:
+    """Decoding state: templates per (exporter, source id / observation
+    domain, template id), sequence tracking, counters per exporter, and
+    records gathered since the last `take()`."""
+
+    def __init__(self, *, pending_seconds: float = PENDING_SECONDS, clock=time.monotonic):
+        self.exporters: list[str] = []
+        self._exporter_index: dict[str, int] = {}
+        self.stats: dict[str, ExporterStats] = {}
+        self.templates: dict[tuple, Template] = {}
+        self.sampling: dict[tuple, int] = {}  # (exporter, domain) → rate from options data
+        self._sequence: dict[tuple, int | None] = {}
+        self._pending: dict[tuple, list] = {}  # (exporter, domain, template id) → [(arrived, data, ...)]
+        self._chunks: dict[object, tuple] = {}  # layout key → (layout, [Chunk])
+        self.pending_seconds = pending_seconds
+        self.clock = clock
+
+    # --- bookkeeping ---------------------------------------------------------
+
+    def exporter_stats(self, exporter: str) -> ExporterStats:
+        stats = self.stats.get(exporter)
+        if stats is None:
+            stats = self.stats[exporter] = ExporterStats()
+            self._exporter_index[exporter] = len(self.exporters)
+            self.exporters.append(exporter)
+        return stats
+
+    def _add_chunk(self, key, layout, chunk: Chunk) -> None:
+        entry = self._chunks.get(key)
+        if entry is None or entry[0] is not layout:
+            if entry is not None:  # a refreshed template: keep what the old one described
+                self._chunks[(key, id(entry[0]))] = entry
+            entry = self._chunks[key] = (layout, [])
+        entry[1].append(chunk)
+
+    # --- feeding -------------------------------------------------------------
+
+    def feed(self, data: bytes, exporter: str) -> bool:
+        """Take one datagram from `exporter`.  False (and counted) if malformed."""
+        stats = self.exporter_stats(exporter)
+        stats.packets += 1
+        stats.last_packet_at = time.time()
+        try:
+            if len(data) < 4:
+                raise Malformed("short header")
+            version = (data[0] << 8) | data[1]
+            if version == 5:
+                self._feed_v5(data, exporter, stats)
+            elif version == 9:
+                self._feed_templated(data, exporter, stats, ipfix=False)
+            elif version == 10:
+                self._feed_templated(data, exporter, stats, ipfix=True)
+            else:
+                raise Malformed(f"unknown version {version}")
+            stats.versions.add(version)
+            return True
+        except (Malformed, struct.error, ValueError, IndexError):
+            stats.malformed += 1
+            return False
+
+    def _feed_v5(self, data: bytes, exporter: str, stats: ExporterStats) -> None:
+        if len(data) < V5_HEADER.size:
+            raise Malformed("short header")
+        _, count, uptime, secs, nsecs, sequence, engine_type, engine_id, sampling = V5_HEADER.unpack_from(data)
+        if count == 0 or count > V5_MAX_RECORDS or V5_HEADER.size + count * 48 > len(data):
+            raise Malformed("record count does not fit the packet")
+        key = (exporter, "v5", engine_type, engine_id)
+        expected = self._sequence.get(key)
+        if expected is not None and sequence != expected:
+            gap = (sequence - expected) & 0xFFFFFFFF
+            if gap < 0x80000000:  # a restart or reordering is not a loss
+                stats.lost_flows += gap
+        self._sequence[key] = (sequence + count) & 0xFFFFFFFF
+        interval = sampling & 0x3FFF
+        export_ms = secs * 1000 + nsecs // 1_000_000
+        chunk = Chunk(data[V5_HEADER.size:V5_HEADER.size + count * 48], count, export_ms - uptime, export_ms,
+                      interval if interval > 1 else 1, self._exporter_index[exporter], True)
+        self._add_chunk("v5", "v5", chunk)
+        stats.records += count
+
+    def _feed_templated(self, data: bytes, exporter: str, stats: ExporterStats, *, ipfix: bool) -> None:
+        if ipfix:
+            if len(data) < IPFIX_HEADER.size:
+                raise Malformed("short header")
+            _, length, export_time, sequence, domain = IPFIX_HEADER.unpack_from(data)
+            if length < IPFIX_HEADER.size or length > len(data):
+                raise Malformed("length does not fit the packet")
+            end = length
+            pos = IPFIX_HEADER.size
+            base_ms = export_ms = export_time * 1000
+        else:
+            if len(data) < V9_HEADER.size:
+                raise Malformed("short header")
+            _, _count, uptime, secs, sequence, domain = V9_HEADER.unpack_from(data)
+            end = len(data)
+            pos = V9_HEADER.size
+            export_ms = secs * 1000
+            base_ms = export_ms - uptime
+        # Parse the whole packet first: a malformed set drops the packet
+        # with nothing half-applied.
+        new_templates: dict[int, Template | None] = {}
+        withdraw_all = False
+        data_sets = []  # (template id, bytes)
+        while pos < end:
+            if end - pos < 4:
+                if ipfix:
+                    raise Malformed("truncated set header")
+                break  # v9 allows padding at the end of the packet
+            set_id, set_length = SET_HEADER.unpack_from(data, pos)
+            if set_length < 4 or pos + set_length > end:
+                raise Malformed("set length does not fit the packet")
+            body = data[pos + 4:pos + set_length]
+            pos += set_length
+            if (ipfix and set_id == 2) or (not ipfix and set_id == 0):
+                withdraw_all |= self._parse_templates(body, ipfix, new_templates)
+            elif (ipfix and set_id == 3) or (not ipfix and set_id == 1):
+                self._parse_options_templates(body, ipfix, new_templates)
+            elif set_id >= 256:
+                data_sets.append((set_id, body))
+            else:
+                raise Malformed(f"reserved set id {set_id}")
+        # Commit: templates, then the data sets.
+        scope = (exporter, domain, 10 if ipfix else 9)
+        if withdraw_all:
+            for key in [k for k in self.templates if k[:3] == scope]:
+                del self.templates[key]
+        arrived = []
+        for template_id, template in new_templates.items():
+            key = scope + (template_id,)
+            if template is None:
+                self.templates.pop(key, None)
+            else:
+                self.templates[key] = template
+                arrived.append(key)
+        records = 0
+        for set_id, body in data_sets:
+            key = scope + (set_id,)
+            sampling = self.sampling.get(scope[:2], 1)
+            template = self.templates.get(key)
+            if template is None:
+                stats.unknown_template_sets += 1
+                self._buffer(key, body, base_ms, export_ms, stats)
+                records = None
+                continue
+            n = self._add_data_set(key, template, body, base_ms, export_ms, sampling, exporter, stats)
+            if records is not None:
+                records += n
+        for key in arrived:
+            self._replay(key, exporter, stats)
+        if ipfix:
+            seq_key = scope[:2] + ("ipfix",)
+            expected = self._sequence.get(seq_key)
+            if expected is not None and sequence != expected:
+                gap = (sequence - expected) & 0xFFFFFFFF
+                if gap < 0x80000000:
+                    stats.lost_flows += gap
+            self._sequence[seq_key] = None if records is None else (sequence + records) & 0xFFFFFFFF
+        else:
+            seq_key = scope[:2] + ("v9",)
+            expected = self._sequence.get(seq_key)
+            if expected is not None and sequence != expected:
+                gap = (sequence - expected) & 0xFFFFFFFF
+                if gap < 0x80000000:
+                    stats.lost_packets += gap
+            self._sequence[seq_key] = (sequence + 1) & 0xFFFFFFFF
+
+    def _parse_templates(self, body: bytes, ipfix: bool, out: dict) -> bool:
+        """Template records of one set into `out` (None = withdrawn).
+        Returns True for an IPFIX "withdraw all" record."""
+        pos = 0
+        withdraw_all = False
+        while len(body) - pos >= 4:
+            template_id, count = SET_HEADER.unpack_from(body, pos)
+            pos += 4
+            if count == 0:
+                if not ipfix:
+                    raise Malformed("template without fields")
+                if template_id == 2:
+                    withdraw_all = True
+                elif template_id >= 256:
+                    out[template_id] = None
+                else:
+                    raise Malformed("withdrawal of a reserved template id")
+                continue
+            if template_id < 256 or count > TEMPLATE_MAX_FIELDS:
+                raise Malformed("bad template header")
+            fields, pos = self._parse_fields(body, pos, count, ipfix)
+            out[template_id] = compile_template(template_id, fields)
+        return withdraw_all
+
+    def _parse_options_templates(self, body: bytes, ipfix: bool, out: dict) -> None:
+        """Options templates are kept only to skip (and read sampling
+        rates from) their data records."""
+        pos = 0
+        while len(body) - pos >= 6:
+            if ipfix:
+                template_id, count, scope_count = struct.unpack_from("!HHH", body, pos)
+                pos += 6
+                if count == 0:  # an options template withdrawal
+                    out[template_id] = None
+                    pos -= 2
+                    continue
+                if scope_count == 0 or scope_count > count:
+                    raise Malformed("bad options template header")
+            else:
+                template_id, scope_bytes, option_bytes = struct.unpack_from("!HHH", body, pos)
+                pos += 6
+                if scope_bytes % 4 or option_bytes % 4:
+                    raise Malformed("bad options template header")
+                scope_count = scope_bytes // 4
+                count = scope_count + option_bytes // 4
+                if count == 0:
+                    raise Malformed("options template without fields")
+            if template_id < 256 or count > TEMPLATE_MAX_FIELDS:
+                raise Malformed("bad template header")
+            fields, pos = self._parse_fields(body, pos, count, ipfix)
+            out[template_id] = compile_template(template_id, fields, is_options=True, scope_count=scope_count)
+            if not ipfix:
+                break  # v9: one options template per set, then padding
+
+    @staticmethod
+    def _parse_fields(body: bytes, pos: int, count: int, ipfix: bool):
+        fields = []
+        for _ in range(count):
+            if len(body) - pos < 4:
+                raise Malformed("template truncated")
+            ie, length = SET_HEADER.unpack_from(body, pos)
+            pos += 4
+            if ipfix and ie & 0x8000:
+                if len(body) - pos < 4:
+                    raise Malformed("template truncated")
+                pos += 4  # enterprise number: an element we do not use
+                ie = 0x10000 | (ie & 0x7FFF)  # never equal to an IANA id
+            if length == 0:
+                raise Malformed("zero-length field")
+            if length == VARIABLE and not ipfix:
+                raise Malformed("variable length in v9")
+            fields.append((ie, length))
+        return fields, pos
+
+    def _add_data_set(self, key, template: Template, body: bytes, base_ms, export_ms, sampling, exporter, stats) -> int:
+        if template.is_options:
+            self._read_options(key, template, body)
+            return 0
+        index = self._exporter_index[exporter]
+        if template.dtype is not None:
+            size = template.record_length
+            count = len(body) // size  # the rest is padding
+            if count:
+                self._add_chunk(key, template, Chunk(body[:count * size], count, base_ms, export_ms, sampling, index,
+                                                     key[2] == 9))
+        else:
+            records = list(_iter_variable(template, body))
+            count = len(records)
+            if count:
+                self._add_chunk(key, template, Chunk(records, count, base_ms, export_ms, sampling, index))
+        stats.records += count
+        return count
+
+    def _read_options(self, key, template: Template, body: bytes) -> None:
+        """Options data: only a sampling rate is of use (applied to the
+        exporter's following data records); the rest is ignored."""
+        stats = self.stats[key[0]]
+        records = list(_iter_variable(template, body))
+        stats.options_records += len(records)
+        for values in records:
+            rate = _sampling_rate(values)
+            if rate:
+                self.sampling[key[:2]] = rate
+
+    def _buffer(self, key, body, base_ms, export_ms, stats) -> None:
+        now = self.clock()
+        self._expire(now)
+        queue = self._pending.setdefault(key, [])
+        total = sum(len(v) for k, v in self._pending.items() if k[0] == key[0])
+        if total >= PENDING_MAX_SETS:
+            stats.dropped_sets += 1
+            return
+        queue.append((now, body, base_ms, export_ms))
+
+    def _replay(self, key, exporter, stats) -> None:
+        queue = self._pending.pop(key, None)
+        if not queue:
+            return
+        template = self.templates[key]
+        sampling = self.sampling.get(key[:2], 1)
+        for _, body, base_ms, export_ms in queue:
+            self._add_data_set(key, template, body, base_ms, export_ms, sampling, exporter, stats)
+
+    def _expire(self, now: float) -> None:
+        for key in list(self._pending):
+            queue = self._pending[key]
+            keep = [item for item in queue if now - item[0] < self.pending_seconds]
+            if len(keep) != len(queue):
+                self.stats[key[0]].dropped_sets += len(queue) - len(keep)
+                if keep:
+                    self._pending[key] = keep
+                else:
+                    del self._pending[key]
+
+    def expire_pending(self) -> None:
+        """Drop (and count) data sets whose template did not come in time."""
+        self._expire(self.clock())
+
+    # --- taking --------------------------------------------------------------
+
+    def take(self) -> list[Flows]:
+        """Decode everything gathered since the last call: one `Flows` per
+        address family (usually one or two objects)."""
+        chunks, self._chunks = self._chunks, {}
+        v4, v6 = [], []
+        for layout, items in chunks.values():
+            if layout == "v5":
+                flows = _decode_v5(items)
+            elif layout.dtype is not None:
+                flows = _decode_fixed(layout, items)
+            else:
+                flows = _decode_variable(layout, items)
+            if flows is None:
+                continue
+            (v6 if flows.v6 else v4).append(flows)
+        out = []
+        for group in (v4, v6):
+            if len(group) == 1:
+                out.append(group[0])
+            elif group:
+                out.append(Flows(*(np.concatenate([getattr(f, name) for f in group])
+                                   for name in ("src", "dst", "octets", "sport", "dport", "end", "exporter")),
+                                 v6=group[0].v6))
+        return out
+
+
+def _sampling_rate(values: dict) -> int:
+    for ie in SAMPLING_IES:
+        rate = values.get(ie)
+        if rate:
+            if ie == IE_SAMPLING_PACKET_INTERVAL and values.get(IE_SAMPLING_PACKET_SPACE):
+                return (rate + values[IE_SAMPLING_PACKET_SPACE]) // rate
+            return int(rate)
+    return 0
+
+
+def _per_chunk(items: list, attribute: str, dtype) -> np.ndarray:
+    counts = [c.count for c in items]
+    return np.repeat(np.array([getattr(c, attribute) for c in items], dtype=dtype), counts)
+
+
+def _end_seconds(end_ms: np.ndarray, export_ms: np.ndarray) -> np.ndarray:
+    """Flow end in unix seconds; an end more than a day away from the
+    export time (a broken exporter clock) is replaced by the export time."""
+    bad = np.abs(end_ms - export_ms) > DAY_MS
+    if bad.any():
+        end_ms = np.where(bad, export_ms, end_ms)
+    return end_ms // 1000
+
+
+def _sampled(octets: np.ndarray, items: list) -> np.ndarray:
+    if all(c.sampling == 1 for c in items):
+        return octets
+    return octets * _per_chunk(items, "sampling", np.uint64)
+
+
+def _decode_v5(items: list) -> Flows:
+    records = np.frombuffer(b"".join(c.data for c in items), dtype=V5_RECORD)
+    base = _per_chunk(items, "base_ms", np.int64)
+    export = _per_chunk(items, "export_ms", np.int64)
+    end = _end_seconds(base + records["last"].astype(np.int64), export)
+    octets = _sampled(records["octets"].astype(np.uint64), items)
+    return Flows(records["src"].astype(np.uint32), records["dst"].astype(np.uint32), octets,
+                 records["sport"].astype(np.int32), records["dport"].astype(np.int32), end,
+                 _per_chunk(items, "exporter", np.int32))
+
+
+def _decode_fixed(template: Template, items: list) -> Flows | None:
+    names = template.dtype.names
+    records = np.frombuffer(b"".join(c.data for c in items), dtype=template.dtype)
+    n = len(records)
+    if "f8" in names and "f12" in names:
+        src, dst, v6 = records["f8"].astype(np.uint32), records["f12"].astype(np.uint32), False
+    elif "f27" in names and "f28" in names:
+        src, dst, v6 = records["f27"].astype(np.uint64), records["f28"].astype(np.uint64), True
+    else:
+        return None  # a template without addresses cannot be matched
+    if "f1" not in names:
+        return None
+    octets = _as_uint(records["f1"])
+    if any(f"f{ie}" in names for ie in SAMPLING_IES):
+        octets = octets * _record_sampling(records, names)
+    else:
+        octets = _sampled(octets, items)
+    zeros = np.zeros(n, dtype=np.int32)
+    sport = _as_uint(records["f7"]).astype(np.int32) if "f7" in names else zeros
+    dport = _as_uint(records["f11"]).astype(np.int32) if "f11" in names else zeros
+    export = _per_chunk(items, "export_ms", np.int64)
+    if template.time_mode == "ms":
+        end_ms = _as_uint(records["f153"]).astype(np.int64)
+    elif template.time_mode == "s":
+        end_ms = _as_uint(records["f151"]).astype(np.int64) * 1000
+    elif template.time_mode == "uptime" and "f160" in names:
+        end_ms = _as_uint(records["f160"]).astype(np.int64) + _as_uint(records["f21"]).astype(np.int64)
+    elif template.time_mode == "uptime" and items[0].uptime_based:  # v9
+        end_ms = _per_chunk(items, "base_ms", np.int64) + _as_uint(records["f21"]).astype(np.int64)
+    else:
+        end_ms = export
+    return Flows(src, dst, octets, sport, dport, _end_seconds(end_ms, export),
+                 _per_chunk(items, "exporter", np.int32), v6=v6)
+
+
+def _record_sampling(records, names) -> np.ndarray:
+    rate = np.zeros(len(records), dtype=np.uint64)
+    for ie in SAMPLING_IES:
+        if f"f{ie}" in names:
+            column = _as_uint(records[f"f{ie}"])
+            rate = np.where(rate == 0, column, rate)
+    return np.maximum(rate, 1)
+
+
+def _iter_variable(template: Template, body: bytes):
+    """Per-record path for templates with variable-length fields (and for
+    options records): yields {ie: value} with integers for numbers and
+    bytes for addresses."""
+    pos = 0
+    end = len(body)
+    fields = template.fields
+    minimum = sum(1 if length == VARIABLE else length for _, length in fields)
+    while end - pos >= minimum and minimum > 0:
+        values = {}
+        for ie, length in fields:
+            if length == VARIABLE:
+                if pos >= end:
+                    raise Malformed("truncated variable-length field")
+                length = body[pos]
+                pos += 1
+                if length == 255:
+                    if end - pos < 2:
+                        raise Malformed("truncated variable-length field")
+                    length = (body[pos] << 8) | body[pos + 1]
+                    pos += 2
+            if pos + length > end:
+                raise Malformed("truncated record")
+            raw = body[pos:pos + length]
+            pos += length
+            if ie in (IE_SRC_V4, IE_DST_V4, IE_SRC_V6, IE_DST_V6):
+                values[ie] = raw
+            elif length <= 8:
+                values.setdefault(ie, int.from_bytes(raw, "big"))
+        yield values
+
+
+def _decode_variable(template: Template, items: list) -> Flows | None:
+    src, dst, octets, sport, dport, end, exporter = [], [], [], [], [], [], []
+    v6 = None
+    for chunk in items:
+        for values in chunk.data:
+            if IE_SRC_V4 in values and IE_DST_V4 in values and len(values[IE_SRC_V4]) == 4:
+                s, d, is_v6 = int.from_bytes(values[IE_SRC_V4], "big"), int.from_bytes(values[IE_DST_V4], "big"), False
+            elif IE_SRC_V6 in values and IE_DST_V6 in values and len(values[IE_SRC_V6]) == 16:
+                s, d, is_v6 = values[IE_SRC_V6], values[IE_DST_V6], True
+            else:
+                continue
+            if v6 is None:
+                v6 = is_v6
+            if is_v6 != v6 or IE_OCTETS not in values:
+                continue
+            rate = _sampling_rate(values) or chunk.sampling
+            src.append(s)
+            dst.append(d)
+            octets.append(values[IE_OCTETS] * rate)
+            sport.append(values.get(IE_SRC_PORT, 0))
+            dport.append(values.get(IE_DST_PORT, 0))
+            if IE_END_MILLISECONDS in values:
+                end_ms = values[IE_END_MILLISECONDS]
+            elif IE_END_SECONDS in values:
+                end_ms = values[IE_END_SECONDS] * 1000
+            else:
+                end_ms = chunk.export_ms
+            end.append(end_ms if abs(end_ms - chunk.export_ms) <= DAY_MS else chunk.export_ms)
+            exporter.append(chunk.exporter)
+    if not octets:
+        return None
+    if v6:
+        src_a = np.frombuffer(b"".join(src), dtype=">u8").reshape(-1, 2).astype(np.uint64)
+        dst_a = np.frombuffer(b"".join(dst), dtype=">u8").reshape(-1, 2).astype(np.uint64)
+    else:
+        src_a, dst_a = np.array(src, dtype=np.uint32), np.array(dst, dtype=np.uint32)
+    return Flows(src_a, dst_a, np.array(octets, dtype=np.uint64), np.array(sport, dtype=np.int32),
+                 np.array(dport, dtype=np.int32), np.array(end, dtype=np.int64) // 1000,
+                 np.array(exporter, dtype=np.int32), v6=bool(v6))

@@ -1,0 +1,237 @@
+"""The NetFlow/IPFIX collector: one UDP listener per NetFlow agent.
+
+Each agent runs two threads: the receiver (reads datagrams in bursts,
+decodes and matches them in batches) and the housekeeper (reloads the
+account cache within a second of a change, writes the counters in one
+transaction every minute and on shutdown).  `start_all(app, stop_event)`
+is what `flask --app app agents` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+import time
+
+from agents.netflow.aggregator import Aggregator, account_flows, write_counters
+from agents.netflow.cache import load_matcher, signature
+from agents.netflow.protocol import Decoder
+
+log = logging.getLogger("lanbill.netflow")
+
+DEFAULT_PORT = 2055
+RECEIVE_BUFFER = 4 * 1024 * 1024
+BURST = 512  # datagrams read before a batch is decoded
+FLUSH_SECONDS = 60
+REFRESH_SECONDS = 1.0
+
+
+class NetflowServer:
+    """One NetFlow agent's listener.  The socket is bound on creation, so
+    `port` is known (and a busy port fails) before any thread starts."""
+
+    def __init__(self, app, agent_id: int, host: str, port: int, stop_event: threading.Event, *,
+                 flush_seconds: float = FLUSH_SECONDS, refresh_seconds: float = REFRESH_SECONDS,
+                 receive_buffer: int = RECEIVE_BUFFER):
+        self.app = app
+        self.agent_id = agent_id
+        self.stop_event = stop_event
+        self.flush_seconds = flush_seconds
+        self.refresh_seconds = refresh_seconds
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.bind((host, port))
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.decoder = Decoder()
+        self.aggregator = Aggregator()
+        self.unmatched: dict[int, list] = {}  # exporter index → [records, bytes]
+        self.matched_records = 0
+        self.failed_records = 0
+        self.flushes = 0
+        self.matcher = None
+        self._signature = None
+        self._last_status: dict[str, tuple] = {}
+        self._receiver = threading.Thread(target=self._receive_loop, name=f"netflow-{agent_id}", daemon=True)
+        self._housekeeper = threading.Thread(target=self._housekeeping_loop, name=f"netflow-{agent_id}-db",
+                                             daemon=True)
+
+    # --- life cycle ------------------------------------------------------------
+
+    def start(self) -> NetflowServer:
+        with self.app.app_context():
+            self._refresh(force=True)
+        self._receiver.start()
+        self._housekeeper.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        self._receiver.join(timeout)
+        self._housekeeper.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._receiver.is_alive() or self._housekeeper.is_alive()
+
+    # --- receiving -------------------------------------------------------------
+
+    def _receive_loop(self) -> None:
+        sock, feed = self.sock, self.decoder.feed
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        last_expire = time.monotonic()
+        burst = 0
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    data, address = sock.recvfrom(65535)
+                except BlockingIOError:
+                    self._process()
+                    burst = 0
+                    now = time.monotonic()
+                    if now - last_expire > 1.0:
+                        self.decoder.expire_pending()
+                        last_expire = now
+                    poller.poll(200)
+                    continue
+                feed(data, address[0])
+                burst += 1
+                if burst >= BURST:
+                    self._process()
+                    burst = 0
+            self._drain()
+        except Exception:  # pragma: no cover - a bug must not lose what was counted
+            log.exception("netflow receiver failed")
+        finally:
+            self.sock.close()
+
+    def _drain(self) -> None:
+        """On shutdown: count what the kernel still holds for us."""
+        burst = 0
+        while True:
+            try:
+                data, address = self.sock.recvfrom(65535)
+            except (BlockingIOError, OSError):
+                break
+            self.decoder.feed(data, address[0])
+            burst += 1
+            if burst % BURST == 0:
+                self._process()
+        self._process()
+
+    def _process(self) -> None:
+        matcher = self.matcher
+        for flows in self.decoder.take():
+            try:
+                self.matched_records += account_flows(flows, matcher, self.aggregator, self.unmatched)
+            except Exception:  # pragma: no cover - counted, never fatal
+                self.failed_records += len(flows)
+                log.exception("netflow: a batch could not be matched")
+
+    # --- housekeeping ------------------------------------------------------------
+
+    def _housekeeping_loop(self) -> None:
+        from lanbill.db import database
+
+        with self.app.app_context():
+            next_flush = time.monotonic() + self.flush_seconds
+            while self._receiver.is_alive():
+                self._receiver.join(self.refresh_seconds)
+                if not self._receiver.is_alive():
+                    break
+                try:
+                    database.connect(reuse_if_open=True)
+                    self._refresh()
+                    if time.monotonic() >= next_flush:
+                        self.flush()
+                        next_flush = time.monotonic() + self.flush_seconds
+                except Exception:
+                    log.exception("netflow housekeeping failed; retrying")
+            for attempt in range(5):
+                try:
+                    database.connect(reuse_if_open=True)
+                    self.flush()
+                    break
+                except Exception:
+                    log.exception("netflow final flush failed (attempt %d)", attempt + 1)
+                    time.sleep(1)
+            if not database.is_closed():
+                database.close()
+
+    def _refresh(self, force: bool = False) -> None:
+        current = signature(self.agent_id)
+        if force or current != self._signature:
+            self.matcher = load_matcher(self.agent_id)
+            self._signature = current
+
+    def flush(self) -> int:
+        """Write the counters and the exporter status in one transaction;
+        on failure the counters go back into memory for the next try."""
+        taken = self.aggregator.take()
+        try:
+            touched = write_counters(taken, self.status_rows())
+        except Exception:
+            self.aggregator.put_back(taken)
+            raise
+        self.flushes += 1
+        return touched
+
+    def status_rows(self) -> list[dict]:
+        from lanbill.billing.clock import now_utc
+
+        now = time.monotonic()
+        rows = []
+        for exporter, stats in list(self.decoder.stats.items()):
+            index = self.decoder.exporters.index(exporter)
+            unmatched = self.unmatched.get(index, [0, 0])
+            previous = self._last_status.get(exporter)
+            pps = rps = 0
+            if previous is not None and now > previous[0]:
+                pps = int((stats.packets - previous[1]) / (now - previous[0]))
+                rps = int((stats.records - previous[2]) / (now - previous[0]))
+            self._last_status[exporter] = (now, stats.packets, stats.records)
+            last = stats.last_packet_at
+            rows.append({
+                "agent_id": self.agent_id, "exporter": exporter, "packets": stats.packets,
+                "records": stats.records, "malformed": stats.malformed,
+                "unknown_template_sets": stats.unknown_template_sets, "dropped_sets": stats.dropped_sets,
+                "lost_flows": stats.lost_flows, "lost_packets": stats.lost_packets,
+                "unmatched_records": unmatched[0], "unmatched_bytes": unmatched[1],
+                "packets_per_second": pps, "records_per_second": rps,
+                "last_packet_at": _utc(last) if last else None, "updated_at": now_utc(),
+            })
+        return rows
+
+
+def _utc(timestamp: float):
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).replace(tzinfo=None)
+
+
+def start_all(app, stop_event: threading.Event) -> list[NetflowServer]:
+    """Start a listener for every enabled NetFlow agent.  The port is the
+    agent's `options["port"]` (default 2055) unless NETFLOW_PORT
+    (LANBILL_NETFLOW_PORT) overrides it — then only for the first agent,
+    as two listeners cannot share a port."""
+    from lanbill.models import Agent
+
+    servers = []
+    override = app.config.get("NETFLOW_PORT")
+    agents = list(Agent.select().where((Agent.type == "netflow") & (Agent.enabled == True)).order_by(Agent.id))  # noqa: E712
+    for agent in agents:
+        options = agent.options or {}
+        port = override if override is not None and not servers else int(options.get("port", DEFAULT_PORT))
+        flush_seconds = float(options.get("flush_seconds", app.config.get("NETFLOW_FLUSH_SECONDS", FLUSH_SECONDS)))
+        try:
+            server = NetflowServer(app, agent.id, agent.listen_address or "0.0.0.0", port, stop_event,
+                                   flush_seconds=flush_seconds)
+        except OSError as exc:
+            log.error("netflow agent %s: cannot listen on port %s: %s", agent.name, port, exc)
+            print(f"netflow agent {agent.name}: cannot listen on port {port}: {exc}", flush=True)
+            continue
+        servers.append(server.start())
+        print(f"netflow agent {agent.name}: listening on {agent.listen_address}:{server.port}", flush=True)
+    return servers
