@@ -35,7 +35,8 @@ class NetflowServer:
     def __init__(self, app, agent_id: int, host: str, port: int, stop_event: threading.Event, *,
                  flush_seconds: float = FLUSH_SECONDS, refresh_seconds: float = REFRESH_SECONDS,
                  receive_buffer: int = RECEIVE_BUFFER):
-        self.app = app
+        # `flask agents` hands over current_app, a proxy bound to its thread
+        self.app = app._get_current_object() if hasattr(app, "_get_current_object") else app
         self.agent_id = agent_id
         self.stop_event = stop_event
         self.flush_seconds = flush_seconds

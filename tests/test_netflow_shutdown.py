@@ -1,0 +1,84 @@
+"""`flask --app app agents` as a real subprocess: counters held in memory
+(the minute's flush not yet due) are written on SIGTERM, none lost."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lanbill.models import TrafficHourly
+from lanbill.models.traffic import NetflowStatus
+from tests.factories import make_account, make_agent
+from tests.test_netflow_protocol import FIELDS4, build_ipfix, build_v5, data_set, template_set
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_line(proc, text: str, seconds: float = 30) -> str:
+    deadline = time.monotonic() + seconds
+    seen = ""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            seen += line
+            if text in line:
+                return seen
+            if not line and proc.poll() is not None:
+                break
+    raise AssertionError(f"no {text!r} from the agents process; output:\n{seen}")
+
+
+def test_sigterm_writes_every_counter_held_in_memory(app, app_config, tmp_path):
+    agent = make_agent(type="netflow", options={"flush_seconds": 3600}, listen_address="127.0.0.1")
+    account = make_account(agent=agent, ips=["10.20.0.0/24"])
+    port = free_udp_port()
+    env = dict(os.environ)
+    env.update({
+        "LANBILL_INSTANCE": str(tmp_path / "agents-instance"),
+        "DATABASE_URL": app_config["DATABASE_URL"],
+        "HUEY_URL": f"sqlite:///{tmp_path / 'agents-huey.db'}",
+        "LANBILL_DATA_KEY": app_config["DATA_KEY"],
+        "LANBILL_SECRET_KEY": "test-secret",
+        "LANBILL_NETFLOW_PORT": str(port),
+        "LANBILL_TIMEZONE": "Europe/Moscow",
+    })
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "agents"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_line(proc, "listening on")
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        expected = 0
+        sender.sendto(build_ipfix([template_set(2, 300, FIELDS4)]), ("127.0.0.1", port))
+        for i in range(200):
+            size = 1000 + i
+            sender.sendto(build_v5([("93.184.216.34", f"10.20.0.{i % 250 + 1}", size, 443, 5000)] * 30,
+                                   sequence=i * 30), ("127.0.0.1", port))
+            sender.sendto(build_ipfix([data_set(300, [(f"10.20.0.{i % 250 + 1}", "1.1.1.1", size, 1, 2)])],
+                                      sequence=i), ("127.0.0.1", port))
+            expected += 31 * size
+        sender.close()
+        assert not NetflowStatus.select().exists()  # nothing flushed yet: all of it is in memory
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, output
+    rows = list(TrafficHourly.select().where(TrafficHourly.account_id == account.id))
+    assert sum(r.bytes_in + r.bytes_out for r in rows) == expected, output
+    status = NetflowStatus.get(NetflowStatus.agent_id == agent.id)
+    assert status.packets == 401 and status.lost_flows == 0 and status.malformed == 0
