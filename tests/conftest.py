@@ -183,3 +183,22 @@ def api(app, client, admin):
     from lanbill.billing.staff import create_token
 
     return ApiClient(client, create_token(admin, name="tests"))
+
+
+@pytest.fixture
+def radius_factory(app):
+    """radius_factory(options=..., nas_over=...) → a RADIUS agent running on
+    loopback ports chosen by the OS (tests/radius_harness.py); stopped after."""
+    from tests.radius_harness import start
+
+    started = []
+
+    def factory(**kw):
+        harness, stop = start(app, **kw)
+        started.append((harness, stop))
+        return harness
+
+    yield factory
+    for harness, stop in started:
+        stop.set()
+        harness.service.join(10)

@@ -1,0 +1,330 @@
+"""In-memory mirror of what the RADIUS hot path needs: accounts (passwords
+decrypted), their IPs, NAS, tariffs, agents and open-session counts.
+
+DESIGN §7: no SQL query per packet.  `refresh()` runs every second in a
+background thread: accounts by `Account.updated_at` (with an overlap, so a
+transaction that commits late is not missed), NAS, tariffs and agents in
+full (small tables), sessions by `RadiusSession.state_changed_at`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import threading
+import time
+
+from lanbill.billing.clock import now_utc
+from lanbill.db import connection, database
+from lanbill.models import Account, AccountIp, Agent, Agreement, Nas, Tariff
+from lanbill.models.radius import RadiusSession
+
+# How far back each poll looks again: covers a transaction that took its
+# timestamp before our previous poll and committed after it.
+OVERLAP = dt.timedelta(seconds=30)
+ALLOWED = {"active"}
+
+
+class AccountEntry:
+    __slots__ = ("id", "agent_id", "login", "password", "password_bytes", "state", "tariff_id",
+                 "bandwidth_kbit", "max_sessions", "ip", "agreement_id", "updated_at", "_nt_hash", "replies")
+
+    def __init__(self, row, ip):
+        (self.id, self.agent_id, self.login, password, self.state, self.tariff_id, self.bandwidth_kbit,
+         self.max_sessions, self.agreement_id, self.updated_at) = row
+        self.password = password or ""
+        self.password_bytes = self.password.encode()
+        self.ip = ip
+        self._nt_hash = None
+        self.replies = {}
+
+    @property
+    def nt_hash(self) -> bytes:
+        if self._nt_hash is None:
+            from agents.radius.protocol import nt_password_hash
+
+            self._nt_hash = nt_password_hash(self.password)
+        return self._nt_hash
+
+
+class NasEntry:
+    __slots__ = ("id", "ip", "secret", "vendor", "coa_port", "require_ma", "agent_id", "name")
+
+    def __init__(self, nas: Nas):
+        self.id = nas.id
+        self.ip = nas.ip
+        self.secret = (nas.secret or "").encode()
+        self.vendor = nas.vendor
+        self.coa_port = nas.coa_port
+        self.require_ma = bool(nas.require_message_authenticator)
+        self.agent_id = nas.agent_id
+        self.name = nas.name
+
+
+class TariffEntry:
+    __slots__ = ("id", "speed_in", "speed_out", "price_per_minute", "prepaid_minutes", "framed_pool", "version")
+
+    def __init__(self, t: Tariff):
+        self.id = t.id
+        self.speed_in = t.speed_in_kbit
+        self.speed_out = t.speed_out_kbit
+        self.price_per_minute = t.price_per_minute
+        self.prepaid_minutes = t.prepaid_minutes
+        self.framed_pool = t.framed_pool
+        self.version = t.version
+
+    def key(self):
+        return (self.speed_in, self.speed_out, self.price_per_minute, self.prepaid_minutes, self.framed_pool)
+
+
+class AgentOptions:
+    """A RADIUS agent's options with their defaults (DESIGN §7)."""
+
+    __slots__ = ("id", "name", "auth_port", "acct_port", "blocked_policy", "redirect_pool", "redirect_rate",
+                 "redirect_states", "interim_interval", "framed_pool", "workers", "listen_address", "raw")
+
+    def __init__(self, agent: Agent):
+        options = agent.options or {}
+        self.id = agent.id
+        self.name = agent.name
+        self.listen_address = agent.listen_address or "0.0.0.0"
+        self.auth_port = int(options.get("auth_port", 1812))
+        self.acct_port = int(options.get("acct_port", 1813))
+        self.blocked_policy = options.get("blocked_policy") or "reject"
+        self.redirect_pool = options.get("redirect_pool") or ""
+        self.redirect_rate = options.get("redirect_rate") or ""
+        # Only the blocks a payment lifts are redirected to "please pay";
+        # staff and user blocks and "off" are always rejected.
+        self.redirect_states = tuple(options.get("redirect_states") or ("balance",))
+        self.interim_interval = int(options.get("interim_interval") or 300)
+        self.framed_pool = options.get("framed_pool") or ""
+        self.workers = max(1, int(options.get("workers") or 1))
+        self.raw = dict(options)
+
+    def key(self):
+        return tuple(sorted((k, str(v)) for k, v in self.raw.items()))
+
+    def mode_for(self, state: str) -> str:
+        """accept | redirect | reject for an account in `state`."""
+        if state in ALLOWED:
+            return "accept"
+        if self.blocked_policy == "redirect" and state in self.redirect_states:
+            return "redirect"
+        return "reject"
+
+
+class Cache:
+    """Accounts, NAS, tariffs and open sessions of the given agents."""
+
+    def __init__(self, agent_ids: list[int]):
+        self.agent_ids = list(agent_ids)
+        self.accounts: dict[tuple[int, str], AccountEntry] = {}
+        self.accounts_by_id: dict[int, AccountEntry] = {}
+        self.nas_by_ip: dict[str, NasEntry] = {}
+        self.nas_by_id: dict[int, NasEntry] = {}
+        self.tariffs: dict[int, TariffEntry] = {}
+        self.agents: dict[int, AgentOptions] = {}
+        self.open_sessions: dict[int, set] = {}  # account id -> {(nas id, Acct-Session-Id)}
+        self.session_owner: dict[tuple, int] = {}  # (nas id, Acct-Session-Id) -> account id
+        self.recent_accepts: dict[int, list] = {}  # account id -> monotonic times of Accepts not yet seen as sessions
+        self.funds: dict[int, object] = {}  # agreement id -> available funds (time tariffs only)
+        self.account_watermark: dt.datetime | None = None
+        self.session_watermark: dt.datetime | None = None
+        self.lock = threading.Lock()
+        self.listeners = []  # callables(old_entry, new_entry) for speed-change CoA
+        self.refreshed_at = 0.0
+
+    # -- loading ---------------------------------------------------------------
+
+    def load(self) -> None:
+        with connection():
+            self._load_small()
+            self._load_accounts(None)
+            self._load_sessions(None)
+            self._load_funds()
+        self.refreshed_at = time.monotonic()
+
+    def refresh(self) -> None:
+        with connection():
+            self._load_small()
+            self._load_accounts(self.account_watermark)
+            self._load_sessions(self.session_watermark)
+            self._load_funds()
+        self.refreshed_at = time.monotonic()
+
+    def _load_small(self) -> None:
+        agents = {a.id: AgentOptions(a) for a in Agent.select().where(Agent.id.in_(self.agent_ids))}
+        nas_list = [NasEntry(n) for n in Nas.select()]
+        tariffs = {t.id: TariffEntry(t) for t in Tariff.select()}
+        changed = (
+            any(self.tariffs.get(i) is None or self.tariffs[i].key() != t.key() for i, t in tariffs.items())
+            or any(self.agents.get(i) is None or self.agents[i].key() != a.key() for i, a in agents.items())
+        )
+        old_tariffs = self.tariffs
+        self.agents = agents
+        self.nas_by_ip = {n.ip: n for n in nas_list}
+        self.nas_by_id = {n.id: n for n in nas_list}
+        self.tariffs = tariffs
+        if changed and self.accounts_by_id:
+            for entry in self.accounts_by_id.values():
+                entry.replies = {}
+            for listener in self.listeners:
+                old = old_tariffs
+                for entry in self.accounts_by_id.values():
+                    before = old.get(entry.tariff_id)
+                    after = tariffs.get(entry.tariff_id)
+                    if before is not None and after is not None and before.key() != after.key():
+                        listener(entry, entry)
+
+    def _load_accounts(self, since: dt.datetime | None) -> None:
+        query = (
+            Account.select(Account.id, Account.agent, Account.login, Account.password, Account.state,
+                           Account.tariff, Account.bandwidth_kbit, Account.max_sessions, Account.agreement,
+                           Account.updated_at, Account.deleted)
+            .where(Account.agent.in_(self.agent_ids))
+        )
+        if since is not None:
+            query = query.where(Account.updated_at >= since - OVERLAP)
+        rows = list(query.tuples().iterator())
+        ids = [r[0] for r in rows]
+        ips = self._load_ips(ids if since is not None else None)
+        newest = self.account_watermark
+        for row in rows:
+            (account_id, agent_id, login, password, state, tariff_id, bandwidth, max_sessions, agreement_id,
+             updated_at, deleted) = row
+            if newest is None or updated_at > newest:
+                newest = updated_at
+            old = self.accounts_by_id.get(account_id)
+            if old is not None and old.updated_at == updated_at and since is not None:
+                continue
+            if deleted:
+                if old is not None:
+                    self.accounts.pop((old.agent_id, old.login), None)
+                    self.accounts_by_id.pop(account_id, None)
+                continue
+            entry = AccountEntry(
+                (account_id, agent_id, login, password, state, tariff_id,
+                 bandwidth, max_sessions, agreement_id, updated_at),
+                ips.get(account_id),
+            )
+            if old is not None and (old.agent_id, old.login) != (agent_id, login):
+                self.accounts.pop((old.agent_id, old.login), None)
+            self.accounts[(agent_id, login)] = entry
+            self.accounts_by_id[account_id] = entry
+            if old is not None:
+                for listener in self.listeners:
+                    listener(old, entry)
+        self.account_watermark = newest
+
+    def _load_ips(self, ids):
+        """The first IPv4 host address of each account (Framed-IP-Address)."""
+        out = {}
+        query = AccountIp.select(AccountIp.account, AccountIp.network).order_by(AccountIp.id)
+        if ids is not None:
+            if not ids:
+                return out
+            chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)]
+            rows = []
+            for chunk in chunks:
+                rows.extend(query.where(AccountIp.account.in_(chunk)).tuples())
+        else:
+            rows = query.tuples().iterator()
+        for account_id, network in rows:
+            if account_id in out:
+                continue
+            try:
+                net = ipaddress.ip_network(network)
+            except ValueError:
+                continue
+            if net.version == 4 and net.prefixlen == 32:
+                out[account_id] = str(net.network_address)
+        return out
+
+    def _load_sessions(self, since: dt.datetime | None) -> None:
+        query = RadiusSession.select(RadiusSession.nas_id, RadiusSession.acct_session_id, RadiusSession.account_id,
+                                     RadiusSession.stopped_at, RadiusSession.state_changed_at)
+        if since is None:
+            query = query.where(RadiusSession.stopped_at.is_null())
+        else:
+            query = query.where(RadiusSession.state_changed_at >= since - OVERLAP)
+        newest = self.session_watermark
+        rows = sorted(query.tuples().iterator(), key=lambda r: r[4])
+        for nas_id, session_id, account_id, stopped_at, changed_at in rows:
+            if newest is None or changed_at > newest:
+                newest = changed_at
+            self.note_session((nas_id, session_id), account_id, stopped_at is None)
+        self.session_watermark = newest or now_utc()
+
+    def _load_funds(self) -> None:
+        """Available funds of agreements whose accounts are on per-minute
+        tariffs (for Session-Timeout); a handful of rows."""
+        time_tariffs = [t.id for t in self.tariffs.values() if t.price_per_minute]
+        if not time_tariffs:
+            self.funds = {}
+            return
+        query = (
+            Agreement.select(Agreement.id, Agreement.balance, Agreement.credit_limit, Agreement.promised_amount)
+            .join(Account, on=(Account.agreement == Agreement.id))
+            .where(Account.tariff.in_(time_tariffs) & Account.agent.in_(self.agent_ids))
+            .distinct()
+        )
+        self.funds = {a.id: a.balance + a.credit_limit + a.promised_amount for a in query}
+
+    # -- sessions ----------------------------------------------------------------
+
+    def note_session(self, key: tuple, account_id, is_open: bool) -> None:
+        """Record that session `key` = (nas id, Acct-Session-Id) is open or closed."""
+        if is_open:
+            if account_id is None or key in self.session_owner:
+                return
+            self.session_owner[key] = account_id
+            self.open_sessions.setdefault(account_id, set()).add(key)
+            pending = self.recent_accepts.get(account_id)
+            if pending:
+                pending.pop(0)
+        else:
+            owner = self.session_owner.pop(key, account_id)
+            sessions = self.open_sessions.get(owner)
+            if sessions is not None:
+                sessions.discard(key)
+                if not sessions:
+                    del self.open_sessions[owner]
+
+    def close_nas_sessions(self, nas_id: int) -> None:
+        for key in [k for k in self.session_owner if k[0] == nas_id]:
+            self.note_session(key, None, False)
+
+    def session_count(self, account_id: int) -> int:
+        """Open sessions plus Accepts of the last 10 s not yet seen starting:
+        two logins racing within the accounting delay still count."""
+        count = len(self.open_sessions.get(account_id, ()))
+        pending = self.recent_accepts.get(account_id)
+        if pending:
+            limit = time.monotonic() - 10
+            while pending and pending[0] < limit:
+                pending.pop(0)
+            count += len(pending)
+        return count
+
+    def note_accept(self, account_id: int) -> None:
+        self.recent_accepts.setdefault(account_id, []).append(time.monotonic())
+
+
+def run_refresher(cache: Cache, stop: threading.Event, interval: float = 1.0, on_error=None) -> threading.Thread:
+    """Refresh the cache every `interval` seconds until `stop`."""
+
+    def loop():
+        while not stop.wait(interval):
+            try:
+                cache.refresh()
+            except Exception as exc:  # a database hiccup must not stop the agent
+                if on_error:
+                    on_error(exc)
+                try:
+                    database.close()
+                except Exception:
+                    pass
+
+    thread = threading.Thread(target=loop, name="radius-cache", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,506 @@
+"""The RADIUS server: asyncio UDP listeners for authentication and
+accounting, one set per RADIUS agent, optionally in several SO_REUSEPORT
+worker processes (agent option `workers`).
+
+Hot path (Access-Request): parse with `protocol.parse`, NAS by source IP,
+account by login from the in-memory cache, reply built from bytes cached
+per account — no SQL.  Accounting goes through the group-commit writer.
+Every dropped datagram is counted by reason; nothing a NAS sends can
+crash the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import multiprocessing
+import os
+import socket
+import threading
+import time
+
+from agents.radius import protocol as p
+from agents.radius.cache import Cache, run_refresher
+from agents.radius.sessions import Record, Writer, close_stale_sessions
+from lanbill.billing.clock import now_utc
+
+REJECT_MESSAGES = {
+    "unknown_login": b"Unknown login",
+    "wrong_password": b"Wrong password",
+    "blocked": b"Account blocked",
+    "too_many_sessions": b"Too many sessions",
+    "off": b"Account is off",
+    "no_password": b"No password given",
+}
+_ACCT_KIND = {p.ACCT_START: "start", p.ACCT_INTERIM: "interim", p.ACCT_STOP: "stop"}
+SESSION_TIMEOUT_CAP = 86400
+
+
+class Counters:
+    """Plain counters read by the status publisher (CONVENTIONS: agents)."""
+
+    def __init__(self):
+        self.values: dict[str, int] = {}
+        self.last_packet_at = None
+        self.lock = threading.Lock()
+
+    def add(self, name: str, n: int = 1) -> None:
+        # No lock: the loop thread does nearly all counting; a rare lost
+        # increment from the writer thread is an acceptable price.
+        values = self.values
+        values[name] = values.get(name, 0) + n
+
+    def drop(self, reason: str) -> None:
+        self.add("drop:" + reason)
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return dict(self.values)
+
+
+def agent_ports(agent, config) -> tuple[int, int]:
+    """The agent's own ports, overridden by RADIUS_AUTH_PORT/RADIUS_ACCT_PORT."""
+    auth = config.get("RADIUS_AUTH_PORT")
+    acct = config.get("RADIUS_ACCT_PORT")
+    auth = agent.auth_port if auth is None else auth
+    acct = agent.acct_port if acct is None else acct
+    return int(auth), int(acct)
+
+
+def bind_udp(address: str, port: int, reuse_port: bool = True) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port and hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    except OSError:
+        pass
+    sock.bind((address, port))
+    sock.setblocking(False)
+    return sock
+
+
+class Worker:
+    """One event loop serving the auth and accounting sockets of the agents."""
+
+    def __init__(self, cache: Cache, config: dict, name: str = "main", sockets=None):
+        self.cache = cache
+        self.config = config
+        self.name = name
+        self.counters = Counters()
+        self.writer = Writer(self.counters)
+        self.sockets = sockets or {}  # agent id -> (auth socket, acct socket)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.started = threading.Event()
+
+    # -- sockets -------------------------------------------------------------------
+
+    def bind(self) -> None:
+        for agent in self.cache.agents.values():
+            if agent.id in self.sockets:
+                continue
+            auth_port, acct_port = agent_ports(agent, self.config)
+            self.sockets[agent.id] = (bind_udp(agent.listen_address, auth_port),
+                                      bind_udp(agent.listen_address, acct_port))
+
+    def ports(self, agent_id: int) -> tuple[int, int]:
+        auth, acct = self.sockets[agent_id]
+        return auth.getsockname()[1], acct.getsockname()[1]
+
+    # -- the loop --------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        self.writer.start()
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        for agent_id, (auth, acct) in self.sockets.items():
+            loop.add_reader(auth.fileno(), self._drain, auth, agent_id, self.handle_auth)
+            loop.add_reader(acct.fileno(), self._drain, acct, agent_id, self.handle_acct)
+
+        async def wait_stop():
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+
+        self.started.set()
+        try:
+            loop.run_until_complete(wait_stop())
+        finally:
+            for auth, acct in self.sockets.values():
+                loop.remove_reader(auth.fileno())
+                loop.remove_reader(acct.fileno())
+            loop.close()
+            self.writer.stop()
+            for auth, acct in self.sockets.values():
+                auth.close()
+                acct.close()
+
+    def _drain(self, sock, agent_id, handler) -> None:
+        """Read up to 256 datagrams per wake-up (one syscall each, no
+        per-packet asyncio transport overhead)."""
+        recv = sock.recvfrom
+        for _ in range(256):
+            try:
+                data, addr = recv(4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.counters.drop("socket_error")
+                return
+            try:
+                handler(data, addr, sock, agent_id)
+            except p.Malformed as exc:
+                self.counters.drop(exc.reason)
+            except Exception:
+                self.counters.drop("internal_error")
+        self.counters.last_packet_at = time.time()
+
+    # -- authentication ---------------------------------------------------------------
+
+    def handle_auth(self, data: bytes, addr, sock, agent_id: int) -> None:
+        counters = self.counters
+        counters.add("auth_requests")
+        cache = self.cache
+        nas = cache.nas_by_ip.get(addr[0])
+        if nas is None or (nas.agent_id is not None and nas.agent_id != agent_id):
+            counters.drop("unknown_nas")
+            return
+        req = p.parse(data)
+        if req.code != p.ACCESS_REQUEST:
+            if req.code == p.STATUS_SERVER:
+                self._status_server(req, nas, addr, sock)
+            else:
+                counters.drop("bad_code")
+            return
+        secret = nas.secret
+        if req.ma_offset < 0:
+            if nas.require_ma:
+                counters.drop("missing_message_authenticator")
+                return
+        elif not p.message_authenticator_ok(req, secret):
+            counters.drop("bad_authenticator")
+            return
+        agent = cache.agents[agent_id]
+        login_bytes = req.attrs.get(p.USER_NAME)
+        entry = cache.accounts.get((agent_id, login_bytes.decode("utf-8", "replace"))) if login_bytes else None
+        if entry is None:
+            self._reject(req, secret, addr, sock, "unknown_login")
+            return
+        extra = b""
+        hidden = req.attrs.get(p.USER_PASSWORD)
+        if hidden is not None:
+            ok = hmac.compare_digest(p.pap_decrypt(hidden, req.authenticator, secret), entry.password_bytes)
+        elif p.CHAP_PASSWORD in req.attrs:
+            challenge = req.attrs.get(p.CHAP_CHALLENGE, req.authenticator)
+            ok = p.chap_ok(req.attrs[p.CHAP_PASSWORD], challenge, entry.password_bytes)
+        else:
+            result = p.mschap2_verify(req, entry.nt_hash, secret)
+            if result is None:
+                self._reject(req, secret, addr, sock, "no_password")
+                return
+            ok = result is not False
+            if ok:
+                extra = result
+            else:
+                self._reject(req, secret, addr, sock, "wrong_password", p.mschap2_error(req))
+                return
+        if not ok:
+            self._reject(req, secret, addr, sock, "wrong_password")
+            return
+        state = entry.state
+        mode = agent.mode_for(state)
+        if mode == "reject":
+            self._reject(req, secret, addr, sock, "off" if state == "off" else "blocked")
+            return
+        if entry.max_sessions and cache.session_count(entry.id) >= entry.max_sessions:
+            self._reject(req, secret, addr, sock, "too_many_sessions")
+            return
+        attributes = entry.replies.get((nas.vendor, mode))
+        if attributes is None:
+            attributes = self.accept_attributes(entry, nas, agent, mode)
+            entry.replies[(nas.vendor, mode)] = attributes
+        timeout = self.session_timeout(entry)
+        if timeout is not None:
+            attributes += p.attr_int(p.SESSION_TIMEOUT, timeout)
+        cache.note_accept(entry.id)
+        sock.sendto(p.build_reply(p.ACCESS_ACCEPT, req, secret, attributes + extra), addr)
+        counters.add("accepts" if mode == "accept" else "redirects")
+
+    def _reject(self, req, secret, addr, sock, reason: str, extra: bytes = b"") -> None:
+        attributes = p.attr(p.REPLY_MESSAGE, REJECT_MESSAGES[reason]) + extra
+        sock.sendto(p.build_reply(p.ACCESS_REJECT, req, secret, attributes), addr)
+        self.counters.add("rejects")
+        self.counters.add("reject:" + reason)
+
+    def _status_server(self, req, nas, addr, sock) -> None:
+        """RFC 5997: Status-Server must carry a valid Message-Authenticator."""
+        if req.ma_offset < 0 or not p.message_authenticator_ok(req, nas.secret):
+            self.counters.drop("bad_authenticator")
+            return
+        sock.sendto(p.build_reply(p.ACCESS_ACCEPT, req, nas.secret), addr)
+
+    def accept_attributes(self, entry, nas, agent, mode: str) -> bytes:
+        """Framed-IP-Address (or Framed-Pool), the speed in the NAS vendor's
+        attribute, Acct-Interim-Interval.  Redirect: the agent's redirect
+        pool and rate instead (DESIGN §7, "please pay")."""
+        tariff = self.cache.tariffs.get(entry.tariff_id)
+        out = []
+        if mode == "redirect":
+            if agent.redirect_pool:
+                out.append(p.attr(p.FRAMED_POOL, agent.redirect_pool.encode()))
+            down, up = p.parse_rate(agent.redirect_rate)
+        else:
+            if entry.ip:
+                out.append(p.attr_ip(p.FRAMED_IP_ADDRESS, entry.ip))
+            else:
+                pool = (tariff.framed_pool if tariff else "") or agent.framed_pool
+                if pool:
+                    out.append(p.attr(p.FRAMED_POOL, pool.encode()))
+            down, up = speed_of(entry, tariff)
+        out.append(p.rate_attributes(nas.vendor, down, up))
+        out.append(p.attr_int(p.ACCT_INTERIM_INTERVAL, agent.interim_interval))
+        return b"".join(out)
+
+    def session_timeout(self, entry):
+        """Seconds the funds and prepaid minutes buy on a per-minute tariff."""
+        tariff = self.cache.tariffs.get(entry.tariff_id)
+        if tariff is None or not tariff.price_per_minute:
+            return None
+        funds = self.cache.funds.get(entry.agreement_id)
+        minutes = tariff.prepaid_minutes
+        if funds is not None and funds > 0:
+            minutes += int(funds / tariff.price_per_minute)
+        return max(60, min(SESSION_TIMEOUT_CAP, minutes * 60))
+
+    # -- accounting -----------------------------------------------------------------------
+
+    def handle_acct(self, data: bytes, addr, sock, agent_id: int) -> None:
+        counters = self.counters
+        counters.add("acct_requests")
+        cache = self.cache
+        nas = cache.nas_by_ip.get(addr[0])
+        if nas is None or (nas.agent_id is not None and nas.agent_id != agent_id):
+            counters.drop("unknown_nas")
+            return
+        req = p.parse(data)
+        if req.code != p.ACCOUNTING_REQUEST:
+            counters.drop("bad_code")
+            return
+        secret = nas.secret
+        if not p.accounting_authenticator_ok(req, secret):
+            counters.drop("bad_authenticator")
+            return
+        if req.ma_offset >= 0 and not p.message_authenticator_ok(req, secret):
+            counters.drop("bad_authenticator")
+            return
+        attrs = req.attrs
+        status_value = attrs.get(p.ACCT_STATUS_TYPE)
+        status = int.from_bytes(status_value, "big") if status_value else 0
+        agent = cache.agents[agent_id]
+        now = now_utc()
+        if status in (p.ACCT_ON, p.ACCT_OFF):
+            record = Record("nas_reset", agent_id, nas.id, at=now)
+        elif status in _ACCT_KIND:
+            session_id = attrs.get(p.ACCT_SESSION_ID)
+            if not session_id:
+                counters.drop("no_session_id")
+                return
+            login = attrs.get(p.USER_NAME, b"").decode("utf-8", "replace")
+            entry = cache.accounts.get((agent_id, login))
+            delay = attrs.get(p.ACCT_DELAY_TIME)
+            if delay:
+                from datetime import timedelta
+
+                now -= timedelta(seconds=int.from_bytes(delay, "big"))
+            record = Record(
+                _ACCT_KIND[status], agent_id, nas.id, entry.id if entry else None, login[:64],
+                session_id.decode("utf-8", "replace")[:64],
+                socket.inet_ntoa(attrs[p.FRAMED_IP_ADDRESS]) if p.FRAMED_IP_ADDRESS in attrs else "",
+                attrs.get(p.CALLING_STATION_ID, b"").decode("utf-8", "replace")[:64],
+                (attrs.get(p.NAS_PORT_ID) or b"").decode("utf-8", "replace")[:64],
+                now,
+                _int(attrs.get(p.ACCT_SESSION_TIME)),
+                (_int(attrs.get(p.ACCT_INPUT_GIGAWORDS)) << 32) | _int(attrs.get(p.ACCT_INPUT_OCTETS)),
+                (_int(attrs.get(p.ACCT_OUTPUT_GIGAWORDS)) << 32) | _int(attrs.get(p.ACCT_OUTPUT_OCTETS)),
+                agent.interim_interval,
+                _int(attrs.get(p.ACCT_TERMINATE_CAUSE)) if p.ACCT_TERMINATE_CAUSE in attrs else None,
+            )
+        else:  # other status types are acknowledged, not stored
+            sock.sendto(p.build_reply(p.ACCOUNTING_RESPONSE, req, secret, with_ma=False), addr)
+            counters.add("acct_other")
+            return
+        reply = p.build_reply(p.ACCOUNTING_RESPONSE, req, secret, with_ma=False)
+        loop = self.loop
+
+        def done(rec, ok):
+            if not ok:
+                return
+            if rec.kind == "nas_reset":
+                loop.call_soon_threadsafe(cache.close_nas_sessions, rec.nas_id)
+            elif rec.account_id is not None:
+                loop.call_soon_threadsafe(cache.note_session, (rec.nas_id, rec.session_id), rec.account_id,
+                                          rec.kind != "stop")
+            sock.sendto(reply, addr)
+            counters.add("acct_" + rec.kind)
+
+        self.writer.submit(record, done)
+
+
+def _int(value) -> int:
+    return int.from_bytes(value, "big") if value else 0
+
+
+def speed_of(entry, tariff) -> tuple[int, int]:
+    """(download, upload) kbit/s: the account's bandwidth (both ways), or
+    the tariff's speeds when it is 0 (seed 002)."""
+    if entry.bandwidth_kbit:
+        return entry.bandwidth_kbit, entry.bandwidth_kbit
+    if tariff is None:
+        return 0, 0
+    return tariff.speed_in, tariff.speed_out
+
+
+# --- status publishing and maintenance -------------------------------------------------
+
+def publish_status(worker: Worker, previous: dict) -> None:
+    """Write this worker's counters for the status page (one row per worker)."""
+    from lanbill.db import connection, transaction
+    from lanbill.models.radius import RadiusAgentStatus
+
+    values = worker.counters.snapshot()
+    now = time.monotonic()
+    total = values.get("auth_requests", 0) + values.get("acct_requests", 0)
+    rate = 0.0
+    if previous.get("at"):
+        rate = max(0.0, (total - previous["total"]) / max(0.001, now - previous["at"]))
+    previous.update(at=now, total=total)
+    last = worker.counters.last_packet_at
+    import datetime as dt
+
+    last_at = dt.datetime.fromtimestamp(last, dt.UTC).replace(tzinfo=None) if last else None
+    with connection(), transaction():
+        for agent_id in worker.cache.agents:
+            row = dict(counters=values, requests_per_second=rate, last_packet_at=last_at, updated_at=now_utc())
+            updated = (RadiusAgentStatus.update(**row)
+                       .where((RadiusAgentStatus.agent_id == agent_id)
+                              & (RadiusAgentStatus.worker == worker.name)).execute())
+            if not updated:
+                RadiusAgentStatus.create(agent_id=agent_id, worker=worker.name, **row)
+
+
+def run_maintenance(worker: Worker, stop: threading.Event, *, main: bool, status_every: float = 5.0,
+                    stale_every: float = 30.0) -> threading.Thread:
+    def loop():
+        previous: dict = {}
+        last_stale = 0.0
+        while not stop.wait(status_every):
+            try:
+                publish_status(worker, previous)
+                if main and time.monotonic() - last_stale >= stale_every:
+                    last_stale = time.monotonic()
+                    from lanbill.db import connection
+
+                    with connection():
+                        for agent in worker.cache.agents.values():
+                            close_stale_sessions(agent.id, agent.interim_interval)
+            except Exception:
+                worker.counters.add("maintenance_errors")
+
+    thread = threading.Thread(target=loop, name="radius-maintenance", daemon=True)
+    thread.start()
+    return thread
+
+
+# --- starting -----------------------------------------------------------------------------
+
+class _Joinable:
+    def __init__(self, *threads, processes=()):
+        self.threads = threads
+        self.processes = processes
+
+    def join(self, timeout=None):
+        for thread in self.threads:
+            thread.join(timeout)
+        for process in self.processes:
+            process.join(timeout)
+            if process.is_alive():
+                process.terminate()
+
+
+def start_all(app, stop_event: threading.Event) -> list:
+    """Start every enabled RADIUS agent of the app's database: one worker
+    thread here (plus the CoA dispatcher) and `workers - 1` extra worker
+    processes sharing the ports through SO_REUSEPORT."""
+    from lanbill.db import connection
+    from lanbill.models import Agent
+
+    with connection():
+        agent_ids = [a.id for a in Agent.select().where((Agent.type == "radius") & (Agent.enabled == True))]  # noqa: E712
+    if not agent_ids:
+        return []
+    service = start_service(dict(app.config), agent_ids, stop_event)
+    return [service]
+
+
+def start_service(config: dict, agent_ids: list[int], stop: threading.Event):
+    """Start the listeners in this process; returns a joinable with `.worker`."""
+    cache = Cache(agent_ids)
+    cache.load()
+    worker = Worker(cache, config, name=f"{socket.gethostname()}:{os.getpid()}")
+    worker.bind()
+    refresher = run_refresher(cache, stop)
+    maintenance = run_maintenance(worker, stop, main=True)
+    from agents.radius.coa import Dispatcher
+
+    dispatcher = Dispatcher(cache, config)
+    cache.listeners.append(dispatcher.on_account_changed)
+    coa_thread = dispatcher.start(stop)
+    thread = threading.Thread(target=worker.run, args=(stop,), name="radius", daemon=True)
+    thread.start()
+    worker.started.wait(10)
+    processes = []
+    extra = max(agent.workers for agent in cache.agents.values()) - 1
+    if extra > 0:
+        context = multiprocessing.get_context("spawn")
+        mp_stop = context.Event()
+        for index in range(extra):
+            process = context.Process(target=worker_process, args=(config, agent_ids, mp_stop, index + 1),
+                                      daemon=True, name=f"radius-worker-{index + 1}")
+            process.start()
+            processes.append(process)
+
+        def relay():
+            stop.wait()
+            mp_stop.set()
+
+        threading.Thread(target=relay, daemon=True).start()
+    joinable = _Joinable(thread, refresher, maintenance, coa_thread, processes=processes)
+    joinable.worker = worker
+    joinable.dispatcher = dispatcher
+    joinable.processes = processes
+    return joinable
+
+
+def worker_process(config: dict, agent_ids: list[int], stop, index: int) -> None:
+    """An extra worker process: its own cache, writer and sockets."""
+    from lanbill.billing import clock
+    from lanbill.db import bind_database, configure_encryption
+
+    bind_database(config["DATABASE_URL"])
+    configure_encryption(config["DATA_KEY"])
+    clock.set_timezone(config.get("TIMEZONE"))
+    local_stop = threading.Event()
+
+    def relay():
+        stop.wait()
+        local_stop.set()
+
+    threading.Thread(target=relay, daemon=True).start()
+    cache = Cache(agent_ids)
+    cache.load()
+    worker = Worker(cache, config, name=f"{socket.gethostname()}:{os.getpid()}")
+    worker.bind()
+    run_refresher(cache, local_stop)
+    run_maintenance(worker, local_stop, main=False)
+    worker.run(local_stop)

@@ -1,0 +1,189 @@
+"""Accounting storage: the group-commit writer of the online-sessions
+table, NAS reboots and stale-session closing.
+
+Every Accounting-Request is answered only after its row is committed
+(RFC 2866 §4.1: respond once the record is stored), but many requests share
+one transaction: the writer takes everything queued since its last commit.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import threading
+
+from lanbill.billing.clock import now_utc
+from lanbill.db import connection, database, is_sqlite, transaction
+from lanbill.models.radius import RadiusSession
+
+_COLUMNS = ("agent_id", "nas_id", "account_id", "login", "acct_session_id", "framed_ip", "calling_station_id",
+            "nas_port", "started_at", "updated_at", "state_changed_at", "session_time", "input_octets",
+            "output_octets", "interim_interval", "close_reason", "billed_input", "billed_output")
+
+
+def _upsert_sql() -> str:
+    p = database.param
+    cols = ", ".join(_COLUMNS)
+    values = ", ".join([p] * len(_COLUMNS))
+    return (
+        f"INSERT INTO radius_session ({cols}) VALUES ({values}) "
+        "ON CONFLICT (nas_id, acct_session_id) WHERE stopped_at IS NULL DO UPDATE SET "
+        "updated_at = excluded.updated_at, session_time = excluded.session_time, "
+        "input_octets = excluded.input_octets, output_octets = excluded.output_octets, "
+        "account_id = COALESCE(radius_session.account_id, excluded.account_id), "
+        "framed_ip = CASE WHEN excluded.framed_ip <> '' THEN excluded.framed_ip ELSE radius_session.framed_ip END"
+    )
+
+
+class Record:
+    """One accounting event to store: kind is start|interim|stop|nas_reset."""
+
+    __slots__ = ("kind", "agent_id", "nas_id", "account_id", "login", "session_id", "framed_ip", "calling",
+                 "nas_port", "at", "session_time", "input_octets", "output_octets", "interval", "cause")
+
+    def __init__(self, kind, agent_id, nas_id, account_id=None, login="", session_id="", framed_ip="", calling="",
+                 nas_port="", at=None, session_time=0, input_octets=0, output_octets=0, interval=300, cause=None):
+        self.kind = kind
+        self.agent_id = agent_id
+        self.nas_id = nas_id
+        self.account_id = account_id
+        self.login = login
+        self.session_id = session_id
+        self.framed_ip = framed_ip
+        self.calling = calling
+        self.nas_port = nas_port
+        self.at = at or now_utc()
+        self.session_time = session_time
+        self.input_octets = input_octets
+        self.output_octets = output_octets
+        self.interval = interval
+        self.cause = cause
+
+
+def write_records(records: list[Record]) -> None:
+    """Store a batch in one transaction (the caller opened a connection)."""
+    upserts = []
+    stops = []
+    resets = []
+    for r in records:
+        if r.kind == "stop":
+            stops.append(r)
+        elif r.kind == "nas_reset":
+            resets.append(r)
+        else:
+            started = r.at - dt.timedelta(seconds=r.session_time)
+            upserts.append((r.agent_id, r.nas_id, r.account_id, r.login, r.session_id, r.framed_ip, r.calling,
+                            r.nas_port, started, r.at, r.at, r.session_time, r.input_octets, r.output_octets,
+                            r.interval, "", 0, 0))
+    with transaction():
+        if upserts:
+            _execute_many(_upsert_sql(), upserts)
+        for r in stops:
+            _store_stop(r)
+        for r in resets:
+            (RadiusSession.update(stopped_at=r.at, state_changed_at=r.at, close_reason="nas-reboot")
+             .where((RadiusSession.nas_id == r.nas_id) & RadiusSession.stopped_at.is_null()).execute())
+
+
+def _execute_many(sql: str, rows: list[tuple]) -> None:
+    if is_sqlite():
+        database.cursor().executemany(sql, rows)
+    else:
+        from psycopg2.extras import execute_batch
+
+        execute_batch(database.cursor(), sql, rows, page_size=500)
+
+
+def _store_stop(r: Record) -> None:
+    """Close the open session; a Stop for a session we closed as stale
+    updates that row; a Stop we never saw start is stored closed."""
+    values = dict(stopped_at=r.at, updated_at=r.at, state_changed_at=r.at, session_time=r.session_time,
+                  input_octets=r.input_octets, output_octets=r.output_octets, terminate_cause=r.cause,
+                  close_reason="stop")
+    if r.framed_ip:
+        values["framed_ip"] = r.framed_ip
+    key = (RadiusSession.nas_id == r.nas_id) & (RadiusSession.acct_session_id == r.session_id)
+    if RadiusSession.update(**values).where(key & RadiusSession.stopped_at.is_null()).execute():
+        return
+    stale = (RadiusSession.select(RadiusSession.id).where(key & (RadiusSession.close_reason == "stale"))
+             .order_by(RadiusSession.id.desc()).first())
+    if stale is not None:
+        values.pop("state_changed_at")
+        RadiusSession.update(**values).where(RadiusSession.id == stale.id).execute()
+        return
+    RadiusSession.create(agent_id=r.agent_id, nas_id=r.nas_id, account_id=r.account_id, login=r.login,
+                         acct_session_id=r.session_id, framed_ip=r.framed_ip, calling_station_id=r.calling,
+                         nas_port=r.nas_port, started_at=r.at - dt.timedelta(seconds=r.session_time),
+                         interim_interval=r.interval, **values)
+
+
+def close_stale_sessions(agent_id: int, interim_interval: int, now: dt.datetime | None = None) -> int:
+    """Close the agent's open sessions not updated for 3 interim intervals
+    (the NAS lost them, or their Stop): stopped at their last update."""
+    now = now or now_utc()
+    cutoff = now - dt.timedelta(seconds=3 * interim_interval)
+    with transaction():
+        return (RadiusSession.update(stopped_at=RadiusSession.updated_at, state_changed_at=now,
+                                     close_reason="stale")
+                .where((RadiusSession.agent_id == agent_id) & RadiusSession.stopped_at.is_null()
+                       & (RadiusSession.updated_at < cutoff))
+                .execute())
+
+
+class Writer:
+    """The group-commit writer thread.  `submit(record, done)`; `done(ok)`
+    is called after the commit (ok False when the batch failed: no reply is
+    sent then, the NAS retransmits)."""
+
+    def __init__(self, counters, max_batch: int = 5000):
+        self.queue = collections.deque()
+        self.ready = threading.Condition()
+        self.counters = counters
+        self.max_batch = max_batch
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="radius-writer", daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def submit(self, record: Record, done) -> None:
+        self.queue.append((record, done))
+        if len(self.queue) == 1:
+            with self.ready:
+                self.ready.notify()
+
+    def stop(self) -> None:
+        self.stopping = True
+        with self.ready:
+            self.ready.notify()
+        self.thread.join(timeout=30)
+
+    def _run(self) -> None:
+        with connection():
+            while True:
+                with self.ready:
+                    while not self.queue and not self.stopping:
+                        self.ready.wait(0.5)
+                if not self.queue and self.stopping:
+                    return
+                batch = []
+                while self.queue and len(batch) < self.max_batch:
+                    batch.append(self.queue.popleft())
+                try:
+                    write_records([record for record, _ in batch])
+                    ok = True
+                except Exception:
+                    ok = False
+                    self.counters.add("db_errors", 1)
+                    try:
+                        database.close()
+                        database.connect()
+                    except Exception:
+                        pass
+                self.counters.add("batches", 1)
+                for record, done in batch:
+                    try:
+                        done(record, ok)
+                    except Exception:
+                        self.counters.add("reply_errors", 1)
