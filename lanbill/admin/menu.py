@@ -6,6 +6,20 @@ from flask_babel import lazy_gettext as _l
 
 MENU = [
     ("admin.home", _l("Dashboard"), None),
+    # daily work
+    ("admin.subscribers_list", _l("Subscribers"), "subscribers.view"),
+    ("admin.accounts_list", _l("Accounts"), "subscribers.view"),
+    ("admin.payments", _l("Payments"), "payments.create"),
+    # settings screens
+    ("admin.tariffs", _l("Tariffs"), "tariffs.edit"),
+    ("admin.agents", _l("Agents"), "settings.edit"),
+    ("admin.nas_list", _l("NAS"), "settings.edit"),
+    ("admin.operators", _l("Operators"), "settings.edit"),
+    ("admin.groups", _l("Groups"), "settings.edit"),
+    ("admin.currencies", _l("Currencies"), "settings.edit"),
+    ("admin.addresses", _l("Addresses"), "settings.edit"),
+    ("admin.managers", _l("Staff"), "settings.edit"),
+    ("admin.audit_log", _l("Audit log"), "settings.edit"),
 ]
 
 

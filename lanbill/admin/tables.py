@@ -169,10 +169,13 @@ class Table:
         return Page(items=rows[: self.per_page], number=self.page_number, per_page=self.per_page,
                     has_next=has_next)
 
-    def csv(self, query, filename: str, columns: Iterable[Column] | None = None) -> Response:
+    def csv(self, query, filename: str, columns: Iterable[Column] | None = None,
+            prepare: Callable[[list], None] | None = None, chunk: int = 500) -> Response:
         """Every row of the (already scoped) query as CSV, streamed in
-        chunks, with the visible exportable columns.  `;`-separated with a
-        BOM so that spreadsheet programs in Russian locales open it as is."""
+        chunks, with the visible exportable columns.  `prepare(rows)` is
+        called once per chunk to prefetch related data (no query per row).
+        `;`-separated with a BOM so that spreadsheet programs in Russian
+        locales open it as is."""
         cols = [c for c in (columns or self.visible_columns) if c.csv]
         ordered = self.order(query)
 
@@ -181,12 +184,19 @@ class Table:
             writer = csv.writer(buffer, delimiter=";")
             buffer.write("\ufeff")
             writer.writerow([str(c.label) for c in cols])
-            for index, row in enumerate(ordered.iterator()):
-                writer.writerow([c.text(row) for c in cols])
-                if index % 500 == 0:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
+            offset = 0
+            while True:
+                rows = list(ordered.limit(chunk).offset(offset))
+                if not rows:
+                    break
+                if prepare is not None:
+                    prepare(rows)
+                for row in rows:
+                    writer.writerow([c.text(row) for c in cols])
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+                offset += chunk
             yield buffer.getvalue()
 
         response = Response(stream_with_context(generate()), mimetype="text/csv")

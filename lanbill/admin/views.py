@@ -19,10 +19,10 @@ OPEN_ENDPOINTS = {"admin.home", "admin.language", "admin.table_columns"}
 @bp.route("/")
 @login_required
 def home():
-    """The dashboard (part of the admin screens) once it exists; until then
-    a page of counts."""
+    """The dashboard once it exists (rendered here rather than redirected,
+    so that /admin/ answers 200 after login); until then a page of counts."""
     if "admin.dashboard" in current_app.view_functions:
-        return redirect(url_for("admin.dashboard"))
+        return current_app.view_functions["admin.dashboard"]()
     counts = {
         "subscribers": Subscriber.select().where(Subscriber.is_template == False).count(),  # noqa: E712
         "agreements": Agreement.select().count(),
@@ -61,3 +61,8 @@ def table_columns(name):
     except BillingError:
         pass
     return redirect(safe_next(url_for("admin.home")))
+
+
+# Daily work: subscribers, agreements, accounts, payments (imported here so
+# that their routes register with the blueprint).
+from lanbill.admin import accounts, agreements, payments, subscribers  # noqa: E402,F401,I001

@@ -35,3 +35,38 @@ def set_table_columns(manager: Manager, table: str, columns: list[str] | None) -
         prefs["columns"] = chosen
         Manager.update(preferences=prefs).where(Manager.id == manager.id).execute()
     manager.preferences = prefs
+
+
+def save_search(manager: Manager, name: str, rules: dict, *, search_id: int | None = None):
+    """Save the advanced search's rule set ("Сохранить", seed 002).  A set
+    without rules is deleted instead; returns the SavedSearch or None."""
+    from lanbill.models import SavedSearch
+
+    name = (name or "").strip()
+    has_rules = bool(rules.get("rules")) if isinstance(rules, dict) else bool(rules)
+    with transaction():
+        existing = None
+        if search_id is not None:
+            existing = SavedSearch.get_or_none((SavedSearch.id == search_id) & (SavedSearch.manager_id == manager.id))
+        if not has_rules:
+            if existing is not None:
+                existing.delete_instance()
+            return None
+        if not name and existing is None:
+            raise ValidationError(N_("Give the rule set a name."), fields={"name": N_("Required.")})
+        if len(name) > 128:
+            raise ValidationError(N_("At most 128 characters."), fields={"name": N_("At most 128 characters.")})
+        if existing is not None:
+            existing.rules = rules
+            if name:
+                existing.name = name
+            existing.save()
+            return existing
+        return SavedSearch.create(manager_id=manager.id, name=name, rules=rules)
+
+
+def delete_search(manager: Manager, search_id: int) -> None:
+    from lanbill.models import SavedSearch
+
+    with transaction():
+        SavedSearch.delete().where((SavedSearch.id == search_id) & (SavedSearch.manager_id == manager.id)).execute()

@@ -1,0 +1,312 @@
+"""Accounts: the list by agent, state and tariff with the seed's search, the
+account form (seed 002 «Учетные записи»), block/unblock by staff with a
+reason, the state history, the tariff schedule and the account's charges."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from lanbill.admin import bp
+from lanbill.admin.agreements import KIND_LABELS
+from lanbill.admin.forms import AccountForm, BlockForm, PlanTariffForm, apply_error
+from lanbill.admin.permissions import ensure_visible, requires, scope
+from lanbill.admin.search import ACCOUNT_CRITERIA, account_condition, subscriber_condition
+from lanbill.admin.subscribers import STATE_FILTER_LABELS, translate_error, visible_subscriber
+from lanbill.admin.tables import Column, Table, wants_csv
+from lanbill.billing import accounts, blocks, tariff_schedule
+from lanbill.billing.clock import to_utc, today
+from lanbill.billing.errors import BillingError, Conflict
+from lanbill.models import (
+    Account,
+    AccountIp,
+    AccountStateChange,
+    Agent,
+    Agreement,
+    Currency,
+    LedgerEntry,
+    Subscriber,
+    Tariff,
+    TariffChange,
+)
+from lanbill.models.accounts import STATES
+
+
+def _ips_text(row) -> str:
+    return ", ".join(getattr(row, "ip_list", []))
+
+
+ACCOUNT_COLUMNS = [
+    Column("id", "ID", sort=Account.id, css="num", visible=False),
+    Column("login", _l("Login"), sort=Account.login),
+    Column("subscriber", _l("Subscriber"), sort=Subscriber.name, value=lambda r: r.subscriber.name),
+    Column("agreement", _l("Agreement"), sort=Agreement.number, value=lambda r: r.agreement.number),
+    Column("agent", _l("Agent"), sort=Agent.name, value=lambda r: r.agent.name),
+    Column("tariff", _l("Tariff"), sort=Tariff.name, value=lambda r: r.tariff.name),
+    Column("ips", _l("IP"), value=_ips_text),
+    Column("state", _l("State"), sort=Account.state, value=lambda r: r.state),
+    Column("state_date", _l("Date"), sort=Account.state_changed_at, value=lambda r: r.state_changed_at),
+    Column("balance", _l("Balance"), sort=Agreement.balance, value=lambda r: r.agreement.balance, css="num"),
+    Column("connect_date", _l("Connect date"), sort=Account.connect_date, visible=False),
+    Column("description", _l("Description"), visible=False),
+]
+
+
+def _prefetch_ips(rows) -> None:
+    found: dict[int, list[str]] = {}
+    ids = [r.id for r in rows]
+    if ids:
+        for ip in AccountIp.select(AccountIp.account, AccountIp.network).where(AccountIp.account.in_(ids)):
+            found.setdefault(ip.account_id, []).append(ip.network)
+    for row in rows:
+        row.ip_list = found.get(row.id, [])
+
+
+def account_query(args, *, manager):
+    """Accounts joined to their subscriber, agreement, agent and tariff (one
+    query per page), filtered and scoped to the manager's groups."""
+    query = (
+        Account.select(Account, Subscriber, Agreement, Agent, Tariff, Currency)
+        .join(Subscriber, on=(Account.subscriber == Subscriber.id))
+        .switch(Account).join(Agreement, on=(Account.agreement == Agreement.id))
+        .join(Currency, on=(Agreement.currency == Currency.id))
+        .switch(Account).join(Agent, on=(Account.agent == Agent.id))
+        .switch(Account).join(Tariff, on=(Account.tariff == Tariff.id))
+    )
+    if args.get("deleted") == "1":
+        query = query.where(Account.deleted == True)  # noqa: E712
+    else:
+        query = query.where(Account.deleted == False)  # noqa: E712
+    for key, column in (("agent", Account.agent), ("tariff", Account.tariff)):
+        if args.get(key, "").isdigit():
+            query = query.where(column == int(args[key]))
+    state = args.get("state", "")
+    if state in STATES:
+        query = query.where(Account.state == state)
+    elif state == "blocked":
+        query = query.where(Account.state.in_(("balance", "admin", "traffic", "user")))
+    condition = account_condition(args.get("by", "any"), args.get("q", ""))
+    if condition is not None:
+        query = query.where(condition)
+    return scope(query, manager, Account.subscriber)
+
+
+@bp.route("/accounts")
+@requires("subscribers.view")
+def accounts_list():
+    table = Table.from_request("accounts", ACCOUNT_COLUMNS, default_sort="login", manager=current_user,
+                               tie_breaker=Account.id)
+    query = account_query(request.args, manager=current_user)
+    if wants_csv():
+        return table.csv(query, "accounts.csv", prepare=_prefetch_ips)
+    page = table.page(query)
+    _prefetch_ips(page.items)
+    return render_template(
+        "admin/accounts/list.html", table=table, page=page, criteria=ACCOUNT_CRITERIA,
+        agents=list(Agent.select().order_by(Agent.name)), tariffs=list(Tariff.select().order_by(Tariff.name)),
+        states=STATE_FILTER_LABELS,
+    )
+
+
+# --- the form --------------------------------------------------------------------------
+
+def visible_account(account_id) -> Account:
+    account = (Account.select(Account, Subscriber, Agreement, Agent, Tariff)
+               .join(Subscriber).switch(Account).join(Agreement).switch(Account).join(Agent)
+               .switch(Account).join(Tariff).where(Account.id == account_id).first())
+    if account is None:
+        abort(404)
+    ensure_visible(current_user, account.subscriber_id)
+    return account
+
+
+def _choices(form, subscriber, account=None) -> None:
+    form.agreement_id.choices = [(a.id, a.number) for a in
+                                 Agreement.select().where(Agreement.subscriber == subscriber.id).order_by(Agreement.id)]
+    form.agent_id.choices = [(a.id, f"{a.name} ({a.type})") for a in Agent.select().order_by(Agent.name)]
+    tariffs = Tariff.select().where(Tariff.archived == False)  # noqa: E712
+    if account is not None:
+        tariffs = Tariff.select().where((Tariff.archived == False) | (Tariff.id == account.tariff_id))  # noqa: E712
+    form.tariff_id.choices = [(t.id, t.name) for t in tariffs.order_by(Tariff.name)]
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@requires("subscribers.edit")
+def account_new():
+    subscriber_id = request.args.get("subscriber", "")
+    if not subscriber_id.isdigit():
+        # Step 1: pick the subscriber (only those the manager may see).
+        found = []
+        if request.args.get("q"):
+            condition = subscriber_condition(request.args.get("by", "any"), request.args["q"])
+            found = list(scope(Subscriber.select().where(condition & (Subscriber.is_template == False)),  # noqa: E712
+                               current_user).order_by(Subscriber.name).limit(50))
+        return render_template("admin/accounts/pick.html", found=found)
+    subscriber = visible_subscriber(int(subscriber_id))
+    if subscriber.is_template:
+        abort(404)
+    form = AccountForm()
+    _choices(form, subscriber)
+    if not form.agreement_id.choices:
+        flash(_("The subscriber has no agreement yet: create one first."), "error")
+        return redirect(url_for("admin.agreement_new", subscriber_id=subscriber.id))
+    if request.method == "GET":
+        form.connect_date.data = today().isoformat()
+        if request.args.get("agreement", "").isdigit():
+            form.agreement_id.data = int(request.args["agreement"])
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate():
+            try:
+                account = accounts.create_account(form.domain_data(), actor=current_user)
+            except BillingError as exc:
+                apply_error(form, exc)
+                status = exc.status
+            else:
+                flash(_("The account is created."), "success")
+                return redirect(url_for("admin.account_edit", account_id=account.id))
+    return render_template("admin/accounts/form.html", form=form, subscriber=subscriber, account=None), status
+
+
+def _account_panels(account) -> dict:
+    history = list(AccountStateChange.select().where(AccountStateChange.account == account.id)
+                   .order_by(AccountStateChange.id.desc()).limit(100))
+    changes = list(TariffChange.select(TariffChange, Tariff).join(Tariff, on=(TariffChange.tariff == Tariff.id))
+                   .where(TariffChange.account == account.id).order_by(TariffChange.at.desc()).limit(100))
+    charges = list(LedgerEntry.select().where((LedgerEntry.account_id == account.id)
+                                              & (LedgerEntry.agreement == account.agreement_id))
+                   .order_by(LedgerEntry.id.desc()).limit(100))
+    plan_form = PlanTariffForm(prefix="plan")
+    plan_form.tariff_id.choices = [(t.id, t.name) for t in
+                                   Tariff.select().where(Tariff.archived == False).order_by(Tariff.name)]  # noqa: E712
+    return {"history": history, "changes": changes, "charges": charges, "block_form": BlockForm(prefix="b"),
+            "plan_form": plan_form, "can_plan": hasattr(tariff_schedule, "plan_change"),
+            "ledger_kinds": KIND_LABELS}
+
+
+def _fill(form, account) -> None:
+    form.agreement_id.data = account.agreement_id
+    form.agent_id.data = account.agent_id
+    form.tariff_id.data = account.tariff_id
+    form.login.data = account.login
+    form.ips.data = "\n".join(ip.network for ip in account.ips)
+    form.mac.data = account.mac
+    form.phone_numbers.data = account.phone_numbers
+    form.description.data = account.description
+    form.connect_date.data = account.connect_date.isoformat() if account.connect_date else ""
+    form.disconnect_date.data = account.disconnect_date.isoformat() if account.disconnect_date else ""
+    form.bandwidth_kbit.data = str(account.bandwidth_kbit)
+    form.max_sessions.data = str(account.max_sessions)
+    form.keep_remote_address.data = account.keep_remote_address
+    form.keep_remote_port.data = account.keep_remote_port
+    options = account.options or {}
+    form.option_redirect.data = bool(options.get("redirect_when_blocked"))
+    form.option_pool.data = options.get("pool", "")
+    form.version.data = str(account.version)
+
+
+@bp.route("/accounts/<int:account_id>", methods=["GET", "POST"])
+@requires("subscribers.view")
+def account_edit(account_id):
+    account = visible_account(account_id)
+    form = AccountForm()
+    _choices(form, account.subscriber, account)
+    status = 200
+    if request.method == "POST":
+        if not current_user.can("subscribers.edit"):
+            abort(403)
+        status = 422
+        if form.validate():
+            data = form.domain_data()
+            # The agent and the agreement are chosen at creation (the login is
+            # unique within the agent); the form shows them read-only.
+            data.pop("agent_id", None)
+            data.pop("agreement_id", None)
+            try:
+                version = int(form.version.data or 0) or None
+            except ValueError:
+                version = None
+            try:
+                accounts.update_account(account, data, actor=current_user, version=version)
+            except BillingError as exc:
+                apply_error(form, exc)
+                status = 409 if isinstance(exc, Conflict) and not exc.fields else exc.status
+            else:
+                flash(_("The account is saved."), "success")
+                return redirect(url_for("admin.account_edit", account_id=account.id))
+    else:
+        _fill(form, account)
+    return render_template("admin/accounts/form.html", form=form, subscriber=account.subscriber, account=account,
+                           **_account_panels(account)), status
+
+
+@bp.route("/accounts/<int:account_id>/block", methods=["POST"])
+@requires("subscribers.edit")
+def account_block(account_id):
+    account = visible_account(account_id)
+    form = BlockForm(prefix="b")
+    try:
+        blocks.block_by_staff(account, actor=current_user, reason=form.reason.data or "")
+    except BillingError as exc:
+        flash(translate_error(exc), "error")
+    else:
+        flash(_("The account is blocked."), "success")
+    return redirect(url_for("admin.account_edit", account_id=account.id) + "#state")
+
+
+@bp.route("/accounts/<int:account_id>/unblock", methods=["POST"])
+@requires("subscribers.edit")
+def account_unblock(account_id):
+    account = visible_account(account_id)
+    form = BlockForm(prefix="b")
+    try:
+        blocks.unblock_by_staff(account, actor=current_user, reason=form.reason.data or "")
+    except BillingError as exc:
+        flash(translate_error(exc), "error")
+    else:
+        flash(_("The staff block is lifted."), "success")
+    return redirect(url_for("admin.account_edit", account_id=account.id) + "#state")
+
+
+@bp.route("/accounts/<int:account_id>/delete", methods=["POST"])
+@requires("subscribers.edit")
+def account_delete(account_id):
+    account = visible_account(account_id)
+    accounts.delete_account(account, actor=current_user)
+    flash(_("The account is deleted; its history stays."), "success")
+    return redirect(url_for("admin.subscriber_edit", subscriber_id=account.subscriber_id) + "#accounts")
+
+
+@bp.route("/accounts/<int:account_id>/plan", methods=["POST"])
+@requires("subscribers.edit")
+def account_plan(account_id):
+    """A planned tariff change at a date and time (seed 002 «Расписание»),
+    through billing.tariff_schedule.plan_change."""
+    account = visible_account(account_id)
+    form = PlanTariffForm(prefix="plan")
+    form.tariff_id.choices = [(t.id, t.name) for t in Tariff.select().where(Tariff.archived == False)]  # noqa: E712
+    plan = getattr(tariff_schedule, "plan_change", None)
+    if plan is None:
+        abort(404)
+    if not form.validate():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
+    try:
+        day = dt.date.fromisoformat((form.date.data or "").strip())
+        clock = dt.time.fromisoformat((form.time.data or "00:00").strip() or "00:00")
+    except ValueError:
+        flash(_("Not a date."), "error")
+        return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
+    tariff = Tariff.get_by_id(form.tariff_id.data)
+    try:
+        plan(account, tariff, to_utc(dt.datetime.combine(day, clock)), actor=current_user)
+    except BillingError as exc:
+        flash(translate_error(exc), "error")
+    else:
+        flash(_("The tariff change is planned."), "success")
+    return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")

@@ -1,0 +1,153 @@
+"""Agreements: create one for a subscriber, its page (number, operator,
+currency, balance, credit limit) and its ledger with a period filter and
+CSV export."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from lanbill.admin import bp
+from lanbill.admin.forms import AgreementForm, CreditLimitForm, apply_error
+from lanbill.admin.permissions import ensure_visible, requires
+from lanbill.admin.subscribers import visible_subscriber
+from lanbill.admin.tables import Column, Table, wants_csv
+from lanbill.billing import agreements
+from lanbill.billing.clock import midnight_utc, today
+from lanbill.billing.errors import BillingError
+from lanbill.models import Agreement, Currency, LedgerEntry, Operator
+
+KIND_LABELS = {
+    "payment": _l("Payment"),
+    "payment_reversal": _l("Payment cancelled"),
+    "rent": _l("Rent"),
+    "rent_correction": _l("Rent correction"),
+    "service": _l("Service"),
+    "volume": _l("Traffic"),
+    "time": _l("Time"),
+    "one_off": _l("One-off charge"),
+    "correction": _l("Correction"),
+}
+
+
+def visible_agreement(agreement_id) -> Agreement:
+    agreement = (Agreement.select(Agreement, Currency, Operator).join(Currency).switch(Agreement).join(Operator)
+                 .where(Agreement.id == agreement_id).first())
+    if agreement is None:
+        abort(404)
+    ensure_visible(current_user, agreement.subscriber_id)
+    return agreement
+
+
+@bp.route("/subscribers/<int:subscriber_id>/agreements/new", methods=["GET", "POST"])
+@requires("subscribers.edit")
+def agreement_new(subscriber_id):
+    subscriber = visible_subscriber(subscriber_id)
+    if subscriber.is_template:
+        abort(404)
+    form = AgreementForm()
+    operators = Operator.select().order_by(Operator.is_default.desc(), Operator.id)
+    form.operator.choices = [(o.id, o.name) for o in operators]
+    form.currency.choices = [(c.code, f"{c.code} — {c.name}") for c in
+                             Currency.select().order_by(Currency.is_default.desc(), Currency.code)]
+    if request.method == "GET":
+        form.date.data = today().isoformat()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate():
+            day = None
+            if form.date.data:
+                try:
+                    day = dt.date.fromisoformat(form.date.data.strip())
+                except ValueError:
+                    form.date.errors = [_("Not a date.")]
+            if not form.date.errors:
+                try:
+                    agreement = agreements.create_agreement(
+                        subscriber, actor=current_user, number=(form.number.data or "").strip() or None,
+                        operator=form.operator.data, currency=form.currency.data,
+                        credit_limit=form.credit_limit.data or "0", date=day)
+                except BillingError as exc:
+                    apply_error(form, exc)
+                    status = exc.status
+                else:
+                    flash(_("Agreement %(number)s is created.", number=agreement.number), "success")
+                    return redirect(url_for("admin.subscriber_edit", subscriber_id=subscriber.id) + "#agreements")
+    return render_template("admin/agreements/new.html", form=form, subscriber=subscriber), status
+
+
+LEDGER_COLUMNS = [
+    Column("created", _l("When"), sort=LedgerEntry.created_at, value=lambda e: e.created_at),
+    Column("kind", _l("Kind"), sort=LedgerEntry.kind, value=lambda e: KIND_LABELS.get(e.kind, e.kind)),
+    Column("amount", _l("Amount"), sort=LedgerEntry.amount, value=lambda e: e.amount, css="num"),
+    Column("period", _l("Period"), value=lambda e: (f"{e.period_start}…{e.period_end}" if e.period_start else "")),
+    Column("account", _l("Account"), value=lambda e: e.account_id or ""),
+    Column("who", _l("Who"), value=lambda e: e.actor),
+    Column("comment", _l("Comment"), value=lambda e: e.comment),
+]
+
+
+def _parse_day(value):
+    try:
+        return dt.date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def ledger_query(agreement_id, args):
+    query = LedgerEntry.select().where(LedgerEntry.agreement == agreement_id)
+    start, end = _parse_day(args.get("from")), _parse_day(args.get("to"))
+    if start:
+        query = query.where(LedgerEntry.created_at >= midnight_utc(start))
+    if end:
+        query = query.where(LedgerEntry.created_at < midnight_utc(end + dt.timedelta(days=1)))
+    if args.get("account", "").isdigit():
+        query = query.where(LedgerEntry.account_id == int(args["account"]))
+    if args.get("kind") in KIND_LABELS:
+        query = query.where(LedgerEntry.kind == args["kind"])
+    return query
+
+
+@bp.route("/agreements/<int:agreement_id>")
+@requires("subscribers.view")
+def agreement_view(agreement_id):
+    agreement = visible_agreement(agreement_id)
+    table = Table.from_request("ledger", LEDGER_COLUMNS, default_sort="created", descending=True,
+                               manager=current_user, tie_breaker=LedgerEntry.id)
+    query = ledger_query(agreement.id, request.args)
+    if wants_csv():
+        return table.csv(query, f"ledger-{agreement.number}.csv")
+    page = table.page(query)
+    credit_form = CreditLimitForm(prefix="c")
+    credit_form.credit_limit.data = str(agreement.credit_limit)
+    from lanbill.billing.blocks import available_funds
+
+    return render_template("admin/agreements/view.html", agreement=agreement, table=table, page=page,
+                           credit_form=credit_form, kinds=KIND_LABELS, available=available_funds(agreement))
+
+
+@bp.route("/agreements/<int:agreement_id>/credit", methods=["POST"])
+@requires("subscribers.edit")
+def agreement_credit(agreement_id):
+    agreement = visible_agreement(agreement_id)
+    form = CreditLimitForm(prefix="c")
+    if form.validate():
+        try:
+            agreements.set_credit_limit(agreement, form.credit_limit.data, actor=current_user)
+        except BillingError as exc:
+            apply_error(form, exc, {"credit_limit": "credit_limit"})
+        else:
+            flash(_("The credit limit is saved."), "success")
+            return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
+    table = Table.from_request("ledger", LEDGER_COLUMNS, default_sort="created", descending=True,
+                               manager=current_user, tie_breaker=LedgerEntry.id)
+    page = table.page(ledger_query(agreement.id, {}))
+    from lanbill.billing.blocks import available_funds
+
+    return render_template("admin/agreements/view.html", agreement=agreement, table=table, page=page,
+                           credit_form=form, kinds=KIND_LABELS, available=available_funds(agreement)), 422

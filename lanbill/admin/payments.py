@@ -1,0 +1,138 @@
+"""The payments form (seed 002 «Работа с платежами»): find the subscriber by
+name / agreement / login / phone / e-mail, pick the agreement, see the
+current balance (read-only), enter an amount or "set the balance to", the
+pay date (back-dating allowed), a comment and the required document number;
+the «Справочно» panel with the last document numbers; the payment history
+with cancelling (a reversal entry, with a reason)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from lanbill.admin import bp
+from lanbill.admin.agreements import visible_agreement
+from lanbill.admin.forms import CancelPaymentForm, PaymentForm, apply_error
+from lanbill.admin.permissions import ensure_visible, requires, scope
+from lanbill.admin.search import PAYMENT_CRITERIA, subscriber_condition
+from lanbill.admin.subscribers import agreements_by_subscriber, translate_error, visible_subscriber
+from lanbill.billing import payments
+from lanbill.billing.clock import today
+from lanbill.billing.errors import BillingError
+from lanbill.models import Agreement, Currency, Payment, Subscriber
+
+SEARCH_LIMIT = 30
+
+
+def _context(agreement=None, form=None):
+    by = request.args.get("by", "name")
+    q = request.args.get("q", "")
+    found = []
+    if q.strip():
+        condition = subscriber_condition(by if by in dict(PAYMENT_CRITERIA) else "name", q)
+        query = Subscriber.select().where(condition & (Subscriber.is_template == False))  # noqa: E712
+        found = list(scope(query, current_user).order_by(Subscriber.name, Subscriber.id).limit(SEARCH_LIMIT))
+    subscriber = None
+    if agreement is not None:
+        subscriber = Subscriber.get_by_id(agreement.subscriber_id)
+    elif request.args.get("subscriber", "").isdigit():
+        subscriber = visible_subscriber(int(request.args["subscriber"]))
+    subscriber_agreements = []
+    if subscriber is not None:
+        subscriber_agreements = agreements_by_subscriber([subscriber.id]).get(subscriber.id, [])
+    history = []
+    reference = {}
+    if agreement is not None:
+        history = list(Payment.select().where(Payment.agreement == agreement.id)
+                       .order_by(Payment.paid_at.desc(), Payment.id.desc()).limit(100))
+        reference = {"agreement": payments.last_document_numbers(agreement.id),
+                     "database": payments.last_document_numbers(None)}
+        if form is None:
+            form = PaymentForm()
+            form.paid_at.data = today().isoformat()
+    return {"criteria": PAYMENT_CRITERIA, "by": by, "q": q, "found": found, "subscriber": subscriber,
+            "agreements": subscriber_agreements, "agreement": agreement, "form": form, "history": history,
+            "reference": reference, "cancel_form": CancelPaymentForm(prefix="x"), "today": today()}
+
+
+@bp.route("/payments")
+@requires("payments.create")
+def payments_form():
+    agreement = None
+    if request.args.get("agreement", "").isdigit():
+        agreement = visible_agreement(int(request.args["agreement"]))
+    return render_template("admin/payments/form.html", **_context(agreement))
+
+
+# The menu and links call the form "admin.payments".
+bp.add_url_rule("/payments", endpoint="payments", view_func=payments_form)
+
+
+def _paid_at(form):
+    """The pay date: today means "now"; an earlier day is back-dating."""
+    text = (form.paid_at.data or "").strip()
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        form.paid_at.errors = list(form.paid_at.errors) + [_("Not a date.")]
+        return False
+    return None if day == today() else day
+
+
+@bp.route("/payments/<int:agreement_id>", methods=["POST"])
+@requires("payments.create")
+def payment_post(agreement_id):
+    agreement = visible_agreement(agreement_id)
+    form = PaymentForm()
+    valid = form.validate()
+    amount = (form.amount.data or "").strip()
+    target = (form.target_balance.data or "").strip()
+    if not amount and not target:
+        form.amount.errors = list(form.amount.errors) + [_("Enter the amount or the balance to reach.")]
+        valid = False
+    elif amount and target:
+        form.target_balance.errors = list(form.target_balance.errors) + [
+            _("Enter either the amount or the balance to reach, not both.")]
+        valid = False
+    paid_at = _paid_at(form)
+    if paid_at is False:
+        valid = False
+    if valid:
+        try:
+            if amount:
+                payments.post_payment(agreement, amount, form.document_number.data, actor=current_user,
+                                      paid_at=paid_at, method=form.method.data, comment=form.comment.data or "")
+            else:
+                payments.set_balance_to(agreement, target, form.document_number.data, actor=current_user,
+                                        paid_at=paid_at, comment=form.comment.data or "", method=form.method.data)
+        except BillingError as exc:
+            apply_error(form, exc, {"target": "target_balance"})
+            return render_template("admin/payments/form.html", **_context(agreement, form)), exc.status
+        fresh = Agreement.select(Agreement, Currency).join(Currency).where(Agreement.id == agreement.id).get()
+        flash(_("The payment is booked. Balance: %(balance)s", balance=f"{fresh.balance} {fresh.currency.code}"),
+              "success")
+        return redirect(url_for("admin.payments", agreement=agreement.id))
+    return render_template("admin/payments/form.html", **_context(agreement, form)), 422
+
+
+@bp.route("/payments/cancel/<int:payment_id>", methods=["POST"])
+@requires("payments.cancel")
+def payment_cancel(payment_id):
+    payment = Payment.get_or_none(Payment.id == payment_id)
+    if payment is None:
+        abort(404)
+    agreement = Agreement.get_by_id(payment.agreement_id)
+    ensure_visible(current_user, agreement.subscriber_id)
+    form = CancelPaymentForm(prefix="x")
+    try:
+        payments.cancel_payment(payment, actor=current_user, reason=form.reason.data or "")
+    except BillingError as exc:
+        flash(translate_error(exc), "error")
+    else:
+        flash(_("The payment is cancelled: a reversing entry is booked."), "success")
+    return redirect(url_for("admin.payments", agreement=agreement.id) + "#history")

@@ -1,0 +1,94 @@
+/* LANBill admin: the few things a plain form cannot do.  Everything works
+   without it; with it the class switch hides (and empties) the other
+   class's fields, and the address picker walks the directory. */
+(function () {
+  "use strict";
+
+  // Class switch on a new subscriber (seed 002): the other class's fields
+  // are not kept.
+  document.querySelectorAll(".kind-switch input[type=radio]").forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      document.querySelectorAll(".class-fields").forEach(function (group) {
+        var mine = group.dataset.kind === radio.value;
+        group.hidden = !mine;
+        if (!mine) {
+          group.querySelectorAll("input, textarea").forEach(function (input) { input.value = ""; });
+        }
+      });
+    });
+  });
+
+  function fill(select, rows, selected) {
+    select.innerHTML = "";
+    var empty = document.createElement("option");
+    empty.value = ""; empty.textContent = "—";
+    select.appendChild(empty);
+    rows.forEach(function (row) {
+      var option = document.createElement("option");
+      option.value = row.id;
+      option.textContent = row.name + (row.postal_index ? " (" + row.postal_index + ")" : "");
+      if (String(row.id) === String(selected)) { option.selected = true; }
+      select.appendChild(option);
+    });
+  }
+
+  var ORDER = ["region", "city", "street", "building"];
+
+  function csrf() {
+    var input = document.querySelector("input[name=csrf_token]");
+    return input ? input.value : "";
+  }
+
+  document.querySelectorAll(".address-picker").forEach(function (picker) {
+    var levels = picker.querySelector(".picker-levels");
+    var hidden = picker.querySelector("input.building-id");
+    var selects = {};
+    picker.querySelectorAll("select[data-level]").forEach(function (s) { selects[s.dataset.level] = s; });
+    var initial = {};
+    try { initial = JSON.parse(picker.dataset.initial || "{}") || {}; } catch (e) { initial = {}; }
+    levels.hidden = false;
+
+    function load(level, parent, selected) {
+      var url = picker.dataset.lookup + "?level=" + level + (parent ? "&parent=" + parent : "");
+      return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); })
+        .then(function (rows) { fill(selects[level], rows, selected); });
+    }
+    function clearBelow(level) {
+      for (var i = ORDER.indexOf(level) + 1; i < ORDER.length; i++) { fill(selects[ORDER[i]], [], ""); }
+    }
+    ORDER.forEach(function (level, i) {
+      selects[level].addEventListener("change", function () {
+        clearBelow(level);
+        if (level === "building") { hidden.value = selects.building.value; return; }
+        hidden.value = "";
+        if (selects[level].value) { load(ORDER[i + 1], selects[level].value, ""); }
+      });
+    });
+    picker.querySelectorAll("button.add-entry").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var level = button.dataset.level;
+        var parentLevel = ORDER[ORDER.indexOf(level) - 1];
+        var parent = selects[parentLevel].value;
+        if (!parent) { return; }
+        var name = window.prompt(button.textContent);
+        if (!name) { return; }
+        var body = new URLSearchParams({level: level, parent: parent, name: name, csrf_token: csrf()});
+        fetch(picker.dataset.add, {method: "POST", body: body, credentials: "same-origin",
+                                   headers: {"X-CSRFToken": csrf()}})
+          .then(function (r) { return r.json(); })
+          .then(function (data) {
+            if (data.error) { window.alert(data.error); return; }
+            load(level, parent, data.id).then(function () {
+              if (level === "building") { hidden.value = data.id; }
+            });
+          });
+      });
+    });
+    var chain = load("region", null, initial.region ? initial.region.id : "");
+    if (initial.region) {
+      chain.then(function () { return load("city", initial.region.id, initial.city.id); })
+        .then(function () { return load("street", initial.city.id, initial.street.id); })
+        .then(function () { return load("building", initial.street.id, initial.building.id); });
+    }
+  });
+})();
