@@ -391,6 +391,52 @@ PATHS: dict[str, dict] = {
 }
 
 
+# --- traffic statistics and categories (issue 7) ---------------------------------
+
+SCHEMAS.update({
+    "TrafficRow": obj({
+        "period": nullable(TEXT), "category": nullable(TEXT), "category_id": nullable(INT),
+        "remote": nullable(TEXT), "port": nullable(INT), "bytes_in": INT, "bytes_out": INT, "bytes_total": INT,
+        "cost": MONEY,
+    }, description="One row of traffic statistics; period is a local day (2026-01-05) or hour "
+                   "(2026-01-05 14:00), null when grouped by category or address."),
+    "TrafficReport": obj({"items": {"type": "array", "items": ref("TrafficRow")}, "total": ref("TrafficRow")},
+                         required=("items", "total")),
+    "TrafficCategory": obj({
+        "id": ID, "tariff_id": ID, "name": TEXT, "networks": {"type": "array", "items": TEXT},
+        "price_in_mb": MONEY, "price_out_mb": MONEY, "prepaid": BOOL,
+    }),
+    "TrafficCategoryList": obj({"items": {"type": "array", "items": ref("TrafficCategory")}}, required=("items",)),
+    "TrafficCategoryCreate": obj({
+        "name": TEXT, "networks": {"type": "array", "items": TEXT, "description": "CIDRs; empty: everything else"},
+        "price_in_mb": MONEY_IN, "price_out_mb": MONEY_IN, "prepaid": BOOL,
+    }, required=("name",)),
+})
+PATHS.update({
+    "/accounts/{account_id}/traffic": {
+        "parameters": [path_id("account_id")],
+        "get": operation(
+            "Traffic statistics of an account", permission="subscribers.view",
+            parameters=[
+                {"name": "from", "in": "query", "schema": DATE},
+                {"name": "to", "in": "query", "schema": DATE},
+                {"name": "group", "in": "query",
+                 "schema": {"type": "string", "enum": ["day", "hour", "category", "address", "port"],
+                            "default": "day"}},
+                {"name": "remote", "in": "query", "schema": TEXT,
+                 "description": "With group=port: the ports of one remote address."},
+            ],
+            responses={**ok("TrafficReport"), **errors(400, 403, 404, 422)}),
+    },
+    "/tariffs/{tariff_id}/categories": {
+        "parameters": [path_id("tariff_id")],
+        "get": operation("Traffic categories of a tariff", responses={**ok("TrafficCategoryList"), **errors(404)}),
+        "post": operation("Add a traffic category", permission="tariffs.edit", request=body("TrafficCategoryCreate"),
+                          responses={**ok("TrafficCategory", "Created", "201"), **errors(400, 403, 404, 422)}),
+    },
+})
+
+
 def document() -> dict:
     """The whole document; a deep copy, so a caller may change it freely."""
     return {

@@ -9,4 +9,5 @@ import lanbill.api.openapi
 import lanbill.api.payments
 import lanbill.api.subscribers
 import lanbill.api.tariffs
+import lanbill.api.traffic
 import lanbill.api.unknown  # noqa: F401

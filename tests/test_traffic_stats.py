@@ -1,0 +1,111 @@
+"""Traffic statistics (lanbill.billing.traffic_stats), its API and admin
+page: grouping by day, hour, category, address and port, in local time,
+with the cost volume charging makes of the traffic; retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import time_machine
+
+from lanbill.billing import traffic_stats
+from lanbill.billing import settings as catalog_settings
+from lanbill.billing.clock import midnight_utc
+from lanbill.models import Setting, TrafficDetail, TrafficHourly
+from tests.factories import ACTOR, make_account, make_agent, make_tariff
+
+MB = 1_048_576
+
+
+def setup_traffic(prepaid_mb=0):
+    with time_machine.travel(dt.datetime(2026, 1, 1, 0, 0, 1, tzinfo=dt.UTC), tick=False):
+        tariff = make_tariff(rent="0", prepaid_mb=prepaid_mb)
+        account = make_account(tariff=tariff, agent=make_agent(type="netflow"), ips=["10.0.0.5/32"],
+                               connect_date="2025-12-01", keep_remote_address=True, keep_remote_port=True)
+    local = catalog_settings.create_category(tariff.id, {"name": "Peering", "networks": "192.168.0.0/16",
+                                                         "price_in_mb": "0"}, actor=ACTOR)
+    internet = catalog_settings.create_category(tariff.id, {"name": "Internet", "price_in_mb": "1.00",
+                                                            "price_out_mb": "0.50", "prepaid": True}, actor=ACTOR)
+    # Moscow is UTC+3: 22:00 UTC on the 4th is 01:00 local on the 5th
+    for day, hour, category, bytes_in, bytes_out in [
+        (dt.date(2026, 1, 5), 1, internet, 2 * MB, MB), (dt.date(2026, 1, 5), 2, local, 5 * MB, 0),
+        (dt.date(2026, 1, 6), 23, internet, MB, 0),
+    ]:
+        TrafficHourly.create(account_id=account.id, category_id=category.id,
+                             hour=midnight_utc(day) + dt.timedelta(hours=hour), bytes_in=bytes_in,
+                             bytes_out=bytes_out)
+    at = midnight_utc(dt.date(2026, 1, 5)) + dt.timedelta(hours=1)
+    for remote, port, size in [("1.1.1.1", 443, MB), ("1.1.1.1", 80, MB), ("8.8.8.8", 53, 10)]:
+        TrafficDetail.create(account_id=account.id, category_id=internet.id, hour=at, remote=remote, port=port,
+                             bytes_in=size, bytes_out=0)
+    return account, local, internet
+
+
+def test_grouped_by_local_day_with_cost(app):
+    account, _, _ = setup_traffic()
+    rows = traffic_stats.account_traffic(account, dt.date(2026, 1, 1), dt.date(2026, 1, 31), "day")
+    assert [(r.period, r.bytes_in, r.bytes_out, r.cost) for r in rows] == [
+        ("2026-01-05", 7 * MB, MB, Decimal("2.50")),
+        ("2026-01-06", MB, 0, Decimal("1.00")),
+    ]
+    assert traffic_stats.totals(rows).cost == Decimal("3.50")
+
+
+def test_grouped_by_hour_and_by_category(app):
+    account, local, internet = setup_traffic()
+    hours = traffic_stats.account_traffic(account, dt.date(2026, 1, 5), dt.date(2026, 1, 6), "hour")
+    assert [r.period for r in hours] == ["2026-01-05 01:00", "2026-01-05 02:00", "2026-01-06 23:00"]
+    categories = traffic_stats.account_traffic(account, dt.date(2026, 1, 1), dt.date(2026, 1, 31), "category")
+    assert {(r.category, r.bytes_in, r.cost) for r in categories} == {
+        ("Peering", 5 * MB, Decimal("0.00")), ("Internet", 3 * MB, Decimal("3.50"))}
+
+
+def test_cost_uses_the_prepaid_volume_first(app):
+    account, _, _ = setup_traffic(prepaid_mb=2)
+    rows = traffic_stats.account_traffic(account, dt.date(2026, 1, 6), dt.date(2026, 1, 6), "day")
+    # the 5th used 3 MB of Internet (2 in + 1 out): prepaid gone, the 6th pays 1 MB in at 1.00
+    assert [(r.period, r.cost) for r in rows] == [("2026-01-06", Decimal("1.00"))]
+
+
+def test_grouped_by_address_then_drilled_down_to_port(app):
+    account, _, _ = setup_traffic()
+    rows = traffic_stats.account_traffic(account, dt.date(2026, 1, 1), dt.date(2026, 1, 31), "address")
+    assert [(r.remote, r.bytes_in) for r in rows] == [("1.1.1.1", 2 * MB), ("8.8.8.8", 10)]
+    ports = traffic_stats.account_traffic(account, dt.date(2026, 1, 1), dt.date(2026, 1, 31), "port", "1.1.1.1")
+    assert sorted((r.port, r.bytes_in) for r in ports) == [(80, MB), (443, MB)]
+
+
+def test_retention_deletes_old_rows_by_settings(app):
+    account, _, _ = setup_traffic()
+    Setting.create(key="traffic.detail_days", value="30")
+    hourly, detail = traffic_stats.purge_old_traffic(dt.date(2026, 3, 1))
+    assert (hourly, detail) == (0, 3)
+    assert TrafficHourly.select().count() == 3
+
+
+def test_api_account_traffic(app, api):
+    account, _, _ = setup_traffic()
+    response = api.get(f"/accounts/{account.id}/traffic?from=2026-01-01&to=2026-01-31&group=day")
+    assert response.status_code == 200, response.json
+    assert response.json["items"][0] == {
+        "period": "2026-01-05", "category": None, "category_id": None, "remote": None, "port": None,
+        "bytes_in": 7 * MB, "bytes_out": MB, "bytes_total": 8 * MB, "cost": "2.50"}
+    assert response.json["total"]["cost"] == "3.50"
+    assert api.get(f"/accounts/{account.id}/traffic?group=week").status_code == 400
+    assert api.get(f"/accounts/{account.id}/traffic?from=2026-02-01&to=2026-01-01").status_code == 422
+    assert api.get("/accounts/99999/traffic").status_code == 404
+
+
+def test_api_categories_create_and_list(app, api):
+    tariff = make_tariff()
+    response = api.post(f"/tariffs/{tariff.id}/categories", json={
+        "name": "Peering", "networks": ["192.168.0.0/16", "10.10.0.0/16"], "price_in_mb": "0.10",
+        "price_out_mb": "0", "prepaid": False})
+    assert response.status_code == 201, response.json
+    assert response.json["networks"] == ["192.168.0.0/16", "10.10.0.0/16"]
+    assert response.json["price_in_mb"] == "0.10"
+    bad = api.post(f"/tariffs/{tariff.id}/categories", json={"name": "X", "networks": ["not-a-net"]})
+    assert bad.status_code == 422 and "networks" in bad.json["fields"]
+    listed = api.get(f"/tariffs/{tariff.id}/categories")
+    assert [c["name"] for c in listed.json["items"]] == ["Peering"]
