@@ -37,7 +37,7 @@ class Harness:
 
     def access_request(self, login, password=None, *, secret=SECRET, with_ma=True, **attributes):
         client = self.client(secret)
-        req = client.CreateAuthPacket(code=packet.AccessRequest, User_Name=login)
+        req = client.CreateAuthPacket(code=packet.AccessRequest, User_Name=login, message_authenticator=with_ma)
         if password is not None:
             req["User-Password"] = req.PwCrypt(password)
         for key, value in attributes.items():

@@ -482,6 +482,22 @@ def mschap2_verify(req: Request, password_hash: bytes, secret: bytes):
     )
 
 
+MS_CHAP_RESPONSE = 1
+
+
+def mschap1_verify(req: Request, password_hash: bytes):
+    """MS-CHAP v1 (RFC 2433, RFC 2548 MS-CHAP-Response): NT-Response =
+    ChallengeResponse(8-octet challenge, NT hash) when Flags = 1.  None when
+    absent; True/False otherwise (radtest -t mschap speaks this)."""
+    response = req.vsa.get((VENDOR_MICROSOFT, MS_CHAP_RESPONSE))
+    challenge = req.vsa.get((VENDOR_MICROSOFT, MS_CHAP_CHALLENGE))
+    if response is None or challenge is None:
+        return None
+    if len(response) != 50 or len(challenge) != 8 or response[1] != 1:
+        return False
+    return hmac.compare_digest(challenge_response(challenge, password_hash), response[26:50])
+
+
 def mschap2_error(req: Request) -> bytes:
     """MS-CHAP-Error for a failed MS-CHAPv2 (RFC 2759 §6: E=691, no retry)."""
     response = req.vsa.get((VENDOR_MICROSOFT, MS_CHAP2_RESPONSE), b"\x00")

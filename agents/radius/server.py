@@ -197,6 +197,10 @@ class Worker:
         else:
             result = p.mschap2_verify(req, entry.nt_hash, secret)
             if result is None:
+                result = p.mschap1_verify(req, entry.nt_hash)
+                if result is True:
+                    result = b""
+            if result is None:
                 self._reject(req, secret, addr, sock, "no_password")
                 return
             ok = result is not False
