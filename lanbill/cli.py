@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(agents_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(run_all_command)
+    app.cli.add_command(bill_command)
 
 
 @click.command("init")
@@ -104,3 +105,17 @@ def run_all_command():
     from lanbill.supervisor import run_all
 
     sys.exit(run_all(current_app.config))
+
+
+@click.command("bill")
+def bill_command():
+    """Do all billing due as of now (rent, corrections, planned tariff
+    changes, promised payments, services) and exit — the worker's job."""
+    from lanbill.billing.run import run_due
+    from lanbill.db import connection
+
+    with connection():
+        result = run_due()
+    click.echo(result.summary())
+    for account_id, message in result.errors:
+        click.echo(f"account {account_id}: {message}", err=True)

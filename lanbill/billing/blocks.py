@@ -9,6 +9,9 @@ NAS (CoA/Disconnect), so nothing else needs publishing.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import datetime as dt
 from decimal import Decimal
 
 from lanbill.billing.actor import SYSTEM, actor_of
@@ -24,6 +27,79 @@ FLAG_FIELDS = {
     "user": "blocked_user",
     "off": "is_off",
 }
+
+
+PRIORITY = ("balance", "admin", "traffic", "user")
+
+# The instant a billing run bills for (00:00 local of the day it charges).
+# A block or lift caused by the run's own charges is recorded at that
+# instant, not at the wall-clock moment the job happened to run: DESIGN §6
+# counts a day in its state at 00:00, so a job started at 00:03 (or a
+# catch-up days later) must leave the same history as a punctual one.
+_stamp: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar("lanbill_block_stamp", default=None)
+
+
+@contextlib.contextmanager
+def stamped_at(instant: dt.datetime | None):
+    """Record the state changes made inside this block at `instant`
+    (naive UTC) instead of now.  Used by the billing run only."""
+    token = _stamp.set(instant)
+    try:
+        yield
+    finally:
+        _stamp.reset(token)
+
+
+def state_from_flags(flags: dict) -> str:
+    """The shown state of a set of flags (DESIGN §5 priorities)."""
+    for kind in PRIORITY:
+        if flags.get(kind):
+            return kind
+    return "off" if flags.get("off") else "active"
+
+
+def current_flags(account: Account) -> dict:
+    return {flag: bool(getattr(account, field)) for flag, field in FLAG_FIELDS.items()}
+
+
+def flags_at(account: Account, instant: dt.datetime, changes=None) -> dict:
+    """The block flags the account had at `instant` (naive UTC), answered
+    from its AccountStateChange history.
+
+    Every row is a real toggle of one flag (set_flag records nothing when
+    the value does not change), so a flag's value at `instant` is the value
+    before the first row after `instant`, or the current value when there is
+    none.  Reading backwards from the current flags this way stays right
+    even when the billing run recorded a change at its billing instant after
+    a later wall-clock change.  `changes`, if given, are the account's rows
+    with `at > instant` as (at, id, flag, action) — the batch form.
+    """
+    flags = current_flags(account)
+    if changes is None:
+        changes = (
+            AccountStateChange.select(
+                AccountStateChange.at, AccountStateChange.id, AccountStateChange.flag, AccountStateChange.action
+            )
+            .where((AccountStateChange.account == account.id) & (AccountStateChange.at > instant))
+            .tuples()
+        )
+    first = {}
+    for at, row_id, flag, action in changes:
+        if at <= instant:
+            continue
+        if flag not in first or (at, row_id) < first[flag][0]:
+            first[flag] = ((at, row_id), action)
+    for flag, (_, action) in first.items():
+        flags[flag] = action == "lift"
+    return flags
+
+
+def state_at(account: Account, instant: dt.datetime, changes=None) -> str:
+    """The shown state at `instant` (naive UTC), from the history — the
+    rule "a day is counted in its state at 00:00" (DESIGN §6) asks this with
+    clock.midnight_utc(day), so late and catch-up runs agree with punctual
+    ones."""
+    return state_from_flags(flags_at(account, instant, changes))
 
 
 def available_funds(agreement: Agreement) -> Decimal:
@@ -48,6 +124,7 @@ def set_flag(account: Account, flag: str, value: bool, *, actor=None, reason: st
         setattr(account, field, value)
         account.state = account.compute_state()
         now = now_utc()
+        at = _stamp.get() or now
         if account.state != before:
             account.state_changed_at = now
         account.updated_at = now
@@ -61,7 +138,7 @@ def set_flag(account: Account, flag: str, value: bool, *, actor=None, reason: st
         )
         AccountStateChange.create(
             account=account.id,
-            at=now,
+            at=at,
             flag=flag,
             action="set" if value else "lift",
             state_before=before,
@@ -150,6 +227,9 @@ def balance_moved(agreement_id: int, amount: Decimal) -> None:
     before = after - amount
     if before < 0 or after < 0:
         evaluate_agreement(agreement_id)
+    if agreement.promise_refused_until_repaid and agreement.balance + agreement.credit_limit >= 0:
+        # seed 002 «Обещанный платеж»: promises are refused until the debt is repaid.
+        Agreement.update(promise_refused_until_repaid=False).where(Agreement.id == agreement_id).execute()
 
 
 def _refuse_deleted(account: Account) -> None:

@@ -1,0 +1,660 @@
+"""Rent and periodic services, charged day by day (DESIGN §6, seed 002
+«Списание аренды»).  This is where the rent gets charged.
+
+Rules, in the words of DESIGN §6:
+
+* A day is counted in the state the account had at 00:00 local of that day
+  (blocks.state_at answers it from the history).  The rate of a day is R
+  (active), Ru (user block), Ra (staff block), Rb (balance or traffic-limit
+  block) or 0 (off).
+* The share of a monthly amount X that falls on day d of a month of M days
+  is round(X·d/M) − round(X·(d−1)/M) (periods.day_share), so a full month
+  adds up to X to the kopeck.
+* monthly: at 00:00 of the 1st, or when the tariff is assigned, the rate of
+  the state at that moment for the days left (s..M); nothing else within
+  the month.
+* daily: each day its rate's day share, charged at 00:00 of the day.
+* dynamic: R for the days left in advance, whatever the balance; then each
+  day counted at a rate r ≠ R is corrected by −(share(R) − share(r)) when
+  the day is over (in the run at 00:00 of the next day), so the month is
+  exactly the sum of the day shares of the day rates — the same money a
+  daily tariff would take for the same history.  With prepaid volume V the
+  active part stays at least round(R·used/V): corrections stop there
+  (R·used/V, seed 002's R2); they are never taken back.
+* A tariff segment is the run of days of one month during which the account
+  had one tariff; the day of a change belongs to the new tariff.  When a
+  segment ends before the month does (tariff change, disconnect date,
+  deletion), the advance for its days left is refunded ("the old one is
+  closed with the days before it"); a daily charge already taken for the
+  change day under the old tariff is refunded.  From the disconnect date on
+  nothing is charged.
+* Periodic services (USBox) follow the scheme of their catalogue entry at
+  the service's price × quantity while the account is active or
+  user-blocked, and 0 while blocked by balance, staff or traffic limit or
+  off; their segment is the attachment's start..end within the month.
+* A unit priced in another currency is converted at the day's rate; the
+  original amount and the rate are stored on the entry.
+
+Every entry carries an idempotency key naming the account, the unit
+(tariff or attached service), the operation and the period, so any day can
+be billed again (after a crash, or to catch up) and posts only what is
+missing.  Block changes caused by the run are recorded at the day's 00:00
+(blocks.stamped_at), so a late or catch-up run leaves the same history, and
+the same money, as a punctual one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from lanbill.billing import blocks
+from lanbill.billing.actor import job
+from lanbill.billing.clock import local_date_of, midnight_utc
+from lanbill.billing.currency import NoRate, RateBook
+from lanbill.billing.ledger import idempotency_key, post_entries
+from lanbill.billing.periods import day_share, days, month_end, month_start, range_share
+from lanbill.db import transaction
+from lanbill.models import (
+    Account,
+    AccountService,
+    AccountStateChange,
+    Agreement,
+    LedgerEntry,
+    Service,
+    Tariff,
+    TariffChange,
+    TrafficCategory,
+    TrafficHourly,
+)
+
+ACTOR = job("bill")
+MB = 1_048_576  # DESIGN §6: 1 MB = 1,048,576 bytes
+BATCH = 2000
+ZERO = Decimal("0.00")
+
+
+# --- the account as a billing pass sees it ---------------------------------
+
+
+@dataclass
+class Acc:
+    id: int
+    agreement_id: int
+    tariff_id: int
+    connect_date: dt.date
+    disconnect_date: dt.date | None
+    deleted_on: dt.date | None
+    blocked_balance: bool
+    blocked_admin: bool
+    blocked_traffic: bool
+    blocked_user: bool
+    is_off: bool
+    changes: list = field(default_factory=list)  # tariff changes (date, at, id, tariff, previous)
+    state_rows: list = field(default_factory=list)  # (at, id, flag, action) after the window start
+    services: list = field(default_factory=list)  # (AccountService, Service)
+    rows_from: dt.datetime = dt.datetime.min  # state_rows hold every row after this instant
+
+    def last_day(self) -> dt.date | None:
+        """The last day of service: the day before the disconnect date or
+        the deletion (nothing is charged from that day)."""
+        ends = [d for d in (self.disconnect_date, self.deleted_on) if d is not None]
+        return min(ends) - dt.timedelta(days=1) if ends else None
+
+
+@dataclass
+class Unit:
+    """Something charged by a rent scheme for a segment of a month: the
+    tariff's rent or an attached periodic service."""
+
+    tag: str  # "t<tariff id>" or "s<account service id>"
+    scheme: str
+    price: Decimal
+    rates: dict
+    currency_id: int
+    kind: str
+    correction_kind: str
+    start: dt.date
+    end: dt.date
+    start_instant: dt.datetime
+    tariff_id: int | None = None
+    service_id: int | None = None
+    prepaid_bytes: int = 0
+
+    def rate(self, state: str) -> Decimal:
+        return self.rates[state]
+
+
+def tariff_rates(tariff: Tariff) -> dict:
+    """The rate of each state (DESIGN §5's "charged as" column)."""
+    return {
+        "active": tariff.rent,
+        "user": tariff.effective_rent_user_blocked,
+        "admin": tariff.effective_rent_admin_blocked,
+        "balance": tariff.rent_blocked,
+        "traffic": tariff.rent_blocked,
+        "off": ZERO,
+    }
+
+
+def service_rates(price: Decimal) -> dict:
+    return {"active": price, "user": price, "admin": ZERO, "balance": ZERO, "traffic": ZERO, "off": ZERO}
+
+
+def rate_state(acc, instant: dt.datetime, rows=None) -> str:
+    """The state that sets the rate of a day: "off" whenever the off flag
+    was set (rate 0), otherwise the shown state (DESIGN §5)."""
+    flags = blocks.flags_at(acc, instant, rows)
+    return "off" if flags.get("off") else blocks.state_from_flags(flags)
+
+
+# --- which tariff, which segment --------------------------------------------
+
+
+def tariff_on(acc: Acc, day: dt.date):
+    """(tariff id, the change that started it or None) on `day`, or None
+    when no tariff is assigned or the account is out of service."""
+    if day < acc.connect_date:
+        return None
+    last = acc.last_day()
+    if last is not None and day > last:
+        return None
+    current = None
+    for change in acc.changes:
+        if change[0] <= day:
+            current = change
+        else:
+            break
+    if current is not None:
+        return current[3], current
+    if acc.changes:
+        return (acc.changes[0][4], None) if acc.changes[0][4] else None
+    return acc.tariff_id, None
+
+
+def tariff_unit(acc: Acc, day: dt.date, tariffs: dict) -> Unit | None:
+    found = tariff_on(acc, day)
+    if found is None:
+        return None
+    tariff_id, change = found
+    tariff = tariffs[tariff_id]
+    first_of_month = month_start(day)
+    start = max(first_of_month, acc.connect_date)
+    instant = midnight_utc(start)
+    if change is not None and change[0] >= first_of_month and change[0] >= start:
+        start = change[0]
+        instant = max(change[1], midnight_utc(start))
+    end = month_end(day)
+    for other in acc.changes:
+        if other[0] > day:
+            end = min(end, other[0] - dt.timedelta(days=1))
+            break
+    last = acc.last_day()
+    if last is not None:
+        end = min(end, last)
+    return Unit(
+        tag=f"t{tariff.id}", scheme=tariff.scheme, price=tariff.rent, rates=tariff_rates(tariff),
+        currency_id=tariff.currency_id, kind="rent", correction_kind="rent_correction",
+        start=start, end=end, start_instant=instant, tariff_id=tariff.id,
+        prepaid_bytes=(tariff.prepaid_mb or 0) * MB,
+    )
+
+
+def service_units(acc: Acc, day: dt.date) -> list[Unit]:
+    units = []
+    last = acc.last_day()
+    if day < acc.connect_date or (last is not None and day > last):
+        return units
+    for attached, service in acc.services:
+        if service.kind != "periodic" or attached.start_date > day:
+            continue
+        if attached.end_date is not None and attached.end_date < day:
+            continue
+        start = max(month_start(day), attached.start_date, acc.connect_date)
+        end = month_end(day)
+        if attached.end_date is not None:
+            end = min(end, attached.end_date)
+        if last is not None:
+            end = min(end, last)
+        price = service.price * (attached.quantity or 1)
+        units.append(Unit(
+            tag=f"s{attached.id}", scheme=service.scheme, price=price, rates=service_rates(price),
+            currency_id=service.currency_id, kind="service", correction_kind="service",
+            start=start, end=end, start_instant=midnight_utc(start), service_id=service.id,
+        ))
+    return units
+
+
+def units_on(acc: Acc, day: dt.date, tariffs: dict) -> list[Unit]:
+    unit = tariff_unit(acc, day, tariffs)
+    return ([unit] if unit else []) + service_units(acc, day)
+
+
+# --- the entries of a day -----------------------------------------------------
+
+
+class Pass:
+    """One billing pass over a batch: collects entries with their keys."""
+
+    def __init__(self, agreements: dict, keys: dict, book: RateBook):
+        self.agreements = agreements  # id → currency id
+        self.keys = keys  # idempotency key → amount already posted
+        self.book = book
+        self.entries: list[dict] = []
+        self.stamps: dict[int, dt.datetime] = {}
+
+    def key(self, acc: Acc, op: str, unit: Unit, first: dt.date, last: dt.date) -> str:
+        return idempotency_key(acc.agreement_id, acc.id, f"{op}:{unit.tag}", None, first, last)
+
+    def add(self, acc: Acc, unit: Unit, key: str, charge: Decimal, kind: str, first: dt.date,
+            last: dt.date, rate_day: dt.date, comment: str = "") -> None:
+        """Add an entry charging `charge` (negative: a refund); the ledger
+        amount is its opposite, since a charge lowers the balance."""
+        if not charge or key in self.keys:
+            return
+        amount = -charge
+        entry = {
+            "agreement_id": acc.agreement_id, "amount": amount, "kind": kind, "account_id": acc.id,
+            "tariff_id": unit.tariff_id, "service_id": unit.service_id, "period_start": first,
+            "period_end": last, "idempotency_key": key, "comment": comment,
+        }
+        target = self.agreements[acc.agreement_id]
+        if unit.currency_id != target:
+            rate = self.book.rate(unit.currency_id, target, rate_day)
+            entry.update(
+                original_amount=amount, original_currency=self.book.code(unit.currency_id), rate=rate,
+                amount=(amount * rate).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"),
+            )
+        self.keys[key] = entry["amount"]
+        self.entries.append(entry)
+
+
+def close_day(p: Pass, acc: Acc, day: dt.date, tariffs: dict) -> None:
+    """The day `day` is over: a dynamic unit's correction for it, by the
+    state at 00:00 of that day (DESIGN §6)."""
+    for unit in units_on(acc, day, tariffs):
+        if unit.scheme != "dynamic":
+            continue
+        if p.key(acc, "adv", unit, unit.start, month_end(day)) not in p.keys:
+            continue  # never advanced (billing started later): nothing to correct
+        state = rate_state(acc, midnight_utc(day), acc.state_rows)
+        rate = unit.rate(state)
+        if rate == unit.price:
+            continue
+        if unit.prepaid_bytes:
+            amount = prepaid_capped_correction(acc, unit, day)
+        else:
+            amount = -(day_share(unit.price, day) - day_share(rate, day))
+        p.add(acc, unit, p.key(acc, "corr", unit, day, day), amount, unit.correction_kind, day, day, day,
+              comment=state)
+
+
+def open_day(p: Pass, acc: Acc, day: dt.date, tariffs: dict) -> None:
+    """00:00 of `day`: close segments that ended yesterday, take the
+    advance of a segment not yet advanced, and the daily charges."""
+    if day.day != 1:
+        yesterday = day - dt.timedelta(days=1)
+        for unit in units_on(acc, yesterday, tariffs):
+            if unit.end != yesterday or unit.scheme == "daily":
+                continue
+            last = month_end(day)
+            if p.key(acc, "adv", unit, unit.start, last) not in p.keys:
+                continue
+            rate = advance_rate(acc, unit)
+            p.add(acc, unit, p.key(acc, "close", unit, unit.start, last), -range_share(rate, day, last),
+                  unit.correction_kind, day, last, day, comment="closed")
+    today_tariff = tariff_on(acc, day)
+    others = {acc.tariff_id} | {c[3] for c in acc.changes} | {c[4] for c in acc.changes if c[4]}
+    for tariff_id in sorted(others - {today_tariff[0] if today_tariff else None}):
+        # a daily charge taken for `day` under a tariff the day no longer belongs to
+        key = idempotency_key(acc.agreement_id, acc.id, f"day:t{tariff_id}", None, day, day)
+        undo = idempotency_key(acc.agreement_id, acc.id, f"undo:t{tariff_id}", None, day, day)
+        if p.keys.get(key) and undo not in p.keys:
+            p.keys[undo] = -p.keys[key]
+            p.entries.append({
+                "agreement_id": acc.agreement_id, "amount": -p.keys[key], "kind": "rent_correction",
+                "account_id": acc.id, "tariff_id": tariff_id, "service_id": None, "period_start": day,
+                "period_end": day, "idempotency_key": undo, "comment": "tariff changed",
+            })
+    for unit in units_on(acc, day, tariffs):
+        last = month_end(day)
+        if unit.scheme in ("monthly", "dynamic"):
+            key = p.key(acc, "adv", unit, unit.start, last)
+            if key not in p.keys:
+                rate = advance_rate(acc, unit)
+                p.add(acc, unit, key, range_share(rate, unit.start, last), unit.kind, unit.start, last,
+                      unit.start, comment="advance")
+                if unit.start_instant > midnight_utc(day):
+                    p.stamps[acc.agreement_id] = max(p.stamps.get(acc.agreement_id, unit.start_instant),
+                                                     unit.start_instant)
+        elif unit.scheme == "daily":
+            state = rate_state(acc, midnight_utc(day), acc.state_rows)
+            p.add(acc, unit, p.key(acc, "day", unit, day, day), day_share(unit.rate(state), day), unit.kind,
+                  day, day, day, comment=state)
+
+
+def advance_rate(acc: Acc, unit: Unit) -> Decimal:
+    """dynamic: R whatever the state; monthly: the rate of the state at the
+    moment the segment starts (DESIGN §6)."""
+    if unit.scheme == "dynamic":
+        return unit.price
+    rows = acc.state_rows if unit.start_instant >= acc.rows_from else _all_rows(acc)
+    return unit.rate(rate_state(acc, unit.start_instant, rows))
+
+
+def _all_rows(acc: Acc) -> list:
+    return list(
+        AccountStateChange.select(
+            AccountStateChange.at, AccountStateChange.id, AccountStateChange.flag, AccountStateChange.action
+        ).where(AccountStateChange.account == acc.id).tuples()
+    )
+
+
+# --- prepaid volume -------------------------------------------------------------
+
+
+def _prepaid_categories(tariff_id: int) -> list[int]:
+    return [
+        c.id for c in TrafficCategory.select(TrafficCategory.id).where(
+            (TrafficCategory.tariff == tariff_id) & (TrafficCategory.prepaid == True)  # noqa: E712
+        )
+    ]
+
+
+def used_bytes_by_day(account_id: int, tariff_id: int, first: dt.date, last: dt.date) -> dict:
+    """Bytes (in + out) of the tariff's prepaid categories per local day."""
+    categories = _prepaid_categories(tariff_id)
+    if not categories:
+        return {}
+    rows = (
+        TrafficHourly.select(TrafficHourly.hour, TrafficHourly.bytes_in + TrafficHourly.bytes_out)
+        .where(
+            (TrafficHourly.account_id == account_id)
+            & (TrafficHourly.category_id.in_(categories))
+            & (TrafficHourly.hour >= midnight_utc(first))
+            & (TrafficHourly.hour < midnight_utc(last + dt.timedelta(days=1)))
+        )
+        .tuples()
+    )
+    out: dict = {}
+    for hour, total in rows:
+        day = local_date_of(hour)
+        out[day] = out.get(day, 0) + int(total or 0)
+    return out
+
+
+def prepaid_capped_correction(acc: Acc, unit: Unit, day: dt.date) -> Decimal:
+    """The correction of blocked day `day` for a dynamic tariff with prepaid
+    volume V: the active part never drops below round(R·used/V), used being
+    the prepaid traffic up to the end of the day (seed 002: «доля списанной
+    абонентской платы не может быть меньше доли израсходованной
+    предоплаченной услуги»).  Computed from the segment's start so a rerun
+    gives the same amount."""
+    rows = _all_rows(acc)
+    traffic = used_bytes_by_day(acc.id, unit.tariff_id, unit.start, day)
+    advance = range_share(unit.price, unit.start, unit.end)
+    used = 0
+    raw = reduced = previous = ZERO
+    for x in days(unit.start, day):
+        used += traffic.get(x, 0)
+        rate = unit.rate(rate_state(acc, midnight_utc(x), rows))
+        previous = reduced
+        if rate != unit.price:
+            raw += day_share(unit.price, x)
+            floor = (unit.price * min(used, unit.prepaid_bytes) / unit.prepaid_bytes).quantize(
+                Decimal("0.01"), rounding="ROUND_HALF_UP")
+            reduced = max(reduced, min(raw, advance - floor))
+    rate = unit.rate(rate_state(acc, midnight_utc(day), rows))
+    return -((reduced - previous) - day_share(rate, day))
+
+
+@dataclass
+class PrepaidVolume:
+    """The prepaid volume of an account's tariff for the month of a day."""
+
+    total_bytes: int
+    used_bytes: int
+    period_start: dt.date
+    period_end: dt.date
+    tariff_id: int | None
+
+    @property
+    def available_bytes(self) -> int:
+        return max(0, self.total_bytes - self.used_bytes)
+
+    @property
+    def beyond_bytes(self) -> int:
+        return max(0, self.used_bytes - self.total_bytes)
+
+
+def prepaid_volume_available(account, period) -> PrepaidVolume:
+    """The prepaid volume of `account`'s tariff segment containing the day
+    `period` (a date; a datetime is taken as its local date), for the usage
+    engine (lanbill/billing/usage.py) to charge only the traffic beyond it.
+
+    DESIGN §6: the volume shrinks to V·N1/M, N1 being the segment's days
+    counted active (user-blocked included) — days up to `period` by their
+    state at 00:00, later days of the segment counted active (they have not
+    happened yet).  `used_bytes` is the in + out traffic of the tariff's
+    prepaid categories from the segment's start to the end of `period`.
+    A tariff without prepaid volume answers total 0.
+    """
+    day = local_date_of(period) if isinstance(period, dt.datetime) else period
+    acc = load_accounts([account.id if hasattr(account, "id") else int(account)], day, include_rows_from=None)[0]
+    tariffs = {t.id: t for t in Tariff.select()}
+    unit = tariff_unit(acc, day, tariffs)
+    if unit is None or not unit.prepaid_bytes:
+        return PrepaidVolume(0, 0, day, day, unit.tariff_id if unit else None)
+    rows = _all_rows(acc)
+    m = (month_end(day) - month_start(day)).days + 1
+    active = 0
+    for x in days(unit.start, unit.end):
+        if x <= day:
+            state = rate_state(acc, midnight_utc(x), rows)
+            if state in ("active", "user"):
+                active += 1
+        else:
+            active += 1
+    total = unit.prepaid_bytes * active // m
+    used = sum(used_bytes_by_day(acc.id, unit.tariff_id, unit.start, min(day, unit.end)).values())
+    return PrepaidVolume(total, used, unit.start, unit.end, unit.tariff_id)
+
+
+# --- loading a batch -------------------------------------------------------------
+
+
+def account_ids_for(day: dt.date, subset=None) -> list[tuple[int, int]]:
+    """(agreement id, account id) of every account that may be billed on
+    `day` (and `day`−1), in agreement order — live ones and those deleted
+    since the start of the previous day's month."""
+    window = midnight_utc(month_start(day - dt.timedelta(days=1)))
+    query = Account.select(Account.agreement, Account.id).where(
+        ((Account.deleted == False) | (Account.deleted_at >= window))  # noqa: E712
+        & (Account.connect_date <= day)
+    )
+    if subset is not None:
+        query = query.where(Account.id.in_(list(subset)))
+    return list(query.order_by(Account.agreement, Account.id).tuples())
+
+
+def load_accounts(ids: list[int], day: dt.date, include_rows_from: dt.datetime | None = None) -> list[Acc]:
+    """The accounts with their tariff changes since the start of the
+    previous day's month, their state rows after `include_rows_from` and
+    their attached services — three queries for the batch."""
+    window_day = month_start(day - dt.timedelta(days=1))
+    rows_from = include_rows_from or midnight_utc(window_day)
+    accounts = {}
+    query = Account.select(
+        Account.id, Account.agreement, Account.tariff, Account.connect_date, Account.disconnect_date,
+        Account.deleted, Account.deleted_at, Account.blocked_balance, Account.blocked_admin,
+        Account.blocked_traffic, Account.blocked_user, Account.is_off,
+    ).where(Account.id.in_(ids)).tuples()
+    for (aid, agreement, tariff, connect, disconnect, deleted, deleted_at, bb, ba, bt, bu, off) in query:
+        acc = Acc(aid, agreement, tariff, _date(connect), _date(disconnect),
+                  local_date_of(deleted_at) if deleted and deleted_at else None,
+                  bool(bb), bool(ba), bool(bt), bool(bu), bool(off))
+        acc.rows_from = rows_from
+        accounts[aid] = acc
+    changes = (
+        TariffChange.select(
+            TariffChange.account, TariffChange.at, TariffChange.id, TariffChange.tariff,
+            TariffChange.previous_tariff,
+        )
+        .where(
+            TariffChange.account.in_(ids) & (TariffChange.at >= midnight_utc(window_day))
+            & TariffChange.applied_at.is_null(False) & TariffChange.cancelled_at.is_null(True)
+        )
+        .order_by(TariffChange.at, TariffChange.id)
+        .tuples()
+    )
+    for account_id, at, change_id, tariff, previous in changes:
+        accounts[account_id].changes.append((local_date_of(at), at, change_id, tariff, previous))
+    states = (
+        AccountStateChange.select(
+            AccountStateChange.account, AccountStateChange.at, AccountStateChange.id,
+            AccountStateChange.flag, AccountStateChange.action,
+        )
+        .where(AccountStateChange.account.in_(ids) & (AccountStateChange.at > rows_from))
+        .tuples()
+    )
+    for account_id, at, row_id, flag, action in states:
+        accounts[account_id].state_rows.append((at, row_id, flag, action))
+    services = (
+        AccountService.select(AccountService, Service)
+        .join(Service)
+        .where(
+            AccountService.account.in_(ids) & (AccountService.start_date <= day)
+            & (AccountService.end_date.is_null(True) | (AccountService.end_date >= window_day))
+        )
+    )
+    for attached in services:
+        accounts[attached.account_id].services.append((attached, attached.service))
+    return [accounts[i] for i in ids if i in accounts]
+
+
+def _date(value):
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return dt.date.fromisoformat(str(value))
+
+
+def _keys(ids: list[int], since: dt.date) -> dict:
+    """Keys (→ amount) of the batch's periodic entries that may matter for
+    days from `since`: every entry whose period ends on or after it."""
+    query = (
+        LedgerEntry.select(LedgerEntry.idempotency_key, LedgerEntry.amount)
+        .where(LedgerEntry.account_id.in_(ids) & (LedgerEntry.period_end >= since)
+               & LedgerEntry.idempotency_key.is_null(False))
+    )
+    return {row.idempotency_key: row.amount for row in query}
+
+
+# --- the pass ------------------------------------------------------------------------
+
+
+@dataclass
+class DayResult:
+    day: dt.date
+    accounts: int = 0
+    entries: int = 0
+    errors: list = field(default_factory=list)
+
+
+def bill_day(day: dt.date, subset=None, *, nightly: bool = True, batch: int = BATCH) -> DayResult:
+    """Bill one local day for every account (or the `subset`): close the
+    day before (dynamic corrections), then open `day` (closings, advances,
+    daily charges).  `nightly` also does the day's flag housekeeping: the
+    off flag from the disconnect date, and the traffic-limit block lifted at
+    the start of a month (DESIGN §5: "until the next period").
+
+    Work is done in batches of whole agreements, each batch in one
+    transaction, so a crash leaves every agreement either done or untouched
+    for the day; the idempotency keys make a rerun post only the rest.
+    """
+    result = DayResult(day)
+    pairs = account_ids_for(day, subset)
+    tariffs = {t.id: t for t in Tariff.select()}
+    book = RateBook()
+    yesterday = day - dt.timedelta(days=1)
+    for chunk in _agreement_chunks(pairs, batch):
+        with transaction():
+            if nightly:
+                _housekeeping(chunk, day)
+            agreements = dict(
+                Agreement.select(Agreement.id, Agreement.currency)
+                .where(Agreement.id.in_({a for a, _ in chunk})).tuples()
+            )
+            ids = [i for _, i in chunk]
+            keys = _keys(ids, yesterday)
+            # close yesterday
+            accounts = load_accounts(ids, day, include_rows_from=midnight_utc(yesterday))
+            closing = Pass(agreements, keys, book)
+            for acc in accounts:
+                _guarded(result, acc, closing, lambda p, a: close_day(p, a, yesterday, tariffs))
+            with blocks.stamped_at(midnight_utc(day)):
+                posted = post_entries(closing.entries, actor=ACTOR)
+            result.entries += len(posted)
+            # open today, with the flags yesterday's corrections may have changed
+            accounts = load_accounts(ids, day, include_rows_from=midnight_utc(yesterday))
+            opening = Pass(agreements, closing.keys, book)
+            for acc in accounts:
+                _guarded(result, acc, opening, lambda p, a: open_day(p, a, day, tariffs))
+            with blocks.stamped_at(midnight_utc(day)):
+                posted = post_entries(opening.entries, actor=ACTOR, stamps=opening.stamps)
+            result.entries += len(posted)
+            result.accounts += len(accounts)
+    return result
+
+
+def _guarded(result: DayResult, acc: Acc, p: Pass, work) -> None:
+    """Run one account's work; an account whose charge needs a missing
+    exchange rate is skipped (its entries wait for the rate) and reported."""
+    before = len(p.entries)
+    try:
+        work(p, acc)
+    except NoRate as exc:
+        for entry in p.entries[before:]:
+            p.keys.pop(entry["idempotency_key"], None)
+        del p.entries[before:]
+        result.errors.append((acc.id, str(exc)))
+
+
+def _agreement_chunks(pairs, size):
+    chunk = []
+    for index, (agreement_id, account_id) in enumerate(pairs):
+        chunk.append((agreement_id, account_id))
+        following = pairs[index + 1][0] if index + 1 < len(pairs) else None
+        if len(chunk) >= size and following != agreement_id:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _housekeeping(chunk, day: dt.date) -> None:
+    """Flags the calendar sets at 00:00 of `day`, recorded at that instant."""
+    ids = [i for _, i in chunk]
+    with blocks.stamped_at(midnight_utc(day)):
+        due_off = Account.select().where(
+            Account.id.in_(ids) & (Account.is_off == False)  # noqa: E712
+            & Account.disconnect_date.is_null(False) & (Account.disconnect_date <= day)
+        )
+        for account in due_off:
+            blocks.set_flag(account, "off", True, actor=ACTOR, reason="Disconnect date reached")
+        if day.day == 1:
+            limited = Account.select().where(Account.id.in_(ids) & (Account.blocked_traffic == True))  # noqa: E712
+            for account in limited:
+                blocks.set_flag(account, "traffic", False, actor=ACTOR, reason="New period: traffic limit reset")
+
+
+def bill_account(account, day: dt.date) -> DayResult:
+    """Bill one account's agreement for `day` at once (after a tariff change
+    or an assignment): the same pass as the nightly run, for its accounts."""
+    account_id = account.id if hasattr(account, "id") else int(account)
+    agreement_id = Account.select(Account.agreement).where(Account.id == account_id).scalar()
+    ids = [a for (a,) in Account.select(Account.id).where(Account.agreement == agreement_id).tuples()]
+    return bill_day(day, ids, nightly=False)
+
