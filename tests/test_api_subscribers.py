@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lanbill.models import Group, Subscriber
-from tests.factories import make_subscriber, table_counts
+from tests.factories import make_account, make_agreement, make_subscriber, table_counts
 
 
 def test_create_individual_with_passport(api):
@@ -113,6 +113,15 @@ def test_list_pages_and_searches(api):
     found = api.get("/subscribers", query_string={"q": "Смирнова"}).json
     assert [s["name"] for s in found["items"]] == ["Смирнова Анна"]
     assert api.get("/subscribers?q=anna@").json["total"] == 1
+    # case-insensitive over Cyrillic on SQLite too
+    assert api.get("/subscribers", query_string={"q": "смирнова"}).json["total"] == 1
+
+
+def test_search_finds_by_agreement_number_account_login_and_ip(api):
+    account = make_account(make_agreement(number="Д-555"), login="petrov-home", ips=["10.77.0.9"])
+    for q in ("Д-555", "petrov-home", "10.77.0.9"):
+        found = api.get("/subscribers", query_string={"q": q}).json
+        assert [s["id"] for s in found["items"]] == [account.subscriber_id], q
 
 
 @pytest.mark.parametrize("query", ["page=0", "page=x", "per_page=0", "per_page=501", "per_page=-3"])

@@ -98,15 +98,16 @@ def _domain_data(body: dict, kind: str) -> dict:
 
 @bp.get("/subscribers")
 def list_subscribers():
-    """?q= searches name, e-mail, phone and cabinet login ("contains")."""
+    """?q= is the admin screens' quick search: "contains", case-insensitive
+    (Cyrillic too), in name, e-mail, phone, cabinet or account login,
+    agreement number and IP."""
+    from lanbill.admin.search import subscriber_condition
+
     require("subscribers.view")
     query = visible(Subscriber.select().where(Subscriber.is_template == False), Subscriber.id)  # noqa: E712
-    q = (request.args.get("q") or "").strip()
-    if q:
-        query = query.where(
-            Subscriber.name.contains(q) | Subscriber.email.contains(q)
-            | Subscriber.phone.contains(q) | Subscriber.login.contains(q)
-        )
+    condition = subscriber_condition("any", request.args.get("q") or "")
+    if condition is not None:
+        query = query.where(condition)
     personal = _personal()
     return jsonify(paged(query, lambda s: subscriber_json(s, personal=personal), order_by=[Subscriber.id]))
 
