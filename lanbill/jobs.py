@@ -14,3 +14,27 @@ def billing_run():
 
     with connection():
         return run_due().summary()
+
+
+# --- RADIUS: CoA / Disconnect retries (DESIGN §5, §7) ---------------------------
+
+
+@huey.periodic_task(crontab(minute="*"), retries=0)
+def retry_radius_coa():
+    """Retry pending CoA/Disconnect requests whose backoff has passed,
+    until the NAS answers ACK or NAK (agents/radius/coa.py)."""
+    from agents.radius.coa import retry_due
+    from lanbill.db import connection
+
+    with connection():
+        return retry_due()
+
+
+@huey.task()
+def send_radius_coa(request_id: int):
+    """Send one queued request now (the "disconnect" button)."""
+    from agents.radius.coa import send_now
+    from lanbill.db import connection
+
+    with connection():
+        return send_now(request_id).status
