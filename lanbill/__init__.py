@@ -109,6 +109,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # token auth, no cookies
+    from lanbill.captive import bp as captive_bp
+
+    app.register_blueprint(captive_bp)  # /blocked: the "please pay" page (RADIUS redirect pool)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -32,3 +32,6 @@ def _register_sql_functions(state):
 
 from lanbill.admin import views  # noqa: E402,F401
 
+
+# RADIUS: online sessions, agent status, CoA history.
+from lanbill.admin import radius  # noqa: E402,F401

@@ -20,6 +20,7 @@ MENU = [
     ("admin.addresses", _l("Addresses"), "settings.edit"),
     ("admin.managers", _l("Staff"), "settings.edit"),
     ("admin.audit_log", _l("Audit log"), "settings.edit"),
+    ("admin.radius_sessions", _l("Online sessions"), "subscribers.view"),
 ]
 
 
