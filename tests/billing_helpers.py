@@ -53,3 +53,20 @@ def charged(account, kinds=("rent", "rent_correction"), first=None, last=None) -
 
 def state(account) -> str:
     return Account.get_by_id(account.id).state
+
+
+def simulate(traveller, first: str, last: str, events=(), run_at: str = "00:00") -> None:
+    """Run the billing at `run_at` of every day first..last, and each event
+    (local "YYYY-MM-DD HH:MM", callable) at its moment; an event at the same
+    moment as a run happens before it."""
+    timeline = [(local(when), 0, action) for when, action in events]
+    day = dt.date.fromisoformat(first)
+    while day <= dt.date.fromisoformat(last):
+        timeline.append((local(f"{day} {run_at}"), 1, None))
+        day += dt.timedelta(days=1)
+    for moment, _, action in sorted(timeline, key=lambda item: (item[0], item[1])):
+        traveller.move_to(moment)
+        if action is None:
+            run_due()
+        else:
+            action()
