@@ -30,7 +30,20 @@ def _register_sql_functions(state):
     register_sql_functions()
 
 
-from lanbill.admin import views  # noqa: E402,F401
+# Settings screens (dashboard, tariffs, agents/NAS, operators, groups,
+# currencies, addresses, staff, audit log).
+from lanbill.admin import (  # noqa: E402,F401
+    addresses,
+    agents,
+    audit,
+    currencies,
+    dashboard,
+    groups,
+    operators,
+    staff,
+    tariffs,
+    views,  # noqa: E402,F401
+)
 
 
 # RADIUS: online sessions, agent status, CoA history.

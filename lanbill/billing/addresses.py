@@ -14,7 +14,7 @@ from peewee import JOIN
 
 from lanbill.billing import audit
 from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
-from lanbill.db import transaction
+from lanbill.db import is_sqlite, transaction
 from lanbill.models import Address, Building, City, Region, Street
 
 LEVELS = ("region", "city", "street", "building")
@@ -40,8 +40,8 @@ def _clean_name(level: str, name) -> str:
         raise ValidationError(N_("Check the highlighted fields."), fields={field: N_("Required.")})
     limit = 32 if level == "building" else 128
     if len(name) > limit:
-        raise ValidationError(N_("Check the highlighted fields."),
-                              fields={field: N_("At most %(count)s characters.") % {"count": limit}})
+        message = N_("At most 32 characters.") if limit == 32 else N_("At most 128 characters.")
+        raise ValidationError(N_("Check the highlighted fields."), fields={field: message})
     return name
 
 
@@ -82,8 +82,14 @@ def children(level: str, parent_id=None, *, q: str = "", limit: int = 200) -> li
         except (TypeError, ValueError):
             return []
         query = query.where(getattr(model, PARENT_FIELD[level]) == parent_id)
-    if q:
-        query = query.where(name_col.contains(q.strip()))
+    q = (q or "").strip()
+    if q and not is_sqlite():
+        query = query.where(name_col.contains(q))
+    elif q:
+        # SQLite's LIKE folds only ASCII case; the entries under one parent
+        # are few, so Cyrillic "contains" is checked here instead.
+        ids = [e.id for e in query.select(model.id, name_col) if q.lower() in getattr(e, NAME_FIELD[level]).lower()]
+        query = model.select().where(model.id.in_(ids))
     rows = []
     for entry in query.order_by(name_col, model.id).limit(limit):
         rows.append({
@@ -202,8 +208,7 @@ def save_address(current: Address | None, *, building_id=None, flat: str = "", t
     flat = (flat or "").strip()
     text = (text or "").strip()
     if len(flat) > 32:
-        raise ValidationError(N_("Check the highlighted fields."),
-                              fields={"flat": N_("At most %(count)s characters.") % {"count": 32}})
+        raise ValidationError(N_("Check the highlighted fields."), fields={"flat": N_("At most 32 characters.")})
     if building_id in ("", None):
         building_id = None
     else:

@@ -1,0 +1,210 @@
+"""Agents (RADIUS, NetFlow/IPFIX, services) with the options of their type,
+and the NAS they talk to.  The RADIUS and NetFlow screens add their live
+status on pages of their own."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from peewee import JOIN, fn
+
+from lanbill.admin import bp
+from lanbill.admin.permissions import requires
+from lanbill.admin.settings_forms import (
+    AGENT_OPTIONS,
+    AGENT_TYPE_LABELS,
+    VENDOR_LABELS,
+    NasForm,
+    agent_form_class,
+    agent_option_fields,
+    agent_options,
+    apply_errors,
+    current_actor,
+)
+from lanbill.admin.tables import Column, Table
+from lanbill.billing import catalog, settings
+from lanbill.billing.errors import BillingError
+from lanbill.models import Account, Agent, Nas
+from lanbill.models.agents import AGENT_TYPES
+
+
+def _agent_columns():
+    return [
+        Column("id", "№", sort=Agent.id, css="num"),
+        Column("name", _l("Name"), sort=Agent.name),
+        Column("type", _l("Type"), sort=Agent.type, value=lambda a: AGENT_TYPE_LABELS.get(a.type, a.type)),
+        Column("listen_address", _l("Listen address"), sort=Agent.listen_address),
+        Column("enabled", _l("Enabled"), sort=Agent.enabled, value=lambda a: _("yes") if a.enabled else _("no")),
+        Column("accounts", _l("Accounts"), sort=fn.COUNT(Account.id), css="num", value=lambda a: a.account_count),
+    ]
+
+
+@bp.route("/agents")
+@requires("settings.edit")
+def agents():
+    table = Table.from_request("agents", _agent_columns(), default_sort="id", tie_breaker=Agent.id,
+                               manager=current_user)
+    live = Account.deleted == False  # noqa: E712
+    query = (Agent.select(Agent, fn.COUNT(Account.id).alias("account_count"))
+             .join(Account, JOIN.LEFT_OUTER, on=((Account.agent == Agent.id) & live))
+             .group_by(Agent))
+    page = table.page(query)
+    return render_template("admin/agents/list.html", t=table, page=page, types=AGENT_TYPES,
+                           type_labels=AGENT_TYPE_LABELS)
+
+
+def _initial_agent(agent):
+    data = {"name": agent.name, "listen_address": agent.listen_address, "enabled": agent.enabled,
+            "version": agent.version}
+    for key, _label, _kind, default in AGENT_OPTIONS.get(agent.type, []):
+        data["opt_" + key] = (agent.options or {}).get(key, default)
+    return data
+
+
+@bp.route("/agents/new/<agent_type>", methods=["GET", "POST"])
+@requires("settings.edit")
+def agent_new(agent_type):
+    if agent_type not in AGENT_TYPES:
+        abort(404)
+    form = agent_form_class(agent_type)()
+    status = 200
+    if form.validate_on_submit():
+        data = {"name": form.name.data, "type": agent_type, "listen_address": form.listen_address.data.strip(),
+                "options": agent_options(form, agent_type)}
+        try:
+            agent = catalog.create_agent(data, actor=current_actor())
+            if not form.enabled.data:
+                settings.update_agent(agent.id, {"enabled": False}, actor=current_actor())
+        except BillingError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            flash(_("The agent is created."), "success")
+            return redirect(url_for("admin.agent_edit", agent_id=agent.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/agents/form.html", form=form, agent=None, agent_type=agent_type,
+                           type_label=AGENT_TYPE_LABELS[agent_type],
+                           option_fields=agent_option_fields(form, agent_type)), status
+
+
+@bp.route("/agents/<int:agent_id>", methods=["GET", "POST"])
+@requires("settings.edit")
+def agent_edit(agent_id):
+    agent = Agent.get_or_none(Agent.id == agent_id) or abort(404)
+    form = agent_form_class(agent.type)(data=_initial_agent(agent) if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST" and request.form.get("delete"):
+        try:
+            settings.delete_agent(agent.id, actor=current_actor())
+        except BillingError as exc:
+            flash(_(exc.message), "error")
+            return redirect(url_for("admin.agent_edit", agent_id=agent.id))
+        flash(_("The agent is deleted."), "success")
+        return redirect(url_for("admin.agents"))
+    if form.validate_on_submit():
+        data = {"name": form.name.data, "listen_address": form.listen_address.data, "enabled": form.enabled.data,
+                "options": agent_options(form, agent.type, agent.options)}
+        try:
+            settings.update_agent(agent.id, data, actor=current_actor(), version=form.version_number())
+        except BillingError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            flash(_("The agent is saved."), "success")
+            return redirect(url_for("admin.agent_edit", agent_id=agent.id))
+    elif request.method == "POST":
+        status = 422
+    nas_rows = list(Nas.select().where(Nas.agent == agent.id).order_by(Nas.name))
+    accounts = Account.select().where((Account.agent == agent.id) & (Account.deleted == False)).count()  # noqa: E712
+    return render_template("admin/agents/form.html", form=form, agent=agent, agent_type=agent.type,
+                           type_label=AGENT_TYPE_LABELS.get(agent.type, agent.type), nas_rows=nas_rows,
+                           accounts=accounts, option_fields=agent_option_fields(form, agent.type)), status
+
+
+# --- NAS ------------------------------------------------------------------------------
+
+
+def _nas_columns():
+    return [
+        Column("name", _l("Name"), sort=Nas.name),
+        Column("ip", _l("IP address"), sort=Nas.ip),
+        Column("vendor", _l("Vendor"), sort=Nas.vendor, value=lambda n: VENDOR_LABELS.get(n.vendor, n.vendor)),
+        Column("coa_port", _l("CoA port"), sort=Nas.coa_port, css="num"),
+        Column("agent", _l("Agent"), sort=Agent.name, value=lambda n: n.agent.name if n.agent_id else "—"),
+    ]
+
+
+@bp.route("/nas")
+@requires("settings.edit")
+def nas_list():
+    table = Table.from_request("nas", _nas_columns(), default_sort="name", tie_breaker=Nas.id, manager=current_user)
+    query = Nas.select(Nas, Agent).join(Agent, JOIN.LEFT_OUTER)
+    page = table.page(query)
+    return render_template("admin/nas/list.html", t=table, page=page)
+
+
+def _agent_choices(form):
+    form.agent_id.choices = [(0, "—")] + [(a.id, f"{a.name} ({a.type})") for a in Agent.select().order_by(Agent.name)]
+
+
+def _nas_data(form, *, creating: bool) -> dict:
+    data = {"name": form.name.data, "ip": (form.ip.data or "").strip(), "vendor": form.vendor.data,
+            "coa_port": form.coa_port.data, "agent_id": form.agent_id.data or None,
+            "require_message_authenticator": form.require_message_authenticator.data}
+    if creating or form.secret.data:
+        data["secret"] = form.secret.data or ""
+    return data
+
+
+@bp.route("/nas/new", methods=["GET", "POST"])
+@requires("settings.edit")
+def nas_new():
+    form = NasForm()
+    _agent_choices(form)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            nas = catalog.create_nas(_nas_data(form, creating=True), actor=current_actor())
+        except BillingError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            flash(_("The NAS is added."), "success")
+            return redirect(url_for("admin.nas_edit", nas_id=nas.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/nas/form.html", form=form, nas=None), status
+
+
+@bp.route("/nas/<int:nas_id>", methods=["GET", "POST"])
+@requires("settings.edit")
+def nas_edit(nas_id):
+    nas = Nas.get_or_none(Nas.id == nas_id) or abort(404)
+    initial = None
+    if request.method == "GET":
+        initial = {"name": nas.name, "ip": nas.ip, "vendor": nas.vendor, "coa_port": nas.coa_port,
+                   "agent_id": nas.agent_id or 0, "require_message_authenticator": nas.require_message_authenticator,
+                   "version": nas.version}
+    form = NasForm(data=initial)
+    _agent_choices(form)
+    status = 200
+    if request.method == "POST" and request.form.get("delete"):
+        settings.delete_nas(nas.id, actor=current_actor())
+        flash(_("The NAS is deleted."), "success")
+        return redirect(url_for("admin.nas_list"))
+    if form.validate_on_submit():
+        try:
+            settings.update_nas(nas.id, _nas_data(form, creating=False), actor=current_actor(),
+                                version=form.version_number())
+        except BillingError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            flash(_("The NAS is saved."), "success")
+            return redirect(url_for("admin.nas_edit", nas_id=nas.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/nas/form.html", form=form, nas=nas), status

@@ -1,0 +1,101 @@
+"""The audit log screen: who did what to which object and when, with the
+values before and after; filters by manager, action, object and dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from lanbill.admin import bp
+from lanbill.admin.permissions import requires
+from lanbill.admin.settings_forms import AuditFilterForm
+from lanbill.admin.tables import Column, Table
+from lanbill.billing.clock import midnight_utc
+from lanbill.models import AuditLog, Manager
+
+# Where an audited object is shown: object_type → (endpoint, URL argument).
+OBJECT_LINKS = {
+    "tariff": ("admin.tariff_edit", "tariff_id"),
+    "agent": ("admin.agent_edit", "agent_id"),
+    "nas": ("admin.nas_edit", "nas_id"),
+    "operator": ("admin.operator_edit", "operator_id"),
+    "group": ("admin.group_edit", "group_id"),
+    "currency": ("admin.currency_edit", "currency_id"),
+    "manager": ("admin.manager_edit", "manager_id"),
+    "role": ("admin.role_edit", "role_id"),
+    "subscriber": ("admin.subscriber", "subscriber_id"),
+    "agreement": ("admin.agreement", "agreement_id"),
+    "account": ("admin.account", "account_id"),
+}
+
+
+def object_url(row) -> str | None:
+    link = OBJECT_LINKS.get(row.object_type)
+    if not link or link[0] not in current_app.view_functions or not str(row.object_id).isdigit():
+        return None
+    try:
+        return url_for(link[0], **{link[1]: int(row.object_id)})
+    except Exception:  # noqa: BLE001 - an endpoint with other arguments: no link
+        return None
+
+
+def changes(row) -> list[tuple[str, object, object]]:
+    """(key, before, after) for every key either side mentions."""
+    before = row.before if isinstance(row.before, dict) else ({} if row.before is None else {"": row.before})
+    after = row.after if isinstance(row.after, dict) else ({} if row.after is None else {"": row.after})
+    keys = list(dict.fromkeys([*before.keys(), *after.keys()]))
+    return [(k, before.get(k), after.get(k)) for k in keys]
+
+
+def _columns():
+    return [
+        Column("at", _l("When"), sort=AuditLog.at),
+        Column("actor", _l("Who"), sort=AuditLog.actor),
+        Column("action", _l("Action"), sort=AuditLog.action),
+        Column("object", _l("Object"), sort=[AuditLog.object_type, AuditLog.object_id],
+               value=lambda r: f"{r.object_type} {r.object_id}"),
+        Column("changes", _l("Before → after")),
+        Column("ip", _l("IP address"), sort=AuditLog.ip, visible=False),
+    ]
+
+
+def filtered_query(form):
+    query = AuditLog.select()
+    if form.manager.data:
+        if form.manager.data.isdigit():
+            query = query.where(AuditLog.manager_id == int(form.manager.data))
+    if form.action.data:
+        query = query.where(AuditLog.action.contains(form.action.data.strip()))
+    if form.object_type.data:
+        query = query.where(AuditLog.object_type == form.object_type.data)
+    if form.object_id.data:
+        query = query.where(AuditLog.object_id == form.object_id.data.strip())
+    if form.date_from.data:
+        query = query.where(AuditLog.at >= midnight_utc(form.date_from.data))
+    if form.date_to.data:
+        query = query.where(AuditLog.at < midnight_utc(form.date_to.data + dt.timedelta(days=1)))
+    return query
+
+
+@bp.route("/audit")
+@requires("settings.edit")
+def audit_log():
+    form = AuditFilterForm(request.args)
+    form.manager.choices = [("", "—")] + [(str(m.id), m.login) for m in Manager.select().order_by(Manager.login)]
+    types = [r.object_type for r in AuditLog.select(AuditLog.object_type).distinct().order_by(AuditLog.object_type)]
+    form.object_type.choices = [("", "—")] + [(t, t) for t in types]
+    form.validate()
+    # A filter that does not parse (a bad date) is dropped and shown as an error.
+    for name in ("date_from", "date_to"):
+        if getattr(form, name).errors:
+            getattr(form, name).data = None
+    if form.manager.data and form.manager.data not in {c[0] for c in form.manager.choices}:
+        form.manager.data = ""
+    table = Table.from_request("audit", _columns(), default_sort="at", descending=True, tie_breaker=AuditLog.id,
+                               manager=current_user)
+    page = table.page(filtered_query(form))
+    return render_template("admin/audit/list.html", form=form, t=table, page=page, changes=changes,
+                           object_url=object_url)

@@ -1,0 +1,207 @@
+"""Staff and roles: managers (create, edit, deactivate, new password) and
+roles as sets of permissions with the subscriber groups a role may see."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from peewee import JOIN, fn
+
+from lanbill.admin import bp
+from lanbill.admin.permissions import requires
+from lanbill.admin.settings_forms import (
+    PERMISSION_LABELS,
+    ManagerForm,
+    PasswordResetForm,
+    RoleForm,
+    apply_errors,
+    current_actor,
+)
+from lanbill.admin.tables import Column, Table
+from lanbill.billing import settings
+from lanbill.billing.errors import BillingError
+from lanbill.models import Group, Manager, Role, RoleGroup
+from lanbill.models.staff import PERMISSIONS
+
+
+def _manager_columns():
+    return [
+        Column("login", _l("Login"), sort=Manager.login),
+        Column("name", _l("Name"), sort=Manager.name),
+        Column("role", _l("Role"), sort=Role.name, value=lambda m: m.role.name),
+        Column("email", _l("E-mail"), sort=Manager.email, visible=False),
+        Column("active", _l("Active"), sort=Manager.active, value=lambda m: _("yes") if m.active else _("no")),
+        Column("last_login_at", _l("Last login"), sort=Manager.last_login_at),
+    ]
+
+
+@bp.route("/staff")
+@requires("settings.edit")
+def managers():
+    table = Table.from_request("managers", _manager_columns(), default_sort="login", tie_breaker=Manager.id,
+                               manager=current_user)
+    query = Manager.select(Manager, Role).join(Role)
+    if request.args.get("show") != "all":
+        query = query.where(Manager.active == True)  # noqa: E712
+    page = table.page(query)
+    return render_template("admin/staff/managers.html", t=table, page=page, show=request.args.get("show", ""))
+
+
+def _role_choices(form):
+    form.role_id.choices = [(r.id, r.name) for r in Role.select().order_by(Role.name)]
+
+
+def _manager_data(form) -> dict:
+    return {"login": form.login.data, "name": form.name.data, "email": form.email.data,
+            "role_id": form.role_id.data, "language": form.language.data, "active": form.active.data}
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@requires("settings.edit")
+def manager_new():
+    form = ManagerForm()
+    _role_choices(form)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            manager = settings.create_manager({**_manager_data(form), "password": form.password.data or ""},
+                                              actor=current_actor())
+        except BillingError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            flash(_("The manager is created."), "success")
+            return redirect(url_for("admin.manager_edit", manager_id=manager.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/staff/manager.html", form=form, manager=None, password_form=None), status
+
+
+@bp.route("/staff/<int:manager_id>", methods=["GET", "POST"])
+@requires("settings.edit")
+def manager_edit(manager_id):
+    manager = Manager.get_or_none(Manager.id == manager_id) or abort(404)
+    initial = None
+    if request.method == "GET":
+        initial = {"login": manager.login, "name": manager.name, "email": manager.email,
+                   "role_id": manager.role_id, "language": manager.language, "active": manager.active,
+                   "version": manager.version}
+    form = ManagerForm(data=initial)
+    del form.password  # a password is changed with its own form
+    _role_choices(form)
+    status = 200
+    if form.validate_on_submit():
+        if manager.id == current_user.id and not form.active.data:
+            form.active.errors = [_("You cannot deactivate yourself.")]
+            status = 422
+        else:
+            try:
+                settings.update_manager(manager.id, _manager_data(form), actor=current_actor(),
+                                        version=form.version_number())
+            except BillingError as exc:
+                apply_errors(form, exc)
+                status = exc.status
+            else:
+                flash(_("The manager is saved."), "success")
+                return redirect(url_for("admin.manager_edit", manager_id=manager.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/staff/manager.html", form=form, manager=manager,
+                           password_form=PasswordResetForm(formdata=None)), status
+
+
+@bp.route("/staff/<int:manager_id>/password", methods=["POST"])
+@requires("settings.edit")
+def manager_password(manager_id):
+    manager = Manager.get_or_none(Manager.id == manager_id) or abort(404)
+    password_form = PasswordResetForm()
+    if password_form.validate_on_submit():
+        try:
+            settings.reset_password(manager.id, password_form.password.data, actor=current_actor())
+        except BillingError as exc:
+            apply_errors(password_form, exc)
+        else:
+            flash(_("The new password is set; tell it to the manager."), "success")
+            return redirect(url_for("admin.manager_edit", manager_id=manager.id))
+    form = ManagerForm(formdata=None, data={"login": manager.login, "name": manager.name, "email": manager.email,
+                                            "role_id": manager.role_id, "language": manager.language,
+                                            "active": manager.active, "version": manager.version})
+    del form.password
+    _role_choices(form)
+    return render_template("admin/staff/manager.html", form=form, manager=manager,
+                           password_form=password_form), 422
+
+
+# --- roles ---------------------------------------------------------------------------
+
+
+@bp.route("/roles")
+@requires("settings.edit")
+def roles():
+    rows = list(Role.select(Role, fn.COUNT(Manager.id).alias("manager_count"))
+                .join(Manager, JOIN.LEFT_OUTER).group_by(Role).order_by(Role.name))
+    groups_of = {}
+    for link in RoleGroup.select(RoleGroup, Group).join(Group).order_by(Group.name):
+        groups_of.setdefault(link.role_id, []).append(link.group.name)
+    return render_template("admin/staff/roles.html", rows=rows, groups_of=groups_of, labels=PERMISSION_LABELS)
+
+
+def _role_form(role):
+    initial = None
+    if role is not None and request.method == "GET":
+        initial = {"name": role.name, "permissions": list(role.permissions or []), "all_groups": role.all_groups,
+                   "group_ids": [r.group_id for r in RoleGroup.select().where(RoleGroup.role == role.id)],
+                   "version": role.version}
+    form = RoleForm(data=initial)
+    form.permissions.choices = [(p, PERMISSION_LABELS[p]) for p in PERMISSIONS]
+    form.group_ids.choices = [(g.id, g.name) for g in Group.select().order_by(Group.is_system.desc(), Group.name)]
+    return form
+
+
+def _save_role(role):
+    form = _role_form(role)
+    status = 200
+    if form.validate_on_submit():
+        data = {"name": form.name.data, "permissions": form.permissions.data, "all_groups": form.all_groups.data,
+                "group_ids": form.group_ids.data}
+        try:
+            if role is None:
+                role = settings.create_role(data, actor=current_actor())
+            else:
+                settings.update_role(role.id, data, actor=current_actor(), version=form.version_number())
+        except BillingError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            flash(_("The role is saved."), "success")
+            return redirect(url_for("admin.role_edit", role_id=role.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/staff/role.html", form=form, role=role), status
+
+
+@bp.route("/roles/new", methods=["GET", "POST"])
+@requires("settings.edit")
+def role_new():
+    return _save_role(None)
+
+
+@bp.route("/roles/<int:role_id>", methods=["GET", "POST"])
+@requires("settings.edit")
+def role_edit(role_id):
+    return _save_role(Role.get_or_none(Role.id == role_id) or abort(404))
+
+
+@bp.route("/roles/<int:role_id>/delete", methods=["POST"])
+@requires("settings.edit")
+def role_delete(role_id):
+    role = Role.get_or_none(Role.id == role_id) or abort(404)
+    try:
+        settings.delete_role(role.id, actor=current_actor())
+    except BillingError as exc:
+        flash(_(exc.message), "error")
+        return redirect(url_for("admin.role_edit", role_id=role.id))
+    flash(_("The role is deleted."), "success")
+    return redirect(url_for("admin.roles"))
