@@ -19,7 +19,7 @@ from lanbill.admin.search import ACCOUNT_CRITERIA, account_condition, subscriber
 from lanbill.admin.subscribers import STATE_FILTER_LABELS, translate_error, visible_subscriber
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.billing import accounts, blocks, tariff_schedule
-from lanbill.billing.clock import to_utc, today
+from lanbill.billing.clock import today
 from lanbill.billing.errors import BillingError, Conflict
 from lanbill.models import (
     Account,
@@ -190,8 +190,6 @@ def _account_panels(account) -> dict:
 
 
 def _fill(form, account) -> None:
-    form.agreement_id.data = account.agreement_id
-    form.agent_id.data = account.agent_id
     form.tariff_id.data = account.tariff_id
     form.login.data = account.login
     form.ips.data = "\n".join(ip.network for ip in account.ips)
@@ -216,6 +214,10 @@ def account_edit(account_id):
     account = visible_account(account_id)
     form = AccountForm()
     _choices(form, account.subscriber, account)
+    # The agent and the agreement are chosen at creation (the login is unique
+    # within the agent); the form shows them read-only.
+    del form.agent_id
+    del form.agreement_id
     status = 200
     if request.method == "POST":
         if not current_user.can("subscribers.edit"):
@@ -223,10 +225,6 @@ def account_edit(account_id):
         status = 422
         if form.validate():
             data = form.domain_data()
-            # The agent and the agreement are chosen at creation (the login is
-            # unique within the agent); the form shows them read-only.
-            data.pop("agent_id", None)
-            data.pop("agreement_id", None)
             try:
                 version = int(form.version.data or 0) or None
             except ValueError:
@@ -304,7 +302,7 @@ def account_plan(account_id):
         return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
     tariff = Tariff.get_by_id(form.tariff_id.data)
     try:
-        plan(account, tariff, to_utc(dt.datetime.combine(day, clock)), actor=current_user)
+        plan(account, tariff, dt.datetime.combine(day, clock), actor=current_user)  # local wall-clock time
     except BillingError as exc:
         flash(translate_error(exc), "error")
     else:

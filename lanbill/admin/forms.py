@@ -13,7 +13,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -205,8 +204,6 @@ class AccountForm(FlaskForm):
         if (self.option_pool.data or "").strip():
             options["pool"] = self.option_pool.data.strip()
         data = {
-            "agreement_id": self.agreement_id.data,
-            "agent_id": self.agent_id.data,
             "tariff_id": self.tariff_id.data,
             "login": self.login.data or "",
             "ips": self.ips.data or "",
@@ -221,6 +218,9 @@ class AccountForm(FlaskForm):
             "keep_remote_port": bool(self.keep_remote_port.data),
             "options": options,
         }
+        for name in ("agreement_id", "agent_id"):  # chosen at creation only
+            if getattr(self, name, None) is not None:
+                data[name] = getattr(self, name).data
         if self.password.data:
             data["password"] = self.password.data
         return data
@@ -254,9 +254,3 @@ class CancelPaymentForm(FlaskForm):
     reason = StringField(_l("Reason for cancelling"), validators=[DataRequired(message=REQUIRED)])
 
 
-class AccountPasswordForm(FlaskForm):
-    password = PasswordField(_l("Password"))
-
-
-class IntegerChoice(IntegerField):
-    pass

@@ -1,0 +1,80 @@
+"""The payments form (seed 002 «Работа с платежами»)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from lanbill.models import Agreement, LedgerEntry, Payment
+from tests.admin_helpers import PASSWORD, make_manager, ru
+from tests.factories import make_agreement, make_subscriber
+
+
+def test_search_pick_agreement_and_see_balance_and_reference(client, admin, login_as):
+    subscriber = make_subscriber(name="Платёжкин Иван", phone="+79995554433")
+    agreement = make_agreement(subscriber, number="P-55")
+    login_as()
+    page = client.get("/admin/payments?by=phone&q=5554").get_data(as_text=True)
+    assert "Платёжкин Иван" in page
+    page = client.get(f"/admin/payments?subscriber={subscriber.id}").get_data(as_text=True)
+    assert "P-55" in page
+    page = client.get(f"/admin/payments?agreement={agreement.id}").get_data(as_text=True)
+    assert 'id="current-balance" value="0,00" readonly' in page
+    assert 'id="ref-agreement"' in page
+
+
+def test_amount_with_comma_or_point_and_required_document(client, admin, login_as):
+    agreement = make_agreement()
+    login_as()
+    response = client.post(f"/admin/payments/{agreement.id}", data={"amount": "650,50", "document_number": ""})
+    assert response.status_code == 422
+    assert Payment.select().count() == 0
+    assert client.post(f"/admin/payments/{agreement.id}",
+                       data={"amount": "650,50", "document_number": "ПКО-1", "method": "cash"}).status_code == 302
+    assert client.post(f"/admin/payments/{agreement.id}",
+                       data={"amount": "100.25", "document_number": "ПКО-2", "method": "cash"}).status_code == 302
+    assert Agreement.get_by_id(agreement.id).balance == Decimal("750.75")
+    page = client.get(f"/admin/payments?agreement={agreement.id}").get_data(as_text=True)
+    assert "ПКО-1" in page and "ПКО-2" in page
+    bad = client.post(f"/admin/payments/{agreement.id}", data={"amount": "12,345", "document_number": "X"})
+    assert bad.status_code == 422
+    assert ru("Amount may have at most two decimals.") in bad.get_data(as_text=True)
+
+
+def test_set_balance_to_and_back_dating(client, admin, login_as):
+    agreement = make_agreement()
+    login_as()
+    day = (dt.date.today() - dt.timedelta(days=5)).isoformat()
+    client.post(f"/admin/payments/{agreement.id}", data={"target_balance": "300", "document_number": "D-1",
+                                                         "paid_at": day, "method": "bank"})
+    assert Agreement.get_by_id(agreement.id).balance == Decimal("300.00")
+    payment = Payment.get()
+    assert payment.amount == Decimal("300.00") and payment.paid_at < dt.datetime.now() - dt.timedelta(days=4)
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    response = client.post(f"/admin/payments/{agreement.id}", data={"amount": "1", "document_number": "D-2",
+                                                                    "paid_at": future})
+    assert response.status_code == 422 and ru("Pay date cannot be in the future.") in response.get_data(as_text=True)
+
+
+def test_cancel_with_reason_posts_a_reversal(client, admin, login_as):
+    agreement = make_agreement()
+    login_as()
+    client.post(f"/admin/payments/{agreement.id}", data={"amount": "500", "document_number": "C-1"})
+    payment = Payment.get()
+    client.post(f"/admin/payments/cancel/{payment.id}", data={"x-reason": ""})
+    assert Payment.get_by_id(payment.id).cancelled_at is None
+    client.post(f"/admin/payments/cancel/{payment.id}", data={"x-reason": "Ошибка кассира"})
+    assert Payment.get_by_id(payment.id).cancel_reason == "Ошибка кассира"
+    assert Agreement.get_by_id(agreement.id).balance == Decimal("0.00")
+    assert LedgerEntry.select().where(LedgerEntry.kind == "payment_reversal").count() == 1
+
+
+def test_cancel_needs_its_own_permission(client, admin, login_as):
+    agreement = make_agreement()
+    login_as()
+    client.post(f"/admin/payments/{agreement.id}", data={"amount": "500", "document_number": "C-1"})
+    client.get("/logout")
+    make_manager("cashier", permissions=["subscribers.view", "payments.create"])
+    login_as("cashier", PASSWORD)
+    assert "x-reason" not in client.get(f"/admin/payments?agreement={agreement.id}").get_data(as_text=True)
+    assert client.post(f"/admin/payments/cancel/{Payment.get().id}", data={"x-reason": "x"}).status_code == 403
