@@ -218,3 +218,17 @@ def test_blocks_of_unknown_account_are_404(api):
     assert api.delete("/accounts/999999/blocks/admin").status_code == 404
     assert api.get("/accounts/999999").status_code == 404
     assert api.delete("/accounts/999999").status_code == 404
+
+
+def test_list_accounts_by_agreement_and_login_without_deleted(api, parts):
+    first = make_account(parts["agreement"], agent=parts["agent"], tariff=parts["tariff"], login="alpha")
+    second = make_account(parts["agreement"], agent=parts["agent"], tariff=parts["tariff"], login="beta")
+    make_account(login="gamma")
+    listed = api.get(f"/accounts?agreement_id={parts['agreement'].id}").json
+    assert [a["login"] for a in listed["items"]] == ["alpha", "beta"]
+    assert [a["id"] for a in api.get("/accounts?login=beta").json["items"]] == [second.id]
+    api.delete(f"/accounts/{first.id}")
+    assert [a["login"] for a in api.get(f"/accounts?agreement_id={parts['agreement'].id}").json["items"]] == ["beta"]
+    with_deleted = api.get(f"/accounts?agreement_id={parts['agreement'].id}&deleted=true").json
+    assert with_deleted["total"] == 2
+    assert api.get("/accounts?agent_id=-1").status_code == 400

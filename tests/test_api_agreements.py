@@ -109,3 +109,15 @@ def test_ledger_bad_dates_are_400_and_unknown_agreement_404(api):
     assert api.get("/agreements/999999/ledger").status_code == 404
     assert api.get("/agreements/999999").status_code == 404
     assert api.patch("/agreements/999999", json={"credit_limit": "1"}).status_code == 404
+
+
+def test_list_agreements_by_subscriber_and_number(api):
+    subscriber = make_subscriber()
+    first = make_agreement(subscriber, number="A-1")
+    make_agreement(subscriber, number="A-2")
+    make_agreement(number="B-1")
+    listed = api.get(f"/agreements?subscriber_id={subscriber.id}").json
+    assert [a["number"] for a in listed["items"]] == ["A-1", "A-2"] and listed["total"] == 2
+    assert [a["id"] for a in api.get("/agreements?number=A-1").json["items"]] == [first.id]
+    assert api.get("/agreements").json["total"] == 3
+    assert api.get("/agreements?subscriber_id=x").status_code == 400

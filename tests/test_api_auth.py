@@ -224,3 +224,15 @@ def test_wrong_method_answers_json_405_with_allow(api):
 def test_openapi_needs_no_token(client):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200 and response.json["openapi"].startswith("3.")
+
+
+def test_lists_show_only_the_roles_groups(two_groups):
+    from lanbill.billing import payments
+
+    manager_api, seen, hidden = two_groups
+    payments.post_payment(seen.agreement_id, "10", "A", actor=ACTOR)
+    payments.post_payment(hidden.agreement_id, "10", "B", actor=ACTOR)
+    for url in ("/agreements", "/accounts", "/payments"):
+        items = manager_api.get(url).json["items"]
+        assert len(items) == 1, url
+        assert items[0].get("agreement_id", items[0]["id"]) == seen.agreement_id, url

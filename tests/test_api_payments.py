@@ -151,3 +151,15 @@ def test_cancel_needs_a_reason_and_an_existing_payment(api):
 def test_unknown_payment_is_404(api):
     response = api.get("/payments/424242")
     assert response.status_code == 404 and response.json["error"] == "Payment not found."
+
+
+def test_list_payments_newest_first_and_by_external_id(api):
+    agreement = make_agreement()
+    other = make_agreement()
+    first = pay(api, agreement, external_id="ext-1").json
+    second = pay(api, agreement, amount="5").json
+    pay(api, other, amount="7")
+    listed = api.get(f"/payments?agreement_id={agreement.id}").json
+    assert [p["id"] for p in listed["items"]] == [second["id"], first["id"]]
+    assert [p["id"] for p in api.get("/payments?external_id=ext-1").json["items"]] == [first["id"]]
+    assert api.get("/payments").json["total"] == 3

@@ -10,7 +10,17 @@ from flask import jsonify, request
 
 from lanbill.api import ApiError, actor, bp, json_body, require
 from lanbill.api.agreements import visible_agreement
-from lanbill.api.common import Field, can_see, check_fields, iso_date, iso_datetime, unknown_reference
+from lanbill.api.common import (
+    Field,
+    can_see,
+    check_fields,
+    int_arg,
+    iso_date,
+    iso_datetime,
+    paged,
+    unknown_reference,
+    visible,
+)
 from lanbill.billing import accounts, blocks
 from lanbill.billing.errors import N_, NotFound
 from lanbill.models import Account, AccountIp, AccountStateChange
@@ -105,6 +115,24 @@ def visible_account(account_id) -> Account:
     if found is None or not can_see(found.subscriber_id):
         raise NotFound(N_("Account not found."))
     return found
+
+
+@bp.get("/accounts")
+def list_accounts():
+    """?agreement_id=, ?subscriber_id=, ?agent_id=, ?login= (exact) narrow
+    the list; deleted accounts only with ?deleted=true."""
+    require("subscribers.view")
+    query = visible(Account.select(), Account.subscriber)
+    for name, column in (("agreement_id", Account.agreement), ("subscriber_id", Account.subscriber),
+                         ("agent_id", Account.agent)):
+        value = int_arg(name, 0)
+        if value:
+            query = query.where(column == value)
+    if request.args.get("login"):
+        query = query.where(Account.login == request.args["login"])
+    if request.args.get("deleted") not in ("1", "true", "yes"):
+        query = query.where(Account.deleted == False)  # noqa: E712
+    return jsonify(paged(query, account_json, order_by=[Account.id]))
 
 
 @bp.post("/accounts")

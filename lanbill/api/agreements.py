@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import jsonify
+from flask import jsonify, request
 
 from lanbill.api import actor, bp, json_body, require
 from lanbill.api.common import (
@@ -13,10 +13,12 @@ from lanbill.api.common import (
     can_see,
     check_fields,
     date_arg,
+    int_arg,
     iso_date,
     iso_datetime,
     paged,
     unknown_reference,
+    visible,
 )
 from lanbill.billing import agreements
 from lanbill.billing.blocks import available_funds
@@ -100,6 +102,19 @@ def create_agreement():
 
 def _date(value):
     return dt.date.fromisoformat(value) if value else None
+
+
+@bp.get("/agreements")
+def list_agreements():
+    """?subscriber_id= and ?number= (exact) narrow the list."""
+    require("subscribers.view")
+    query = visible(Agreement.select(), Agreement.subscriber)
+    subscriber_id = int_arg("subscriber_id", 0, low=1)
+    if subscriber_id:
+        query = query.where(Agreement.subscriber == subscriber_id)
+    if request.args.get("number"):
+        query = query.where(Agreement.number == request.args["number"])
+    return jsonify(paged(query, agreement_json, order_by=[Agreement.id]))
 
 
 @bp.get("/agreements/<int:agreement_id>")

@@ -255,6 +255,9 @@ SCHEMAS: dict[str, dict] = {
     "AgentPage": page_of("Agent"),
     "NasPage": page_of("Nas"),
     "LedgerPage": page_of("LedgerEntry"),
+    "AgreementPage": page_of("Agreement"),
+    "AccountPage": page_of("Account"),
+    "PaymentPage": page_of("Payment"),
 }
 
 # --- paths -------------------------------------------------------------------
@@ -285,6 +288,11 @@ PATHS: dict[str, dict] = {
                            responses={**ok("Subscriber"), **errors(400, 403, 404, 409, 422)}),
     },
     "/agreements": {
+        "get": operation(
+            "List agreements", permission="subscribers.view",
+            parameters=[{"name": "subscriber_id", "in": "query", "schema": ID},
+                        {"name": "number", "in": "query", "schema": TEXT, "description": "Exact number."}, *PAGING],
+            responses={**ok("AgreementPage"), **errors(400, 403)}),
         "post": operation("Create an agreement", permission="subscribers.edit", request=body("AgreementCreate"),
                           description="The number comes from the configured pattern unless given.",
                           responses={**ok("Agreement", "Created", "201"), **errors(400, 403, 409, 422)}),
@@ -344,6 +352,15 @@ PATHS: dict[str, dict] = {
                            responses={**ok("Nas"), **errors(400, 403, 404, 409, 422)}),
     },
     "/accounts": {
+        "get": operation(
+            "List accounts", permission="subscribers.view",
+            parameters=[{"name": "agreement_id", "in": "query", "schema": ID},
+                        {"name": "subscriber_id", "in": "query", "schema": ID},
+                        {"name": "agent_id", "in": "query", "schema": ID},
+                        {"name": "login", "in": "query", "schema": TEXT, "description": "Exact login."},
+                        {"name": "deleted", "in": "query", "schema": BOOL, "description": "Include deleted accounts."},
+                        *PAGING],
+            responses={**ok("AccountPage"), **errors(400, 403)}),
         "post": operation("Create an account", permission="subscribers.edit", request=body("AccountCreate"),
                           responses={**ok("Account", "Created", "201"), **errors(400, 403, 409, 422)}),
     },
@@ -372,6 +389,12 @@ PATHS: dict[str, dict] = {
                             responses={**ok("Account"), **errors(400, 403, 404, 409, 422)}),
     },
     "/payments": {
+        "get": operation(
+            "List payments, newest first", permission="subscribers.view",
+            parameters=[{"name": "agreement_id", "in": "query", "schema": ID},
+                        {"name": "external_id", "in": "query", "schema": TEXT,
+                         "description": "The external_id of a payment booked through the API."}, *PAGING],
+            responses={**ok("PaymentPage"), **errors(400, 403)}),
         "post": operation(
             "Book a payment", permission="payments.create", request=body("PaymentCreate"),
             description="The same external_id again answers 200 with the payment booked before and books nothing.",

@@ -7,11 +7,11 @@ nothing (DESIGN §4); the same id with another agreement or amount is 409.
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 
 from lanbill.api import actor, bp, json_body, require
 from lanbill.api.agreements import visible_agreement
-from lanbill.api.common import Field, can_see, check_fields, iso_datetime, unknown_reference
+from lanbill.api.common import Field, can_see, check_fields, int_arg, iso_datetime, paged, unknown_reference, visible
 from lanbill.billing import payments
 from lanbill.billing.errors import N_, NotFound
 from lanbill.models import Agreement, Payment
@@ -73,6 +73,20 @@ def create_payment():
         external_id=body.get("external_id"), gateway=GATEWAY,
     )
     return jsonify(payment_json(payment)), 201 if created else 200
+
+
+@bp.get("/payments")
+def list_payments():
+    """?agreement_id=, ?external_id= (of API payments) narrow the list;
+    newest first."""
+    require("subscribers.view")
+    query = visible(Payment.select().join(Agreement), Agreement.subscriber)
+    agreement_id = int_arg("agreement_id", 0)
+    if agreement_id:
+        query = query.where(Payment.agreement == agreement_id)
+    if request.args.get("external_id"):
+        query = query.where((Payment.gateway == GATEWAY) & (Payment.external_id == request.args["external_id"]))
+    return jsonify(paged(query, payment_json, order_by=[Payment.id.desc()]))
 
 
 @bp.get("/payments/<int:payment_id>")
