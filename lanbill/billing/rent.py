@@ -68,6 +68,7 @@ from lanbill.models import (
     TrafficCategory,
     TrafficHourly,
 )
+from lanbill.models.billing import BillingDay
 
 ACTOR = job("bill")
 MB = 1_048_576  # DESIGN §6: 1 MB = 1,048,576 bytes
@@ -276,8 +277,6 @@ def close_day(p: Pass, acc: Acc, day: dt.date, tariffs: dict) -> None:
     for unit in units_on(acc, day, tariffs):
         if unit.scheme != "dynamic":
             continue
-        if p.key(acc, "adv", unit, unit.start, month_end(day)) not in p.keys:
-            continue  # never advanced (billing started later): nothing to correct
         state = rate_state(acc, midnight_utc(day), acc.state_rows)
         rate = unit.rate(state)
         if rate == unit.price:
@@ -563,7 +562,8 @@ class DayResult:
     errors: list = field(default_factory=list)
 
 
-def bill_day(day: dt.date, subset=None, *, nightly: bool = True, batch: int = BATCH) -> DayResult:
+def bill_day(day: dt.date, subset=None, *, nightly: bool = True, batch: int = BATCH,
+             since: dt.date | None = None) -> DayResult:
     """Bill one local day for every account (or the `subset`): close the
     day before (dynamic corrections), then open `day` (closings, advances,
     daily charges).  `nightly` also does the day's flag housekeeping: the
@@ -573,6 +573,7 @@ def bill_day(day: dt.date, subset=None, *, nightly: bool = True, batch: int = BA
     Work is done in batches of whole agreements, each batch in one
     transaction, so a crash leaves every agreement either done or untouched
     for the day; the idempotency keys make a rerun post only the rest.
+    `since` is the first day billing ever ran: no day before it is corrected.
     """
     result = DayResult(day)
     pairs = account_ids_for(day, subset)
@@ -593,7 +594,8 @@ def bill_day(day: dt.date, subset=None, *, nightly: bool = True, batch: int = BA
             accounts = load_accounts(ids, day, include_rows_from=midnight_utc(yesterday))
             closing = Pass(agreements, keys, book)
             for acc in accounts:
-                _guarded(result, acc, closing, lambda p, a: close_day(p, a, yesterday, tariffs))
+                if since is None or yesterday >= since:
+                    _guarded(result, acc, closing, lambda p, a: close_day(p, a, yesterday, tariffs))
             with blocks.stamped_at(midnight_utc(day)):
                 posted = post_entries(closing.entries, actor=ACTOR)
             result.entries += len(posted)
@@ -656,5 +658,6 @@ def bill_account(account, day: dt.date) -> DayResult:
     account_id = account.id if hasattr(account, "id") else int(account)
     agreement_id = Account.select(Account.agreement).where(Account.id == account_id).scalar()
     ids = [a for (a,) in Account.select(Account.id).where(Account.agreement == agreement_id).tuples()]
-    return bill_day(day, ids, nightly=False)
+    first = BillingDay.select(BillingDay.day).order_by(BillingDay.day).first()
+    return bill_day(day, ids, nightly=False, since=first.day if first else day)
 

@@ -62,6 +62,11 @@ def last_billed_day() -> dt.date | None:
     return row.day if row else None
 
 
+def first_billed_day() -> dt.date | None:
+    row = BillingDay.select(BillingDay.day).order_by(BillingDay.day).first()
+    return row.day if row else None
+
+
 def today_billed() -> bool:
     last = last_billed_day()
     return last is not None and last >= today()
@@ -109,14 +114,14 @@ def run_due(now: dt.datetime | None = None) -> RunResult:
             result.rebilled_accounts = len(subset)
             day = month_start(last)
             while day <= last:
-                result.days.append(rent.bill_day(day, subset, nightly=False))
+                result.days.append(rent.bill_day(day, subset, nightly=False, since=first_billed_day()))
                 day += dt.timedelta(days=1)
     first = day_now if last is None else last + dt.timedelta(days=1)
     day = first
     while day <= day_now:
         with transaction():
             BillingDay.insert(day=day, started_at=now_utc()).on_conflict_ignore().execute()
-        outcome = rent.bill_day(day)
+        outcome = rent.bill_day(day, since=first_billed_day())
         with transaction():
             BillingDay.update(finished_at=now_utc(), accounts=outcome.accounts, entries=outcome.entries).where(
                 BillingDay.day == day).execute()
