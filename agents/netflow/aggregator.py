@@ -19,6 +19,8 @@ from agents.netflow.protocol import Flows
 
 EPOCH = dt.datetime(1970, 1, 1)
 COMPACT_AT = 1_000_000  # entries per hour before a compaction
+DENSE_MAX = 8_000_000  # cells (accounts × category slots) of a dense counter array
+DENSE_HOURS = 3  # hours counted densely at once (the current one and stragglers)
 BATCH_ROWS = 300
 
 
@@ -43,16 +45,49 @@ class Aggregator:
         self._hours: dict[int, list] = {}  # hour number → [(keys, in, out)]
         self._sizes: dict[int, int] = {}
         self._detail: dict[tuple, list] = {}  # (account, category, hour, remote, port) → [in, out]
+        self._dense: dict[int, list] = {}  # hour → [matcher, in, out] indexed by position × slots + slot
+
+    @staticmethod
+    def _groups(hours: np.ndarray):
+        first = int(hours[0])
+        if (hours == first).all():
+            return [(first, slice(None))]
+        return [(int(h), hours == h) for h in np.unique(hours)]
+
+    def add_dense(self, matcher, hours: np.ndarray, index: np.ndarray, bytes_in: np.ndarray,
+                  bytes_out: np.ndarray) -> None:
+        """Add by dense index (the matcher's position × slots + slot): one
+        `np.add.at` per batch instead of a sort.  A counter array belongs to
+        the matcher it was built for; a refreshed matcher spills it to keys."""
+        if not len(index):
+            return
+        size = len(matcher) * matcher.slots
+        with self._lock:
+            for hour, sel in self._groups(hours):
+                entry = self._dense.get(hour)
+                if entry is None or entry[0] is not matcher:
+                    if entry is not None:
+                        self._spill(hour, self._dense.pop(hour))
+                    while len(self._dense) >= DENSE_HOURS:
+                        oldest = min(self._dense)
+                        self._spill(oldest, self._dense.pop(oldest))
+                    entry = self._dense[hour] = [matcher, np.zeros(size, dtype=np.uint64),
+                                                 np.zeros(size, dtype=np.uint64)]
+                np.add.at(entry[1], index[sel], bytes_in[sel])
+                np.add.at(entry[2], index[sel], bytes_out[sel])
+
+    def _spill(self, hour: int, entry: list) -> None:
+        """Dense counters → keyed parts (caller holds the lock)."""
+        matcher, counts_in, counts_out = entry
+        used = np.flatnonzero(counts_in | counts_out)
+        if len(used):
+            self._hours.setdefault(hour, []).append((matcher.keys_of(used), counts_in[used], counts_out[used]))
+            self._sizes[hour] = self._sizes.get(hour, 0) + len(used)
 
     def add(self, hours: np.ndarray, keys: np.ndarray, bytes_in: np.ndarray, bytes_out: np.ndarray) -> None:
         if not len(keys):
             return
-        first = int(hours[0])
-        if (hours == first).all():
-            groups = [(first, slice(None))]
-        else:
-            groups = [(int(h), hours == h) for h in np.unique(hours)]
-        reduced = [(hour, reduce_keys(keys[sel], bytes_in[sel], bytes_out[sel])) for hour, sel in groups]
+        reduced = [(hour, reduce_keys(keys[sel], bytes_in[sel], bytes_out[sel])) for hour, sel in self._groups(hours)]
         with self._lock:
             for hour, triple in reduced:
                 parts = self._hours.setdefault(hour, [])
@@ -78,6 +113,8 @@ class Aggregator:
     def take(self):
         """Hand over everything counted so far: ({hour: (keys, in, out)}, detail)."""
         with self._lock:
+            for hour in list(self._dense):
+                self._spill(hour, self._dense.pop(hour))
             hours, self._hours, self._sizes = self._hours, {}, {}
             detail, self._detail = self._detail, {}
         compact = {}
@@ -98,12 +135,12 @@ class Aggregator:
 
     def is_empty(self) -> bool:
         with self._lock:
-            return not self._hours and not self._detail
+            return not self._hours and not self._detail and not self._dense
 
     def totals(self) -> tuple[int, int]:
         """(bytes in, bytes out) held in memory — for tests and status."""
         with self._lock:
-            parts = [p for ps in self._hours.values() for p in ps]
+            parts = [p for ps in self._hours.values() for p in ps] + [(None, e[1], e[2]) for e in self._dense.values()]
         return (sum(int(p[1].sum()) for p in parts), sum(int(p[2].sum()) for p in parts))
 
 
@@ -134,18 +171,30 @@ def account_flows(flows: Flows, matcher: Matcher, aggregator: Aggregator, unmatc
             counter[1] += int(octets[sel].sum())
     hours = flows.end // 3600
     pos_in, pos_out = to_account[is_in], from_account[is_out]
-    cat_in = categories(pos_in, flows.src[is_in])
-    cat_out = categories(pos_out, flows.dst[is_out])
-    ids = matcher.account_ids
-    keys = np.concatenate([
-        (ids[pos_in].astype(np.uint64) << np.uint64(32)) | cat_in.astype(np.uint64),
-        (ids[pos_out].astype(np.uint64) << np.uint64(32)) | cat_out.astype(np.uint64),
-    ])
     octets_in, octets_out = flows.octets[is_in], flows.octets[is_out]
     zeros_in = np.zeros(len(octets_in), dtype=np.uint64)
     zeros_out = np.zeros(len(octets_out), dtype=np.uint64)
-    aggregator.add(np.concatenate([hours[is_in], hours[is_out]]), keys,
-                   np.concatenate([octets_in, zeros_out]), np.concatenate([zeros_in, octets_out]))
+    all_hours = np.concatenate([hours[is_in], hours[is_out]])
+    if not flows.v6 and len(matcher) * matcher.slots <= DENSE_MAX:
+        slot_in = matcher.slots_for4(pos_in, flows.src[is_in])
+        slot_out = matcher.slots_for4(pos_out, flows.dst[is_out])
+        index = np.concatenate([pos_in * matcher.slots + slot_in, pos_out * matcher.slots + slot_out])
+        aggregator.add_dense(matcher, all_hours, index, np.concatenate([octets_in, zeros_out]),
+                             np.concatenate([zeros_in, octets_out]))
+        if matcher.any_detail:
+            tags_in = matcher.account_tariff[pos_in].astype(np.int64)
+            tags_out = matcher.account_tariff[pos_out].astype(np.int64)
+            cat_in = matcher.slot_category[tags_in, slot_in]
+            cat_out = matcher.slot_category[tags_out, slot_out]
+    else:
+        cat_in = categories(pos_in, flows.src[is_in])
+        cat_out = categories(pos_out, flows.dst[is_out])
+        ids = matcher.account_ids
+        keys = np.concatenate([
+            (ids[pos_in].astype(np.uint64) << np.uint64(32)) | cat_in.astype(np.uint64),
+            (ids[pos_out].astype(np.uint64) << np.uint64(32)) | cat_out.astype(np.uint64),
+        ])
+        aggregator.add(all_hours, keys, np.concatenate([octets_in, zeros_out]), np.concatenate([zeros_in, octets_out]))
     if matcher.any_detail:
         _add_detail(flows, matcher, aggregator, is_in, pos_in, cat_in, flows.src, flows.sport, True, hours)
         _add_detail(flows, matcher, aggregator, is_out, pos_out, cat_out, flows.dst, flows.dport, False, hours)

@@ -33,42 +33,97 @@ class CategoryEntry:
     networks: list  # empty: matches every address ("the rest")
 
 
-class _Table:
-    """Prefix tables for IPv4: [(mask, sorted keys, values)], longest first."""
+def _flatten(entries) -> tuple[np.ndarray, np.ndarray]:
+    """Nested prefixes → disjoint intervals: (sorted starts, values), each
+    value the longest prefix covering that interval (-1: none).  Keys may
+    carry a tag above bit 32 (the tariff), so one array serves all tags."""
+    ranges = sorted({(key, key + (1 << (32 - length)) - 1, -length): value for key, length, value in entries}.items())
+    starts: list[int] = []
+    values: list[int] = []
 
-    def __init__(self, entries, key_shift: int = 0):
-        by_length: dict[int, dict[int, int]] = {}
-        for prefix, length, value in entries:
-            by_length.setdefault(length, {}).setdefault(prefix, value)
-        self.levels = []
-        for length in sorted(by_length, reverse=True):
-            items = sorted(by_length[length].items())
-            keys = np.array([k for k, _ in items], dtype=np.uint64)
-            values = np.array([v for _, v in items], dtype=np.int64)
-            mask = np.uint64((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF if length else 0)
-            self.levels.append((mask, keys, values))
+    def emit(position: int, value: int) -> None:
+        if starts and starts[-1] == position:
+            values[-1] = value
+        else:
+            starts.append(position)
+            values.append(value)
+
+    stack: list[tuple[int, int]] = []  # (end, value) of the open prefixes, innermost last
+    for (first, last, _), value in ranges:
+        while stack and stack[-1][0] < first:
+            ended, _ = stack.pop()
+            emit(ended + 1, stack[-1][1] if stack else -1)
+        emit(first, value)
+        stack.append((last, value))
+    while stack:
+        ended, _ = stack.pop()
+        emit(ended + 1, stack[-1][1] if stack else -1)
+    return np.array(starts, dtype=np.uint64), np.array(values, dtype=np.int64)
+
+
+class _Table:
+    """IPv4 longest-prefix match as sorted disjoint intervals: one
+    `np.searchsorted` per lookup, whatever the prefix lengths."""
+
+    def __init__(self, entries):
+        self.starts, self.values = _flatten(entries)
 
     def lookup(self, addresses: np.ndarray, high: np.ndarray | None = None) -> np.ndarray:
         """Values of the longest prefix containing each address, -1 if none.
         `high` (uint64, already shifted) is OR-ed into the key (the tariff)."""
-        result = np.full(len(addresses), -1, dtype=np.int64)
-        if not self.levels or not len(addresses):
-            return result
-        addresses = addresses.astype(np.uint64)
-        first = True
-        for mask, keys, values in self.levels:
-            query = addresses & mask
-            if high is not None:
-                query |= high
-            index = np.searchsorted(keys, query)
-            np.minimum(index, len(keys) - 1, out=index)
-            hit = keys[index] == query
-            if first:
-                result = np.where(hit, values[index], -1)
-                first = False
+        if not len(self.starts) or not len(addresses):
+            return np.full(len(addresses), -1, dtype=np.int64)
+        query = addresses.astype(np.uint64)
+        if high is not None:
+            query |= high
+        index = np.searchsorted(self.starts, query, side="right") - 1
+        found = self.values[np.maximum(index, 0)]
+        found[index < 0] = -1
+        return found
+
+
+class _Accounts4:
+    """Account addresses: /16 blocks with many subscribers become direct
+    arrays (one gather per address, no search); the rest, and prefixes
+    shorter than /16, are sorted intervals."""
+
+    DENSE = 256  # prefixes in a /16 before it gets a direct array
+    MAX_BLOCKS = 128  # 128 × 256 KiB = 32 MiB at most
+
+    def __init__(self, entries):
+        per_block: dict[int, int] = {}
+        for prefix, length, _ in entries:
+            if length >= 16:
+                per_block[prefix >> 16] = per_block.get(prefix >> 16, 0) + 1
+        dense = sorted((b for b, n in per_block.items() if n >= self.DENSE), key=lambda b: -per_block[b])
+        dense = sorted(dense[:self.MAX_BLOCKS])
+        self.block_of = np.full(65536, -1, dtype=np.int32)
+        self.blocks = np.full((len(dense), 65536), -1, dtype=np.int32)
+        for i, block in enumerate(dense):
+            self.block_of[block] = i
+        rest = []
+        for prefix, length, value in sorted(entries, key=lambda e: e[1]):  # shorter first: longer paint over
+            index = self.block_of[prefix >> 16] if length >= 16 else -1
+            if index >= 0:
+                low = prefix & 0xFFFF
+                self.blocks[index, low:low + (1 << (32 - length))] = value
             else:
-                update = hit & (result < 0)
-                result[update] = values[index[update]]
+                rest.append((prefix, length, value))
+        self.rest = _Table(rest)
+        self.has_blocks = bool(dense)
+
+    def lookup(self, addresses: np.ndarray) -> np.ndarray:
+        if not self.has_blocks:
+            return self.rest.lookup(addresses)
+        addresses = addresses.astype(np.uint32)
+        block = self.block_of[addresses >> np.uint32(16)]
+        inside = block >= 0
+        result = np.full(len(addresses), -1, dtype=np.int64)
+        result[inside] = self.blocks[block[inside], addresses[inside] & np.uint32(0xFFFF)]
+        if len(self.rest.starts):
+            missing = result < 0
+            if missing.any():
+                result[missing] = self.rest.lookup(addresses[missing])
         return result
 
 
@@ -109,16 +164,27 @@ class Matcher:
                 network = ipaddress.ip_network(text, strict=False)
                 (v4 if network.version == 4 else v6).append(
                     (int(network.network_address), network.prefixlen, position))
-        self.accounts4 = _Table(v4)
+        self.accounts4 = _Accounts4(v4)
         self.accounts6 = _Table6(v6)
+        # Slots: a category's 1-based place among its tariff's categories
+        # (0: none).  IPv4 lookups answer slots, so counters can live in a
+        # dense (account position × slot) array; slot_category maps back.
+        slots_of: dict[int, list[int]] = {}
+        for category in categories:
+            slots_of.setdefault(tariff_index[category.tariff_id], []).append(category.category_id)
+        self.slots = 1 + max((len(v) for v in slots_of.values()), default=0)
+        self.slot_category = np.zeros((max(len(tariffs), 1), self.slots), dtype=np.int64)
+        for tag, ids in slots_of.items():
+            self.slot_category[tag, 1:len(ids) + 1] = ids
         c4, c6 = [], []
         for category in categories:
             tag = tariff_index[category.tariff_id]
+            slot = slots_of[tag].index(category.category_id) + 1
             networks = category.networks or ["0.0.0.0/0", "::/0"]
             for text in networks:
                 network = ipaddress.ip_network(text, strict=False)
                 if network.version == 4:
-                    c4.append(((tag << 32) | int(network.network_address), network.prefixlen, category.category_id))
+                    c4.append(((tag << 32) | int(network.network_address), network.prefixlen, slot))
                 else:
                     c6.append(((tag, int(network.network_address)), network.prefixlen, category.category_id))
         self.categories4 = _Table(c4)
@@ -133,13 +199,24 @@ class Matcher:
         """Account positions (-1: none) for uint32 addresses."""
         return self.accounts4.lookup(addresses)
 
-    def categories_for4(self, positions: np.ndarray, remotes: np.ndarray) -> np.ndarray:
-        """Category ids (0: none of the tariff's) for matched positions."""
+    def slots_for4(self, positions: np.ndarray, remotes: np.ndarray) -> np.ndarray:
+        """Category slots (0: none of the tariff's) for matched positions."""
         if not len(positions):
             return np.zeros(0, dtype=np.int64)
         high = self.account_tariff[positions] << np.uint64(32)
-        found = self.categories4.lookup(remotes, high)
-        return np.maximum(found, 0)
+        return np.maximum(self.categories4.lookup(remotes, high), 0)
+
+    def categories_for4(self, positions: np.ndarray, remotes: np.ndarray) -> np.ndarray:
+        """Category ids (0: none of the tariff's) for matched positions."""
+        slots = self.slots_for4(positions, remotes)
+        return self.slot_category[self.account_tariff[positions].astype(np.int64), slots] if len(slots) else slots
+
+    def keys_of(self, dense_index: np.ndarray) -> np.ndarray:
+        """Counter keys (account_id << 32 | category_id) of dense indexes
+        (position × slots + slot)."""
+        positions, slots = np.divmod(dense_index, self.slots)
+        categories = self.slot_category[self.account_tariff[positions].astype(np.int64), slots]
+        return (self.account_ids[positions].astype(np.uint64) << np.uint64(32)) | categories.astype(np.uint64)
 
     # --- IPv6 -----------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,6 +29,8 @@ V5_RECORD = np.dtype([
 ])  # fmt: skip
 assert V5_RECORD.itemsize == 48
 V5_MAX_RECORDS = 30  # Cisco's limit per datagram
+_V5_UNPACK = V5_HEADER.unpack_from
+_now = time.time
 
 # Information element ids (IANA IPFIX registry; v9 uses the same numbers).
 IE_OCTETS = 1  # octetDeltaCount / IN_BYTES
@@ -77,7 +79,6 @@ class ExporterStats:
     unmatched_records: int = 0
     unmatched_bytes: int = 0
     last_packet_at: float = 0.0
-    versions: set = field(default_factory=set)
 
 
 @dataclass
@@ -199,6 +200,7 @@ class Decoder:
         self._sequence: dict[tuple, int | None] = {}
         self._pending: dict[tuple, list] = {}  # (exporter, domain, template id) → [(arrived, data, ...)]
         self._chunks: dict[object, tuple] = {}  # layout key → (layout, [Chunk])
+        self._v5: list[tuple] = []  # (datagram, count, base ms, export ms, sampling, exporter index)
         self.pending_seconds = pending_seconds
         self.clock = clock
 
@@ -223,47 +225,42 @@ class Decoder:
     # --- feeding -------------------------------------------------------------
 
     def feed(self, data: bytes, exporter: str) -> bool:
-        """Take one datagram from `exporter`.  False (and counted) if malformed."""
-        stats = self.exporter_stats(exporter)
+        """Take one datagram from `exporter`.  False (and counted) if malformed.
+
+        The v5 path is inlined: it is the hot loop of the collector."""
+        stats = self.stats.get(exporter)
+        if stats is None:
+            stats = self.exporter_stats(exporter)
         stats.packets += 1
-        stats.last_packet_at = time.time()
+        stats.last_packet_at = _now()
         try:
-            if len(data) < 4:
-                raise Malformed("short header")
             version = (data[0] << 8) | data[1]
             if version == 5:
-                self._feed_v5(data, exporter, stats)
+                _, count, uptime, secs, nsecs, sequence, engine_type, engine_id, sampling = _V5_UNPACK(data)
+                if count == 0 or count > V5_MAX_RECORDS or 24 + count * 48 > len(data):
+                    raise Malformed("record count does not fit the packet")
+                key = (exporter, engine_type, engine_id)
+                expected = self._sequence.get(key)
+                if expected is not None and sequence != expected:
+                    gap = (sequence - expected) & 0xFFFFFFFF
+                    if gap < 0x80000000:  # a restart or reordering is not a loss
+                        stats.lost_flows += gap
+                self._sequence[key] = (sequence + count) & 0xFFFFFFFF
+                export_ms = secs * 1000 + nsecs // 1_000_000
+                interval = sampling & 0x3FFF
+                self._v5.append((data, count, export_ms - uptime, export_ms, interval if interval > 1 else 1,
+                                 self._exporter_index[exporter]))
+                stats.records += count
             elif version == 9:
                 self._feed_templated(data, exporter, stats, ipfix=False)
             elif version == 10:
                 self._feed_templated(data, exporter, stats, ipfix=True)
             else:
                 raise Malformed(f"unknown version {version}")
-            stats.versions.add(version)
             return True
         except (Malformed, struct.error, ValueError, IndexError):
             stats.malformed += 1
             return False
-
-    def _feed_v5(self, data: bytes, exporter: str, stats: ExporterStats) -> None:
-        if len(data) < V5_HEADER.size:
-            raise Malformed("short header")
-        _, count, uptime, secs, nsecs, sequence, engine_type, engine_id, sampling = V5_HEADER.unpack_from(data)
-        if count == 0 or count > V5_MAX_RECORDS or V5_HEADER.size + count * 48 > len(data):
-            raise Malformed("record count does not fit the packet")
-        key = (exporter, "v5", engine_type, engine_id)
-        expected = self._sequence.get(key)
-        if expected is not None and sequence != expected:
-            gap = (sequence - expected) & 0xFFFFFFFF
-            if gap < 0x80000000:  # a restart or reordering is not a loss
-                stats.lost_flows += gap
-        self._sequence[key] = (sequence + count) & 0xFFFFFFFF
-        interval = sampling & 0x3FFF
-        export_ms = secs * 1000 + nsecs // 1_000_000
-        chunk = Chunk(data[V5_HEADER.size:V5_HEADER.size + count * 48], count, export_ms - uptime, export_ms,
-                      interval if interval > 1 else 1, self._exporter_index[exporter], True)
-        self._add_chunk("v5", "v5", chunk)
-        stats.records += count
 
     def _feed_templated(self, data: bytes, exporter: str, stats: ExporterStats, *, ipfix: bool) -> None:
         if ipfix:
@@ -491,30 +488,37 @@ class Decoder:
 
     # --- taking --------------------------------------------------------------
 
+    def take_raw(self) -> tuple:
+        """Hand over the raw records gathered since the last call (cheap:
+        the decoding itself is `decode()`, which may run in another thread)."""
+        raw = (self._v5, self._chunks)
+        self._v5, self._chunks = [], {}
+        return raw
+
     def take(self) -> list[Flows]:
-        """Decode everything gathered since the last call: one `Flows` per
-        address family (usually one or two objects)."""
-        chunks, self._chunks = self._chunks, {}
-        v4, v6 = [], []
-        for layout, items in chunks.values():
-            if layout == "v5":
-                flows = _decode_v5(items)
-            elif layout.dtype is not None:
-                flows = _decode_fixed(layout, items)
-            else:
-                flows = _decode_variable(layout, items)
-            if flows is None:
-                continue
+        """Decode everything gathered since the last call."""
+        return decode(self.take_raw())
+
+
+def decode(raw) -> list[Flows]:
+    """Raw records → one `Flows` per address family (usually one or two)."""
+    v5, chunks = raw
+    v4, v6 = [], []
+    if v5:
+        v4.append(_decode_v5(v5))
+    for layout, items in chunks.values():
+        flows = _decode_fixed(layout, items) if layout.dtype is not None else _decode_variable(layout, items)
+        if flows is not None:
             (v6 if flows.v6 else v4).append(flows)
-        out = []
-        for group in (v4, v6):
-            if len(group) == 1:
-                out.append(group[0])
-            elif group:
-                out.append(Flows(*(np.concatenate([getattr(f, name) for f in group])
-                                   for name in ("src", "dst", "octets", "sport", "dport", "end", "exporter")),
-                                 v6=group[0].v6))
-        return out
+    out = []
+    for group in (v4, v6):
+        if len(group) == 1:
+            out.append(group[0])
+        elif group:
+            out.append(Flows(*(np.concatenate([getattr(f, name) for f in group])
+                               for name in ("src", "dst", "octets", "sport", "dport", "end", "exporter")),
+                             v6=group[0].v6))
+    return out
 
 
 def _sampling_rate(values: dict) -> int:
@@ -548,14 +552,17 @@ def _sampled(octets: np.ndarray, items: list) -> np.ndarray:
 
 
 def _decode_v5(items: list) -> Flows:
-    records = np.frombuffer(b"".join(c.data for c in items), dtype=V5_RECORD)
-    base = _per_chunk(items, "base_ms", np.int64)
-    export = _per_chunk(items, "export_ms", np.int64)
+    counts = [item[1] for item in items]
+    records = np.frombuffer(b"".join([item[0][24:24 + item[1] * 48] for item in items]), dtype=V5_RECORD)
+    base = np.repeat(np.array([item[2] for item in items], dtype=np.int64), counts)
+    export = np.repeat(np.array([item[3] for item in items], dtype=np.int64), counts)
     end = _end_seconds(base + records["last"].astype(np.int64), export)
-    octets = _sampled(records["octets"].astype(np.uint64), items)
+    octets = records["octets"].astype(np.uint64)
+    if any(item[4] != 1 for item in items):
+        octets = octets * np.repeat(np.array([item[4] for item in items], dtype=np.uint64), counts)
+    exporters = np.repeat(np.array([item[5] for item in items], dtype=np.int32), counts)
     return Flows(records["src"].astype(np.uint32), records["dst"].astype(np.uint32), octets,
-                 records["sport"].astype(np.int32), records["dport"].astype(np.int32), end,
-                 _per_chunk(items, "exporter", np.int32))
+                 records["sport"].astype(np.int32), records["dport"].astype(np.int32), end, exporters)
 
 
 def _decode_fixed(template: Template, items: list) -> Flows | None:

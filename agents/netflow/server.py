@@ -10,6 +10,7 @@ is what `flask --app app agents` calls.
 from __future__ import annotations
 
 import logging
+import queue
 import select
 import socket
 import threading
@@ -17,7 +18,7 @@ import time
 
 from agents.netflow.aggregator import Aggregator, account_flows, write_counters
 from agents.netflow.cache import load_matcher, signature
-from agents.netflow.protocol import Decoder
+from agents.netflow.protocol import Decoder, decode
 
 log = logging.getLogger("lanbill.netflow")
 
@@ -51,12 +52,16 @@ class NetflowServer:
         self.aggregator = Aggregator()
         self.unmatched: dict[int, list] = {}  # exporter index → [records, bytes]
         self.matched_records = 0
-        self.failed_records = 0
+        self.failed_batches = 0
         self.flushes = 0
         self.matcher = None
         self._signature = None
         self._last_status: dict[str, tuple] = {}
+        # Receiving and decoding/matching overlap on two cores: numpy lets
+        # go of the GIL while it works on a batch.
+        self._batches: queue.Queue = queue.Queue(maxsize=64)
         self._receiver = threading.Thread(target=self._receive_loop, name=f"netflow-{agent_id}", daemon=True)
+        self._worker = threading.Thread(target=self._work_loop, name=f"netflow-{agent_id}-match", daemon=True)
         self._housekeeper = threading.Thread(target=self._housekeeping_loop, name=f"netflow-{agent_id}-db",
                                              daemon=True)
 
@@ -66,15 +71,17 @@ class NetflowServer:
         with self.app.app_context():
             self._refresh(force=True)
         self._receiver.start()
+        self._worker.start()
         self._housekeeper.start()
         return self
 
     def join(self, timeout: float | None = None) -> None:
         self._receiver.join(timeout)
+        self._worker.join(timeout)
         self._housekeeper.join(timeout)
 
     def is_alive(self) -> bool:
-        return self._receiver.is_alive() or self._housekeeper.is_alive()
+        return self._receiver.is_alive() or self._worker.is_alive() or self._housekeeper.is_alive()
 
     # --- receiving -------------------------------------------------------------
 
@@ -107,6 +114,7 @@ class NetflowServer:
             log.exception("netflow receiver failed")
         finally:
             self.sock.close()
+            self._batches.put(None)
 
     def _drain(self) -> None:
         """On shutdown: count what the kernel still holds for us."""
@@ -123,13 +131,23 @@ class NetflowServer:
         self._process()
 
     def _process(self) -> None:
-        matcher = self.matcher
-        for flows in self.decoder.take():
+        """Hand the records gathered so far to the matching thread."""
+        raw = self.decoder.take_raw()
+        if raw[0] or raw[1]:
+            self._batches.put(raw)
+
+    def _work_loop(self) -> None:
+        while True:
+            raw = self._batches.get()
+            if raw is None:
+                return
+            matcher = self.matcher
             try:
-                self.matched_records += account_flows(flows, matcher, self.aggregator, self.unmatched)
+                for flows in decode(raw):
+                    self.matched_records += account_flows(flows, matcher, self.aggregator, self.unmatched)
             except Exception:  # pragma: no cover - counted, never fatal
-                self.failed_records += len(flows)
-                log.exception("netflow: a batch could not be matched")
+                self.failed_batches += 1
+                log.exception("netflow: a batch could not be decoded or matched")
 
     # --- housekeeping ------------------------------------------------------------
 
@@ -138,9 +156,9 @@ class NetflowServer:
 
         with self.app.app_context():
             next_flush = time.monotonic() + self.flush_seconds
-            while self._receiver.is_alive():
-                self._receiver.join(self.refresh_seconds)
-                if not self._receiver.is_alive():
+            while self._worker.is_alive():
+                self._worker.join(self.refresh_seconds)
+                if not self._worker.is_alive():
                     break
                 try:
                     database.connect(reuse_if_open=True)
