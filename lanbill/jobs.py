@@ -38,3 +38,14 @@ def send_radius_coa(request_id: int):
 
     with connection():
         return send_now(request_id).status
+
+
+@huey.periodic_task(crontab(minute="*/5"), retries=0)
+def charge_radius_usage():
+    """Time charges of per-minute tariffs and RADIUS volume into hourly
+    counters, from the online-sessions table (lanbill/billing/time_charging.py)."""
+    from lanbill.billing.time_charging import charge_time, move_radius_volume
+    from lanbill.db import connection
+
+    with connection():
+        return {"sessions_moved": move_radius_volume(), "time_entries": charge_time()}
