@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(run_all_command)
     app.cli.add_command(bill_command)
+    app.cli.add_command(demo_command)
 
 
 @click.command("init")
@@ -96,6 +97,20 @@ def worker_command(workers):
 
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()
+
+
+@click.command("demo")
+@click.option("--subscribers", "count", default=1000, show_default=True, type=click.IntRange(1, 2_000_000),
+              help="How many subscribers to add.")
+@click.option("--seed", default=1, show_default=True, help="Same seed, same day: same data.")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(0, 60),
+              help="Months of rent and payments before the current one.")
+def demo_command(count, seed, months):
+    """Fill the database with a realistic demo ISP (adds to what is there)."""
+    from lanbill.demo import generate
+
+    result = generate(count, seed=seed, months=months, echo=click.echo)
+    click.echo(result.summary())
 
 
 @click.command("start")
