@@ -25,6 +25,8 @@ log = logging.getLogger("lanbill.netflow")
 DEFAULT_PORT = 2055
 RECEIVE_BUFFER = 4 * 1024 * 1024
 BURST = 512  # datagrams read before a batch is decoded
+MAX_DATAGRAM = 65535
+BATCH_BYTES = 4 * 1024 * 1024  # one receive buffer per batch
 FLUSH_SECONDS = 60
 REFRESH_SECONDS = 1.0
 
@@ -86,29 +88,34 @@ class NetflowServer:
     # --- receiving -------------------------------------------------------------
 
     def _receive_loop(self) -> None:
+        """Datagrams are read into one large buffer per batch (no
+        allocation per datagram) and handed on every BURST datagrams, or
+        whenever the socket is empty."""
         sock, feed = self.sock, self.decoder.feed
         poller = select.poll()
         poller.register(sock, select.POLLIN)
         last_expire = time.monotonic()
-        burst = 0
+        view, offset, burst = memoryview(bytearray(BATCH_BYTES)), 0, 0
         try:
             while not self.stop_event.is_set():
                 try:
-                    data, address = sock.recvfrom(65535)
+                    size, address = sock.recvfrom_into(view[offset:], MAX_DATAGRAM)
                 except BlockingIOError:
-                    self._process()
-                    burst = 0
+                    if burst:
+                        self._process()
+                        view, offset, burst = memoryview(bytearray(BATCH_BYTES)), 0, 0
                     now = time.monotonic()
                     if now - last_expire > 1.0:
                         self.decoder.expire_pending()
                         last_expire = now
                     poller.poll(200)
                     continue
-                feed(data, address[0])
+                feed(view[offset:offset + size], address[0])
+                offset += size
                 burst += 1
-                if burst >= BURST:
+                if burst >= BURST or BATCH_BYTES - offset < MAX_DATAGRAM:
                     self._process()
-                    burst = 0
+                    view, offset, burst = memoryview(bytearray(BATCH_BYTES)), 0, 0
             self._drain()
         except Exception:  # pragma: no cover - a bug must not lose what was counted
             log.exception("netflow receiver failed")
@@ -121,7 +128,7 @@ class NetflowServer:
         burst = 0
         while True:
             try:
-                data, address = self.sock.recvfrom(65535)
+                data, address = self.sock.recvfrom(MAX_DATAGRAM)
             except (BlockingIOError, OSError):
                 break
             self.decoder.feed(data, address[0])
