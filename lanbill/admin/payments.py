@@ -23,6 +23,7 @@ from lanbill.billing import payments
 from lanbill.billing.clock import today
 from lanbill.billing.errors import BillingError
 from lanbill.models import Agreement, Currency, Payment, Subscriber
+from lanbill.money import format_money
 
 SEARCH_LIMIT = 30
 
@@ -114,8 +115,8 @@ def payment_post(agreement_id):
             apply_error(form, exc, {"target": "target_balance"})
             return render_template("admin/payments/form.html", **_context(agreement, form)), exc.status
         fresh = Agreement.select(Agreement, Currency).join(Currency).where(Agreement.id == agreement.id).get()
-        flash(_("The payment is booked. Balance: %(balance)s", balance=f"{fresh.balance} {fresh.currency.code}"),
-              "success")
+        flash(_("The payment is booked. Balance: %(balance)s",
+                balance=format_money(fresh.balance, fresh.currency.symbol or fresh.currency.code)), "success")
         return redirect(url_for("admin.payments", agreement=agreement.id))
     return render_template("admin/payments/form.html", **_context(agreement, form)), 422
 

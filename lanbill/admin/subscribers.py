@@ -104,7 +104,7 @@ def _balance_text(row) -> str:
 
 SUBSCRIBER_COLUMNS = [
     Column("id", "ID", sort=Subscriber.id, css="num"),
-    Column("name", _l("Name"), sort=Subscriber.name),
+    Column("name", _l("Full name / company"), sort=Subscriber.name),
     Column("kind", _l("Class"), sort=Subscriber.kind, value=lambda r: KIND_LABELS.get(r.kind, r.kind)),
     Column("category", _l("Category"), sort=Subscriber.category,
            value=lambda r: CATEGORY_LABELS.get(r.category, r.category), visible=False),
