@@ -236,3 +236,30 @@ def test_lists_show_only_the_roles_groups(two_groups):
         items = manager_api.get(url).json["items"]
         assert len(items) == 1, url
         assert items[0].get("agreement_id", items[0]["id"]) == seen.agreement_id, url
+
+
+@pytest.mark.parametrize("url", ["/accounts/99999999999999999999999", "/subscribers/2147483648",
+                                 "/payments/99999999999999999999/cancel"])
+def test_ids_beyond_any_column_are_404(api, url):
+    response = api.get(url) if not url.endswith("cancel") else api.post(url, json={"reason": "x"})
+    assert response.status_code == 404 and response.is_json
+
+
+@pytest.mark.parametrize("query", ["page=99999999999999999999999", "agreement_id=99999999999999999999"])
+def test_query_numbers_beyond_range_are_400(api, query):
+    assert api.get(f"/accounts?{query}").status_code == 400
+
+
+def test_numbers_beyond_range_in_the_body_are_422_and_write_nothing(api):
+    before = table_counts()
+    response = api.post("/tariffs", json={"name": "Big", "speed_in_kbit": 99999999999})
+    assert response.status_code == 422 and "speed_in_kbit" in response.json["fields"]
+    response = api.post("/payments", json={"agreement_id": 2**40, "amount": "1", "document_number": "A"})
+    assert response.status_code == 422 and "agreement_id" in response.json["fields"]
+    assert table_counts() == before
+
+
+def test_json_body_is_read_whatever_the_content_type(api):
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = api.post("/tariffs", data='{"name": "Curl"}', headers=form_type)
+    assert response.status_code == 201 and response.json["name"] == "Curl"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import peewee
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext, refresh
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from lanbill.billing.actor import Actor
 from lanbill.billing.errors import N_, BillingError
@@ -77,8 +77,9 @@ def require(permission: str) -> None:
 
 
 def json_body() -> dict:
-    """The request's JSON object, or a 400 that says what is wrong."""
-    data = request.get_json(silent=True)
+    """The request's JSON object, or a 400 that says what is wrong.  The
+    body is parsed as JSON whatever its Content-Type (curl -d sends a form type)."""
+    data = request.get_json(force=True, silent=True)
     if data is None or not isinstance(data, dict):
         raise ApiError(400, N_("The request body must be a JSON object."))
     return data
@@ -99,6 +100,24 @@ def _integrity_error(exc):
     # A unique constraint hit by a racing request the domain checks could
     # not see yet; the transaction has rolled back, nothing was written.
     return error_response(409, N_("The request conflicts with data saved meanwhile; try again."))
+
+
+@bp.errorhandler(peewee.DataError)
+@bp.errorhandler(OverflowError)
+def _out_of_range(exc):
+    # A safety net under the type checks: a value the database cannot
+    # store; the transaction has rolled back.
+    return error_response(422, N_("A value is out of range or too long."))
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(endpoint, values):
+    """An id in a URL beyond any column's range names nothing: 404."""
+    from lanbill.api.common import MAX_INT
+
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_INT:
+            raise NotFound()
 
 
 HTTP_MESSAGES = {

@@ -21,6 +21,10 @@ from lanbill.billing.errors import N_
 
 # --- field types -------------------------------------------------------------
 
+# Ids and counters are 32-bit integer columns on PostgreSQL; a larger value
+# can name nothing and would fail in the database instead of here.
+MAX_INT = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class Field:
@@ -68,9 +72,9 @@ def _type_problem(field: Field, value) -> str | None:
     if kind in ("integer", "id"):
         if isinstance(value, bool) or not isinstance(value, int):
             return TYPE_MESSAGES[kind]
-        if kind == "id" and not 0 < value < 2**63:
+        if kind == "id" and not 0 < value <= MAX_INT:
             return TYPE_MESSAGES[kind]
-        if kind == "integer" and not -(2**62) < value < 2**62:
+        if kind == "integer" and not -MAX_INT <= value <= MAX_INT:
             return N_("Too large.")
         return None
     if kind == "boolean":
@@ -83,7 +87,7 @@ def _type_problem(field: Field, value) -> str | None:
         return None
     if kind == "id_list":
         if not isinstance(value, list) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in value
+            isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_INT for v in value
         ):
             return TYPE_MESSAGES[kind]
         return None
@@ -138,7 +142,7 @@ def text_fields(model, names, *, nullable=()) -> dict[str, Field]:
 # --- query arguments -----------------------------------------------------------
 
 
-def int_arg(name: str, default: int, *, low: int = 1, high: int | None = None) -> int:
+def int_arg(name: str, default: int, *, low: int = 1, high: int = MAX_INT) -> int:
     """A whole-number query parameter within [low, high], else 400."""
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -147,9 +151,9 @@ def int_arg(name: str, default: int, *, low: int = 1, high: int | None = None) -
         value = int(raw)
     except ValueError:
         value = None
-    if value is None or value < low or (high is not None and value > high):
+    if value is None or value < low or value > high:
         raise ApiError(400, N_("Query parameter %(name)s must be a whole number from %(low)s to %(high)s."),
-                       {name: N_("Not a valid number.")}, name=name, low=low, high=high or 2**31)
+                       {name: N_("Not a valid number.")}, name=name, low=low, high=high)
     return value
 
 
