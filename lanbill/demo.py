@@ -18,8 +18,10 @@ invariants itself:
 - an account is balance-blocked exactly when available funds < 0, and
   every set flag has its AccountStateChange row;
 - agreement numbers follow the configured pattern and advance its counter;
-- monthly rent carries the ledger's idempotency key (DESIGN §4), so a rent
-  job run afterwards does not charge a demo month twice.
+- a month's rent is one advance entry with the idempotency key billing.rent
+  gives it (DESIGN §4), so the rent job run afterwards does not charge the
+  current month again.  (History is simpler than the engine's: no
+  day-by-day corrections for blocked days.)
 The same seed on the same day gives the same data.
 """
 
@@ -31,6 +33,7 @@ import random
 import string
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import peewee
 
@@ -39,6 +42,7 @@ from lanbill.billing import audit, catalog
 from lanbill.billing.actor import Actor
 from lanbill.billing.clock import midnight_utc, now_utc, today
 from lanbill.billing.ledger import idempotency_key
+from lanbill.billing.periods import range_share
 from lanbill.billing.subscribers import name_skeleton, system_group
 from lanbill.db import SQLITE_PRAGMAS, database, encrypt_text, is_sqlite
 from lanbill.models import (
@@ -359,6 +363,7 @@ class DemoResult:
 class _Account:
     id: int
     agent_id: int
+    tariff_id: int
     rent: int  # kopecks a month
     connect: dt.date
     disconnect: dt.date | None = None
@@ -651,7 +656,7 @@ class DemoGenerator:
                     used_logins.add((agent.id, login))
                     account_connect = connect if k == 0 else connect + dt.timedelta(days=rng.randint(0, 400))
                     account_connect = min(account_connect, self.today)
-                    account = _Account(acc_id, agent.id, int(tariff.rent * 100), account_connect)
+                    account = _Account(acc_id, agent.id, tariff.id, int(tariff.rent * 100), account_connect)
                     roll = rng.random()
                     if roll < 0.02 and account_connect < self.today - dt.timedelta(days=60):
                         account.disconnect = self.today - dt.timedelta(days=rng.randint(1, 300))
@@ -768,8 +773,6 @@ class DemoGenerator:
             days_in_month = month_end.day
             last_pay_day = days_in_month if month_end < self.today else self.today.day
             month_start_text, month_end_text = month_start.isoformat(), month_end.isoformat()
-            # the ledger's idempotency key of a monthly rent (billing.ledger.idempotency_key)
-            key_tail = f":rent:-:{idempotency_key(0, 0, 'rent', None, month_start, month_end).split(':', 4)[4]}"
             month_midnight = midnight(month_start)
             for plan in self.plan:
                 if plan.date > month_end:
@@ -785,17 +788,21 @@ class DemoGenerator:
                             if account.disconnect <= period_start:
                                 continue
                             period_end = min(month_end, account.disconnect - dt.timedelta(days=1))
-                        days = (period_end - period_start).days + 1
-                        amount = (account.rent * days * 2 + days_in_month) // (2 * days_in_month)
+                        amount = int(range_share(Decimal(account.rent) / 100, period_start, period_end) * 100)
                         if not amount:
                             continue
                         at, start_text, end_text = midnight(period_start), period_start.isoformat(), \
                             period_end.isoformat()
                     else:
+                        period_start = month_start
                         amount, at, start_text, end_text = account.rent, month_midnight, month_start_text, \
                             month_end_text
-                    add_entry((entry_id, plan.id, -amount, "rent", account.id, None, start_text, end_text,
-                               "job:rent", "", f"{plan.id}:{account.id}{key_tail}", at))
+                    # the key billing.rent gives a month's advance: a rent run afterwards
+                    # finds the current month charged and charges it once
+                    key = idempotency_key(plan.id, account.id, f"adv:t{account.tariff_id}", None, period_start,
+                                          month_end)
+                    add_entry((entry_id, plan.id, -amount, "rent", account.id, account.tariff_id, None, start_text,
+                               end_text, "job:rent", "", key, at))
                     entry_id += 1
                     balance -= amount
                 monthly = plan.monthly
@@ -837,8 +844,8 @@ class DemoGenerator:
                     method, document = "card", f"чек {100000 + int(random_() * 900000)}"
                 else:
                     method, document = "bank", f"п/п {1 + int(random_() * 9999)}"
-                add_entry((entry_id, plan.id, pay, "payment", None, payment_id, None, None, demo, document, None,
-                           paid_at))
+                add_entry((entry_id, plan.id, pay, "payment", None, None, payment_id, None, None, demo, document,
+                           None, paid_at))
                 add_payment((payment_id, plan.id, pay, paid_at, document, method, gateway, external_id, demo,
                              entry_id, paid_at))
                 plan.balance = balance + pay
@@ -964,8 +971,8 @@ ACCOUNT_COLUMNS = ["id", "agent", "subscriber", "agreement", "tariff", "login", 
                    "connect_date", "disconnect_date", "deleted", "deleted_at", "created_at", "updated_at"]
 PAYMENT_COLUMNS = ["id", "agreement", "amount", "paid_at", "document_number", "method", "gateway", "external_id",
                    "actor", "entry", "created_at"]
-ENTRY_COLUMNS = ["id", "agreement", "amount", "kind", "account_id", "payment_id", "period_start", "period_end",
-                 "actor", "comment", "idempotency_key", "created_at"]
+ENTRY_COLUMNS = ["id", "agreement", "amount", "kind", "account_id", "tariff_id", "payment_id", "period_start",
+                 "period_end", "actor", "comment", "idempotency_key", "created_at"]
 
 
 def _subscriber_row(sub_id, fields, skeleton, email, phone, login, address_id, created_at):

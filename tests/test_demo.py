@@ -98,8 +98,21 @@ def test_demo_covers_a_year_of_payments_and_rent(demo):
         month_start = entry.period_start.replace(day=1)
         month_end = (month_start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
         assert entry.amount < 0 and entry.period_end <= month_end
-        assert entry.idempotency_key == idempotency_key(entry.agreement_id, entry.account_id, "rent", None,
-                                                        month_start, month_end)
+        assert entry.idempotency_key == idempotency_key(entry.agreement_id, entry.account_id,
+                                                        f"adv:t{entry.tariff_id}", None, entry.period_start,
+                                                        month_end)
+
+
+def test_rent_run_after_the_demo_does_not_charge_the_current_month_again(demo):
+    from lanbill.billing.run import run_due
+
+    last_id = LedgerEntry.select(peewee.fn.MAX(LedgerEntry.id)).scalar()
+    with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
+        run_due()
+    new = LedgerEntry.select().where(LedgerEntry.id > last_id)
+    # the demo's advances carry the engine's keys: no second advance for this month
+    assert not new.where(LedgerEntry.kind == "rent").exists()
+    assert check_invariant() == []
 
 
 def test_demo_keeps_the_invariants(demo):
