@@ -258,3 +258,50 @@ def test_limited_manager_sees_only_their_groups(client, admin, login_as):
     assert client.get(f"/admin/subscribers/{visible.id}").status_code == 200
     assert "hiddenlogin" not in client.get("/admin/accounts").get_data(as_text=True)
     assert "Скрытый" not in client.get("/admin/payments?by=name&q=Абонент").get_data(as_text=True)
+
+
+def test_language_switch_is_saved_per_manager(client, admin, login_as):
+    from flask_babel import refresh
+
+    from lanbill.models import Manager
+
+    login_as()
+    assert "Абоненты" in client.get("/admin/subscribers").get_data(as_text=True)
+    response = client.post("/admin/language", data={"language": "en", "next": "/admin/subscribers"})
+    assert response.status_code == 302 and response.location.endswith("/admin/subscribers")
+    assert Manager.get(Manager.login == "admin").language == "en"
+    refresh()  # the test app context is shared by requests; a real request has its own
+    page = client.get("/admin/subscribers").get_data(as_text=True)
+    assert "Create subscriber" in page and "Создать пользователя" not in page
+    client.post("/admin/language", data={"language": "xx"})
+    assert Manager.get(Manager.login == "admin").language == "en"
+    assert client.post("/admin/language", data={"language": "ru", "next": "//evil.example/"}).location == "/admin/"
+
+
+def test_subscriber_list_runs_a_fixed_number_of_queries(client, admin, login_as):
+    """No query per row: 5 or 40 subscribers with agreements, same count."""
+    from lanbill.db import database
+
+    login_as()
+
+    def count_queries():
+        executed = []
+        original = database.obj.execute_sql
+
+        def spy(sql, params=None, *args, **kwargs):
+            executed.append(sql)
+            return original(sql, params, *args, **kwargs)
+
+        database.obj.execute_sql = spy
+        try:
+            assert client.get("/admin/subscribers?per_page=50").status_code == 200
+        finally:
+            database.obj.execute_sql = original
+        return len(executed)
+
+    for _ in range(5):
+        make_agreement(make_subscriber())
+    few = count_queries()
+    for _ in range(35):
+        make_agreement(make_subscriber())
+    assert count_queries() == few
