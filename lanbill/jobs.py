@@ -49,3 +49,29 @@ def charge_radius_usage():
 
     with connection():
         return {"sessions_moved": move_radius_volume(), "time_entries": charge_time()}
+
+
+@huey.periodic_task(crontab(minute="*/10"), retries=0)
+def charge_volume():
+    """Every ten minutes: volume beyond the prepaid volume charged per
+    category, and the traffic-limit block set or lifted
+    (lanbill/billing/usage.py)."""
+    from lanbill.billing.usage import charge_all
+    from lanbill.db import connection
+
+    with connection():
+        result = charge_all()
+        return {"accounts": result.accounts, "posted": str(result.posted), "blocked": result.blocked,
+                "lifted": result.lifted, "errors": result.errors}
+
+
+@huey.periodic_task(crontab(minute="40", hour="3"), retries=0)
+def purge_old_traffic():
+    """Nightly: hourly and detailed traffic older than its retention
+    (settings traffic.hourly_days, traffic.detail_days) is deleted."""
+    from lanbill.billing.traffic_stats import purge_old_traffic as purge
+    from lanbill.db import connection
+
+    with connection():
+        hourly, detail = purge()
+        return {"hourly": hourly, "detail": detail}

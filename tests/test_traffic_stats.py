@@ -109,3 +109,35 @@ def test_api_categories_create_and_list(app, api):
     assert bad.status_code == 422 and "networks" in bad.json["fields"]
     listed = api.get(f"/tariffs/{tariff.id}/categories")
     assert [c["name"] for c in listed.json["items"]] == ["Peering"]
+
+
+def test_admin_traffic_page_chart_drill_down_and_csv(app, client, admin, login_as):
+    account, _, _ = setup_traffic()
+    login_as()
+    url = f"/admin/accounts/{account.id}/traffic?from=2026-01-01&to=2026-01-31"
+    page = client.get(url + "&group=day")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<svg" in html and html.count('class="in"') == 31  # one bar per day
+    assert "2026-01-05" in html and "7,00" in html
+    ports = client.get(url + "&group=port&remote=1.1.1.1").get_data(as_text=True)
+    assert "443" in ports and "80" in ports
+    addresses = client.get(url + "&group=address").get_data(as_text=True)
+    assert "group=port" in addresses and "8.8.8.8" in addresses
+    csv_response = client.get(url + "&group=category&format=csv")
+    assert csv_response.mimetype == "text/csv"
+    lines = csv_response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert len(lines) == 3 and lines[1].split(";")[1] in ("Peering", "Internet")
+    assert "3,50" in csv_response.get_data(as_text=True)
+
+
+def test_admin_netflow_status_page(app, client, admin, login_as):
+    from lanbill.models.traffic import NetflowStatus
+
+    agent = make_agent(type="netflow")
+    NetflowStatus.create(agent_id=agent.id, exporter="192.0.2.7", packets=10, records=300, malformed=2,
+                         lost_flows=5, unmatched_bytes=MB)
+    login_as()
+    html = client.get("/admin/netflow").get_data(as_text=True)
+    assert "192.0.2.7" in html and agent.name in html
+    assert '<td class="num malformed">2</td>' in html and '<td class="num lost">5</td>' in html

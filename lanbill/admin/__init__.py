@@ -32,6 +32,8 @@ def _register_sql_functions(state):
 
 # Settings screens (dashboard, tariffs, agents/NAS, operators, groups,
 # currencies, addresses, staff, audit log).
+# RADIUS: online sessions, agent status, CoA history.
+# NetFlow: traffic statistics per account, collector status.
 from lanbill.admin import (  # noqa: E402,F401
     addresses,
     agents,
@@ -40,11 +42,9 @@ from lanbill.admin import (  # noqa: E402,F401
     dashboard,
     groups,
     operators,
+    radius,  # noqa: E402,F401
     staff,
     tariffs,
+    traffic,  # noqa: E402,F401
     views,  # noqa: E402,F401
 )
-
-
-# RADIUS: online sessions, agent status, CoA history.
-from lanbill.admin import radius  # noqa: E402,F401

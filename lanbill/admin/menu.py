@@ -21,6 +21,7 @@ MENU = [
     ("admin.managers", _l("Staff"), "settings.edit"),
     ("admin.audit_log", _l("Audit log"), "settings.edit"),
     ("admin.radius_sessions", _l("Online sessions"), "subscribers.view"),
+    ("admin.netflow_status", _l("NetFlow"), "settings.edit"),
 ]
 
 
