@@ -26,34 +26,36 @@ ALLOWED = {"active"}
 
 
 class AccountEntry:
-    __slots__ = ("id", "agent_id", "login", "password", "password_bytes", "state", "tariff_id",
+    __slots__ = ("id", "agent_id", "login", "password_bytes", "state", "tariff_id",
                  "bandwidth_kbit", "max_sessions", "ip", "agreement_id", "updated_at", "_nt_hash", "replies")
 
     def __init__(self, row, ip):
         (self.id, self.agent_id, self.login, password, self.state, self.tariff_id, self.bandwidth_kbit,
          self.max_sessions, self.agreement_id, self.updated_at) = row
-        self.password = password or ""
-        self.password_bytes = self.password.encode()
+        self.password_bytes = (password or "").encode()
         self.ip = ip
         self._nt_hash = None
-        self.replies = {}
+        self.replies = None
 
     @property
     def nt_hash(self) -> bytes:
         if self._nt_hash is None:
             from agents.radius.protocol import nt_password_hash
 
-            self._nt_hash = nt_password_hash(self.password)
+            self._nt_hash = nt_password_hash(self.password_bytes.decode())
         return self._nt_hash
 
 
 class NasEntry:
-    __slots__ = ("id", "ip", "secret", "vendor", "coa_port", "require_ma", "agent_id", "name")
+    __slots__ = ("id", "ip", "secret", "vendor", "coa_port", "require_ma", "agent_id", "name", "key")
 
     def __init__(self, nas: Nas):
+        from agents.radius.protocol import Keyed
+
         self.id = nas.id
         self.ip = nas.ip
         self.secret = (nas.secret or "").encode()
+        self.key = Keyed(self.secret)
         self.vendor = nas.vendor
         self.coa_port = nas.coa_port
         self.require_ma = bool(nas.require_message_authenticator)
@@ -124,7 +126,7 @@ class Cache:
         self.nas_by_id: dict[int, NasEntry] = {}
         self.tariffs: dict[int, TariffEntry] = {}
         self.agents: dict[int, AgentOptions] = {}
-        self.open_sessions: dict[int, set] = {}  # account id -> {(nas id, Acct-Session-Id)}
+        self.open_sessions: dict[int, int] = {}  # account id -> number of open sessions
         self.session_owner: dict[tuple, int] = {}  # (nas id, Acct-Session-Id) -> account id
         self.recent_accepts: dict[int, list] = {}  # account id -> monotonic times of Accepts not yet seen as sessions
         self.funds: dict[int, object] = {}  # agreement id -> available funds (time tariffs only)
@@ -167,7 +169,7 @@ class Cache:
         self.tariffs = tariffs
         if changed and self.accounts_by_id:
             for entry in self.accounts_by_id.values():
-                entry.replies = {}
+                entry.replies = None
             for listener in self.listeners:
                 old = old_tariffs
                 for entry in self.accounts_by_id.values():
@@ -185,9 +187,12 @@ class Cache:
         )
         if since is not None:
             query = query.where(Account.updated_at >= since - OVERLAP)
-        rows = list(query.tuples().iterator())
-        ids = [r[0] for r in rows]
-        ips = self._load_ips(ids if since is not None else None)
+        if since is None:  # the full load streams: 100,000 rows need not sit in a list
+            rows = query.tuples().iterator()
+            ips = self._load_ips(None)
+        else:
+            rows = list(query.tuples())
+            ips = self._load_ips([r[0] for r in rows])
         newest = self.account_watermark
         for row in rows:
             (account_id, agent_id, login, password, state, tariff_id, bandwidth, max_sessions, agreement_id,
@@ -273,31 +278,39 @@ class Cache:
     # -- sessions ----------------------------------------------------------------
 
     def note_session(self, key: tuple, account_id, is_open: bool) -> None:
-        """Record that session `key` = (nas id, Acct-Session-Id) is open or closed."""
+        """Record that session `key` = (nas id, Acct-Session-Id) is open or
+        closed (from the writer thread and the refresher: under the lock)."""
+        with self.lock:
+            self._note_session(key, account_id, is_open)
+
+    def _note_session(self, key: tuple, account_id, is_open: bool) -> None:
         if is_open:
             if account_id is None or key in self.session_owner:
                 return
             self.session_owner[key] = account_id
-            self.open_sessions.setdefault(account_id, set()).add(key)
+            self.open_sessions[account_id] = self.open_sessions.get(account_id, 0) + 1
             pending = self.recent_accepts.get(account_id)
             if pending:
                 pending.pop(0)
         else:
-            owner = self.session_owner.pop(key, account_id)
-            sessions = self.open_sessions.get(owner)
-            if sessions is not None:
-                sessions.discard(key)
-                if not sessions:
-                    del self.open_sessions[owner]
+            if key not in self.session_owner:
+                return
+            owner = self.session_owner.pop(key)
+            left = self.open_sessions.get(owner, 1) - 1
+            if left > 0:
+                self.open_sessions[owner] = left
+            else:
+                self.open_sessions.pop(owner, None)
 
     def close_nas_sessions(self, nas_id: int) -> None:
-        for key in [k for k in self.session_owner if k[0] == nas_id]:
-            self.note_session(key, None, False)
+        with self.lock:
+            for key in [k for k in self.session_owner if k[0] == nas_id]:
+                self._note_session(key, None, False)
 
     def session_count(self, account_id: int) -> int:
         """Open sessions plus Accepts of the last 10 s not yet seen starting:
         two logins racing within the accounting delay still count."""
-        count = len(self.open_sessions.get(account_id, ()))
+        count = self.open_sessions.get(account_id, 0)
         pending = self.recent_accepts.get(account_id)
         if pending:
             limit = time.monotonic() - 10

@@ -173,7 +173,7 @@ class Worker:
             else:
                 counters.drop("bad_code")
             return
-        secret = nas.secret
+        secret = nas.key
         if req.ma_offset < 0:
             if nas.require_ma:
                 counters.drop("missing_message_authenticator")
@@ -195,7 +195,7 @@ class Worker:
             challenge = req.attrs.get(p.CHAP_CHALLENGE, req.authenticator)
             ok = p.chap_ok(req.attrs[p.CHAP_PASSWORD], challenge, entry.password_bytes)
         else:
-            result = p.mschap2_verify(req, entry.nt_hash, secret)
+            result = p.mschap2_verify(req, entry.nt_hash, nas.secret)
             if result is None:
                 result = p.mschap1_verify(req, entry.nt_hash)
                 if result is True:
@@ -217,17 +217,22 @@ class Worker:
         if mode == "reject":
             self._reject(req, secret, addr, sock, "off" if state == "off" else "blocked")
             return
-        if entry.max_sessions and cache.session_count(entry.id) >= entry.max_sessions:
-            self._reject(req, secret, addr, sock, "too_many_sessions")
-            return
-        attributes = entry.replies.get((nas.vendor, mode))
+        if entry.max_sessions:
+            if cache.session_count(entry.id) >= entry.max_sessions:
+                self._reject(req, secret, addr, sock, "too_many_sessions")
+                return
+            cache.note_accept(entry.id)
+        replies = entry.replies
+        if replies is None:
+            replies = entry.replies = {}
+        attributes = replies.get((nas.vendor, mode))
         if attributes is None:
             attributes = self.accept_attributes(entry, nas, agent, mode)
-            entry.replies[(nas.vendor, mode)] = attributes
-        timeout = self.session_timeout(entry)
-        if timeout is not None:
-            attributes += p.attr_int(p.SESSION_TIMEOUT, timeout)
-        cache.note_accept(entry.id)
+            timeout = self.session_timeout(entry)
+            if timeout is None:
+                replies[(nas.vendor, mode)] = attributes
+            else:  # per-minute tariffs: computed per request, never cached
+                attributes += p.attr_int(p.SESSION_TIMEOUT, timeout)
         sock.sendto(p.build_reply(p.ACCESS_ACCEPT, req, secret, attributes + extra), addr)
         counters.add("accepts" if mode == "accept" else "redirects")
 
@@ -239,10 +244,10 @@ class Worker:
 
     def _status_server(self, req, nas, addr, sock) -> None:
         """RFC 5997: Status-Server must carry a valid Message-Authenticator."""
-        if req.ma_offset < 0 or not p.message_authenticator_ok(req, nas.secret):
+        if req.ma_offset < 0 or not p.message_authenticator_ok(req, nas.key):
             self.counters.drop("bad_authenticator")
             return
-        sock.sendto(p.build_reply(p.ACCESS_ACCEPT, req, nas.secret), addr)
+        sock.sendto(p.build_reply(p.ACCESS_ACCEPT, req, nas.key), addr)
 
     def accept_attributes(self, entry, nas, agent, mode: str) -> bytes:
         """Framed-IP-Address (or Framed-Pool), the speed in the NAS vendor's
@@ -291,7 +296,7 @@ class Worker:
         if req.code != p.ACCOUNTING_REQUEST:
             counters.drop("bad_code")
             return
-        secret = nas.secret
+        secret = nas.key
         if not p.accounting_authenticator_ok(req, secret):
             counters.drop("bad_authenticator")
             return
@@ -335,16 +340,16 @@ class Worker:
             counters.add("acct_other")
             return
         reply = p.build_reply(p.ACCOUNTING_RESPONSE, req, secret, with_ma=False)
-        loop = self.loop
 
         def done(rec, ok):
             if not ok:
                 return
+            # the cache knows before the NAS hears back: a re-login right
+            # after the Stop is not refused as a second session
             if rec.kind == "nas_reset":
-                loop.call_soon_threadsafe(cache.close_nas_sessions, rec.nas_id)
+                cache.close_nas_sessions(rec.nas_id)
             elif rec.account_id is not None:
-                loop.call_soon_threadsafe(cache.note_session, (rec.nas_id, rec.session_id), rec.account_id,
-                                          rec.kind != "stop")
+                cache.note_session((rec.nas_id, rec.session_id), rec.account_id, rec.kind != "stop")
             sock.sendto(reply, addr)
             counters.add("acct_" + rec.kind)
 
