@@ -19,9 +19,11 @@ run: $(STAMP)
 	$(BIN)/flask --app app init
 	$(BIN)/flask --app app start
 
-## test: the whole suite (DATABASE_URL=postgresql://… runs it on PostgreSQL)
+## test: the whole suite (DATABASE_URL=postgresql://… runs it on PostgreSQL);
+## TEST_WORKERS=0 runs it in this one process
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

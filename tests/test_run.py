@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -86,22 +87,36 @@ def test_start_serves_login_and_ctrl_c_stops_every_child(instance):
         [sys.executable, "-m", "flask", "--app", "app", "start"], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
     try:
-        status = wait_http(f"http://127.0.0.1:{port}/login", time.monotonic() + 60, proc)
+        deadline = time.monotonic() + 60
+        status = wait_http(f"http://127.0.0.1:{port}/login", deadline, proc)
         assert status == 200
+        # the worker and the agents are up too (they log when they are)
+        while time.monotonic() < deadline and not (
+            any("Huey consumer started" in line for line in lines) and any("agents:" in line for line in lines)
+        ):
+            time.sleep(0.1)
         children = descendants(proc.pid)
         # web master + 2 web workers + agents + worker
         assert len(children) >= 5, children
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-        output, _ = proc.communicate(timeout=45)
+        proc.wait(timeout=45)
+        reader.join(timeout=10)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    output = "".join(lines)
     assert proc.returncode == 0, output
+    assert "Huey consumer started" in output
     assert "log in as admin, no password" in output.lower()
     assert f"http://127.0.0.1:{port}/admin/" in output
     assert "LANBill stopped." in output
+    assert "restarting" not in output, output  # no child (worker, agents) crashed on start
+    assert "agents: 0 running" in output  # the agents process came up (no agents in a fresh system)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(is_running(pid) for pid in children):
         time.sleep(0.1)
