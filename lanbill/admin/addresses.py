@@ -60,7 +60,7 @@ def addresses():
             directory.add_entry(level, parent.id if parent else None, form.name.data, actor=current_actor(),
                                 postal_index=form.postal_index.data)
         except BillingError as exc:
-            apply_errors(form, exc)
+            apply_errors(form, exc, {"number": "name"})
             status = exc.status
         else:
             flash(_("The entry is added."), "success")
@@ -99,7 +99,7 @@ def address_entry(level, entry_id):
             directory.update_entry(level, entry.id, actor=current_actor(), name=form.name.data,
                                    postal_index=form.postal_index.data if level in directory.HAS_INDEX else None)
         except BillingError as exc:
-            apply_errors(form, exc)
+            apply_errors(form, exc, {"number": "name"})
             status = exc.status
         else:
             flash(_("The entry is saved."), "success")

@@ -42,11 +42,13 @@ def current_actor() -> Actor:
                  ip=request.remote_addr or "", is_staff=True)
 
 
-def apply_errors(form, exc) -> None:
+def apply_errors(form, exc, aliases: dict | None = None) -> None:
     """Show a domain refusal (BillingError) on the form: each field's message
-    under its field, the general one in `form.form_errors`."""
+    under its field (`aliases` maps a service's field name to the form's),
+    the general one in `form.form_errors`."""
     placed = False
     for name, message in (exc.fields or {}).items():
+        name = (aliases or {}).get(name, name)
         field = getattr(form, name, None) or getattr(form, name.removesuffix("_id"), None)
         if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors or []) + [_(message)]

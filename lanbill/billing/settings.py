@@ -17,6 +17,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from lanbill.billing import audit, catalog, staff
+from lanbill.billing import currency as currency_rates
 from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.db import transaction
 from lanbill.models import (
@@ -293,7 +294,9 @@ def update_currency(currency_id, data: dict, *, actor, version=None) -> Currency
 def set_rate(currency_id, day, rate, *, actor) -> CurrencyRate:
     """Set the value of one unit of a currency in the default currency on a
     date (DESIGN §4: a charge in another currency uses that day's rate).
-    Setting a date again replaces its rate; the default currency has none."""
+    Setting a date again replaces its rate; the default currency has none.
+    Checks the input field by field for the form, then writes through
+    billing.currency.set_rate."""
     errors: dict = {}
     if isinstance(day, str):
         try:
@@ -311,18 +314,7 @@ def set_rate(currency_id, day, rate, *, actor) -> CurrencyRate:
         currency = _get(Currency, currency_id)
         if currency.is_default:
             raise ValidationError(N_("The default currency has no rate."), fields={"rate": N_("Not needed.")})
-        existing = CurrencyRate.get_or_none((CurrencyRate.currency == currency.id) & (CurrencyRate.date == day))
-        if existing is None:
-            row = CurrencyRate.create(currency=currency.id, date=day, rate=rate)
-            audit.record(actor, "currency.rate", "currency", currency.id,
-                         after={"date": day.isoformat(), "rate": str(rate)})
-        else:
-            CurrencyRate.update(rate=rate).where(CurrencyRate.id == existing.id).execute()
-            audit.record(actor, "currency.rate", "currency", currency.id,
-                         before={"date": day.isoformat(), "rate": str(existing.rate)},
-                         after={"date": day.isoformat(), "rate": str(rate)})
-            row = CurrencyRate.get_by_id(existing.id)
-    return row
+        return currency_rates.set_rate(currency, day, rate, actor=actor)
 
 
 def delete_rate(rate_id, *, actor) -> None:
@@ -375,11 +367,8 @@ def _role_groups(role_id) -> list[int]:
 def _ensure_an_administrator_remains() -> None:
     """Refuse a change that leaves nobody able to edit settings (roles and
     managers): the system would be locked for good."""
-    ok = (
-        Manager.select().join(Role)
-        .where((Manager.active == True) & (Role.permissions.contains('"settings.edit"')))  # noqa: E712
-        .exists()
-    )
+    roles = [r.id for r in Role.select(Role.id, Role.permissions) if r.has("settings.edit")]
+    ok = bool(roles) and Manager.select().where((Manager.active == True) & Manager.role.in_(roles)).exists()  # noqa: E712
     if not ok:
         raise Conflict(N_("At least one active manager must keep the permission to edit settings."))
 
