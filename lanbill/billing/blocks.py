@@ -232,6 +232,90 @@ def balance_moved(agreement_id: int, amount: Decimal) -> None:
         Agreement.update(promise_refused_until_repaid=False).where(Agreement.id == agreement_id).execute()
 
 
+def set_flag_many(account_ids, flag: str, value: bool, *, actor=None, reason: str = "") -> int:
+    """`set_flag` for many accounts at once (the billing run): the same
+    rows and fields — one AccountStateChange per real transition, state
+    recomputed from all flags, `updated_at` bumped — in a few statements.
+    Returns the number of accounts changed."""
+    field = getattr(Account, FLAG_FIELDS[flag])
+    who = actor_of(actor)
+    ids = list(account_ids)
+    changed = 0
+    with transaction():
+        now = now_utc()
+        at = _stamp.get() or now
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            query = Account.select(
+                Account.id, Account.state, *[getattr(Account, f) for f in FLAG_FIELDS.values()]
+            ).where(Account.id.in_(chunk) & (field != value)).tuples()
+            by_state: dict[tuple, list[int]] = {}
+            history = []
+            for account_id, before, *values in query:
+                flags = dict(zip(FLAG_FIELDS, map(bool, values), strict=True))
+                flags[flag] = value
+                after = state_from_flags(flags)
+                by_state.setdefault((after, after != before), []).append(account_id)
+                history.append({"account": account_id, "at": at, "flag": flag, "action": "set" if value else "lift",
+                                "state_before": before, "state_after": after, "reason": reason, "actor": who.label})
+            for (after, moved), members in by_state.items():
+                update = {field: value, Account.state: after, Account.updated_at: now}
+                if moved:
+                    update[Account.state_changed_at] = now
+                Account.update(update).where(Account.id.in_(members)).execute()
+            if history:
+                AccountStateChange.insert_many(history).execute()
+            changed += len(history)
+    return changed
+
+
+def balances_moved(moves: dict, stamps: dict | None = None) -> None:
+    """`balance_moved` for many agreements at once (the billing run's bulk
+    posting): set or lift the balance block of every live account whose
+    agreement's available funds are now on the other side of zero, and
+    clear the promise refusal of agreements whose debt is repaid.
+    `moves` maps agreement id → amount moved; `stamps` an agreement id to
+    the instant its changes are recorded at."""
+    ids = sorted(a for a, amount in moves.items() if amount)
+    to_set: dict = {}
+    to_lift: dict = {}
+    repaid = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        query = Agreement.select(
+            Agreement.id, Agreement.balance, Agreement.credit_limit, Agreement.promised_amount,
+            Agreement.promise_refused_until_repaid,
+        ).where(Agreement.id.in_(chunk))
+        crossing = {}
+        for agreement in query:
+            after = available_funds(agreement)
+            before = after - moves[agreement.id]
+            if before < 0 or after < 0:
+                crossing[agreement.id] = after < 0
+            if agreement.promise_refused_until_repaid and agreement.balance + agreement.credit_limit >= 0:
+                repaid.append(agreement.id)
+        if not crossing:
+            continue
+        accounts = Account.select(Account.id, Account.agreement, Account.blocked_balance).where(
+            Account.agreement.in_(list(crossing)) & (Account.deleted == False)  # noqa: E712
+        ).tuples()
+        for account_id, agreement_id, blocked in accounts:
+            should = crossing[agreement_id]
+            if bool(blocked) != should:
+                stamp = (stamps or {}).get(agreement_id)
+                (to_set if should else to_lift).setdefault(stamp, []).append(account_id)
+    for value, groups in ((True, to_set), (False, to_lift)):
+        reason = N_("Available funds below zero") if value else N_("Available funds back to zero or above")
+        for stamp, members in groups.items():
+            if stamp is None:
+                set_flag_many(members, "balance", value, actor=SYSTEM, reason=reason)
+            else:
+                with stamped_at(stamp):
+                    set_flag_many(members, "balance", value, actor=SYSTEM, reason=reason)
+    if repaid:
+        Agreement.update(promise_refused_until_repaid=False).where(Agreement.id.in_(repaid)).execute()
+
+
 def _refuse_deleted(account: Account) -> None:
     if account.deleted:
         raise Conflict(N_("The account is deleted."))

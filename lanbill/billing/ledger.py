@@ -15,7 +15,7 @@ import peewee
 
 from lanbill.billing.actor import actor_of
 from lanbill.billing.errors import N_, ValidationError
-from lanbill.db import MoneyField, database, transaction
+from lanbill.db import MoneyField, database, is_sqlite, transaction
 from lanbill.models import Agreement, LedgerEntry
 from lanbill.models.agreements import LEDGER_KINDS
 
@@ -150,7 +150,7 @@ ENTRY_COLUMNS = (
 _CHUNK = 400
 
 
-def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None) -> list[dict]:
+def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None, known=None) -> list[dict]:
     """The bulk form of `post_entry` for the billing run: many keyed
     periodic entries in one transaction, with every invariant of the single
     form (DESIGN §4) — each row and its balance move commit together, an
@@ -160,8 +160,10 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None)
 
     `entries` are dicts with the keys of ENTRY_COLUMNS (idempotency_key
     required).  `stamps` maps an agreement id to the instant its block
-    changes are recorded at (blocks.stamped_at).  Returns the entries
-    actually inserted.
+    changes are recorded at (blocks.stamped_at).  `known`: the caller has
+    read, in the current transaction, every existing key these entries
+    could collide with, and already left them out (the unique index still
+    guards against a concurrent writer).  Returns the entries inserted.
     """
     from lanbill.billing import blocks
 
@@ -177,15 +179,16 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None)
         if isinstance(amount, float) or amount != Decimal(amount).quantize(Decimal("0.01")):
             raise ValueError(f"bad amount {amount!r}")
     with transaction():
-        seen = set()
-        keys = [e["idempotency_key"] for e in entries]
-        for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i : i + _CHUNK]
-            seen.update(
-                k for (k,) in LedgerEntry.select(LedgerEntry.idempotency_key)
-                .where(LedgerEntry.idempotency_key.in_(chunk)).tuples()
-            )
-        fresh, taken = [], set(seen)
+        taken = set()
+        if known is None:
+            keys = [e["idempotency_key"] for e in entries]
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i : i + _CHUNK]
+                marks = ", ".join([database.param] * len(chunk))
+                cursor = database.execute_sql(
+                    f"SELECT idempotency_key FROM ledger_entry WHERE idempotency_key IN ({marks})", chunk)
+                taken.update(k for (k,) in cursor.fetchall())
+        fresh = []
         for entry in entries:
             if entry["idempotency_key"] in taken:
                 continue
@@ -193,17 +196,9 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None)
             fresh.append(entry)
         if not fresh:
             return []
-        rows = []
-        for entry in fresh:
-            row = {LedgerEntry._meta.fields[c.removesuffix("_id") if c == "agreement_id" else c]: entry.get(c)
-                   for c in ENTRY_COLUMNS}
-            row[LedgerEntry.manager_id] = who.manager_id
-            row[LedgerEntry.actor] = who.label
-            rows.append(row)
         try:
-            with database.atomic():
-                for i in range(0, len(rows), _CHUNK):
-                    LedgerEntry.insert_many(rows[i : i + _CHUNK]).execute()
+            with database.atomic():  # a savepoint: a racing duplicate key rolls back alone
+                _insert_rows(fresh, who)
         except peewee.IntegrityError:
             # A racing writer took a key meanwhile: fall back to the single
             # form, which answers a used key by returning the existing entry.
@@ -227,27 +222,38 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None)
             moves[entry["agreement_id"]] = moves.get(entry["agreement_id"], Decimal(0)) + Decimal(entry["amount"])
         moves = {k: v for k, v in moves.items() if v}
         ids = sorted(moves)
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
-            # plain integer kopecks: converter=False keeps MoneyField from scaling them again
-            case = peewee.Case(Agreement.id, [
-                (peewee.Value(aid, converter=False), peewee.Value(MoneyField().db_value(moves[aid]), converter=False))
-                for aid in chunk
-            ])
-            Agreement.update(balance=Agreement.balance + case).where(Agreement.id.in_(chunk)).execute()
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
-            query = Agreement.select(
-                Agreement.id, Agreement.balance, Agreement.credit_limit, Agreement.promised_amount,
-                Agreement.promise_refused_until_repaid,
-            ).where(Agreement.id.in_(chunk))
-            for agreement in query:
-                after = blocks.available_funds(agreement)
-                before = after - moves[agreement.id]
-                if before < 0 or after < 0 or agreement.promise_refused_until_repaid:
-                    with _stamp(blocks, stamps, agreement.id):
-                        blocks.balance_moved(agreement.id, moves[agreement.id])
+        money = MoneyField()
+        cursor = database.cursor()
+        cursor.executemany(
+            f"UPDATE agreement SET balance = balance + {database.param} WHERE id = {database.param}",
+            [(money.db_value(moves[aid]), aid) for aid in ids],
+        )
+        blocks.balances_moved(moves, stamps)
     return fresh
+
+
+def _insert_rows(entries: list[dict], who) -> None:
+    """INSERT the rows with one prepared statement (executemany): the
+    values go through each field's own db_value, as Peewee would do."""
+    fields = [LedgerEntry._meta.fields["agreement" if c == "agreement_id" else c] for c in ENTRY_COLUMNS]
+    extra = [LedgerEntry.manager_id, LedgerEntry.actor, LedgerEntry.created_at]
+    columns = ", ".join(f.column_name for f in fields + extra)
+    marks = ", ".join([database.param] * (len(fields) + len(extra)))
+    now = LedgerEntry.created_at.db_value(LedgerEntry.created_at.default())
+    rows = []
+    for entry in entries:
+        row = [f.db_value(entry.get(c)) if entry.get(c) is not None else None
+               for f, c in zip(fields, ENTRY_COLUMNS, strict=True)]
+        row += [who.manager_id, who.label, now]
+        rows.append(tuple(_plain(v) for v in row))
+    database.cursor().executemany(f"INSERT INTO ledger_entry ({columns}) VALUES ({marks})", rows)
+
+
+def _plain(value):
+    """Dates as ISO text on SQLite (Peewee's own storage form there)."""
+    if isinstance(value, (dt.date, dt.datetime)) and is_sqlite():
+        return value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return value
 
 
 def _stamp(blocks, stamps, agreement_id):

@@ -46,12 +46,13 @@ the same money, as a punctual one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from lanbill.billing import blocks
+from lanbill.billing import blocks, clock
 from lanbill.billing.actor import job
-from lanbill.billing.clock import local_date_of, midnight_utc
+from lanbill.billing.clock import local_date_of
 from lanbill.billing.currency import NoRate, RateBook
 from lanbill.billing.ledger import idempotency_key, post_entries
 from lanbill.billing.periods import day_share, days, month_end, month_start, range_share
@@ -71,6 +72,17 @@ from lanbill.models import (
 from lanbill.models.billing import BillingDay
 
 ACTOR = job("bill")
+
+
+@functools.lru_cache(maxsize=1024)
+def _midnight(day: dt.date, zone) -> dt.datetime:
+    return clock.midnight_utc(day)
+
+
+def midnight_utc(day: dt.date) -> dt.datetime:
+    """clock.midnight_utc, remembered per (day, zone): the run asks it for
+    the same few days once per account."""
+    return _midnight(day, clock.zone())
 MB = 1_048_576  # DESIGN §6: 1 MB = 1,048,576 bytes
 BATCH = 2000
 ZERO = Decimal("0.00")
@@ -440,7 +452,7 @@ def prepaid_volume_available(account, period) -> PrepaidVolume:
     A tariff without prepaid volume answers total 0.
     """
     day = local_date_of(period) if isinstance(period, dt.datetime) else period
-    acc = load_accounts([account.id if hasattr(account, "id") else int(account)], day, include_rows_from=None)[0]
+    acc = load_accounts([account.id if hasattr(account, "id") else int(account)], day)[0]
     tariffs = {t.id: t for t in Tariff.select()}
     unit = tariff_unit(acc, day, tariffs)
     if unit is None or not unit.prepaid_bytes:
@@ -463,24 +475,48 @@ def prepaid_volume_available(account, period) -> PrepaidVolume:
 # --- loading a batch -------------------------------------------------------------
 
 
+def _base_filter(day: dt.date):
+    window = midnight_utc(month_start(day - dt.timedelta(days=1)))
+    return ((Account.deleted == False) | (Account.deleted_at >= window)) & (Account.connect_date <= day)  # noqa: E712
+
+
 def account_ids_for(day: dt.date, subset=None) -> list[tuple[int, int]]:
     """(agreement id, account id) of every account that may be billed on
     `day` (and `day`−1), in agreement order — live ones and those deleted
     since the start of the previous day's month."""
-    window = midnight_utc(month_start(day - dt.timedelta(days=1)))
-    query = Account.select(Account.agreement, Account.id).where(
-        ((Account.deleted == False) | (Account.deleted_at >= window))  # noqa: E712
-        & (Account.connect_date <= day)
-    )
+    query = Account.select(Account.agreement, Account.id).where(_base_filter(day))
     if subset is not None:
         query = query.where(Account.id.in_(list(subset)))
     return list(query.order_by(Account.agreement, Account.id).tuples())
 
 
-def load_accounts(ids: list[int], day: dt.date, include_rows_from: dt.datetime | None = None) -> list[Acc]:
-    """The accounts with their tariff changes since the start of the
-    previous day's month, their state rows after `include_rows_from` and
-    their attached services — three queries for the batch."""
+@dataclass
+class Scope:
+    """The accounts of one batch: whole agreements first..last (a range,
+    so the queries stay small and use the indexes), or listed ids."""
+
+    day: dt.date
+    first: int
+    last: int
+    ids: list | None = None
+
+    def accounts(self):
+        where = _base_filter(self.day) & Account.agreement.between(self.first, self.last)
+        if self.ids is not None:
+            where &= Account.id.in_(self.ids)
+        return where
+
+    def account_ids(self):
+        return Account.select(Account.id).where(self.accounts())
+
+
+def load_accounts(scope, day: dt.date, include_rows_from: dt.datetime | None = None) -> list[Acc]:
+    """The accounts of `scope` (a Scope, or a list of account ids) with
+    their tariff changes since the start of the previous day's month, their
+    state rows after `include_rows_from` and their attached services —
+    four queries for the batch."""
+    if not isinstance(scope, Scope):
+        scope = Scope(day, -1, 2**62, list(scope))
     window_day = month_start(day - dt.timedelta(days=1))
     rows_from = include_rows_from or midnight_utc(window_day)
     accounts = {}
@@ -488,7 +524,7 @@ def load_accounts(ids: list[int], day: dt.date, include_rows_from: dt.datetime |
         Account.id, Account.agreement, Account.tariff, Account.connect_date, Account.disconnect_date,
         Account.deleted, Account.deleted_at, Account.blocked_balance, Account.blocked_admin,
         Account.blocked_traffic, Account.blocked_user, Account.is_off,
-    ).where(Account.id.in_(ids)).tuples()
+    ).where(scope.accounts()).order_by(Account.agreement, Account.id).tuples()
     for (aid, agreement, tariff, connect, disconnect, deleted, deleted_at, bb, ba, bt, bu, off) in query:
         acc = Acc(aid, agreement, tariff, _date(connect), _date(disconnect),
                   local_date_of(deleted_at) if deleted and deleted_at else None,
@@ -501,35 +537,38 @@ def load_accounts(ids: list[int], day: dt.date, include_rows_from: dt.datetime |
             TariffChange.previous_tariff,
         )
         .where(
-            TariffChange.account.in_(ids) & (TariffChange.at >= midnight_utc(window_day))
+            TariffChange.account.in_(scope.account_ids()) & (TariffChange.at >= midnight_utc(window_day))
             & TariffChange.applied_at.is_null(False) & TariffChange.cancelled_at.is_null(True)
         )
         .order_by(TariffChange.at, TariffChange.id)
         .tuples()
     )
     for account_id, at, change_id, tariff, previous in changes:
-        accounts[account_id].changes.append((local_date_of(at), at, change_id, tariff, previous))
+        if account_id in accounts:
+            accounts[account_id].changes.append((local_date_of(at), at, change_id, tariff, previous))
     states = (
         AccountStateChange.select(
             AccountStateChange.account, AccountStateChange.at, AccountStateChange.id,
             AccountStateChange.flag, AccountStateChange.action,
         )
-        .where(AccountStateChange.account.in_(ids) & (AccountStateChange.at > rows_from))
+        .where((AccountStateChange.at > rows_from) & AccountStateChange.account.in_(scope.account_ids()))
         .tuples()
     )
     for account_id, at, row_id, flag, action in states:
-        accounts[account_id].state_rows.append((at, row_id, flag, action))
+        if account_id in accounts:
+            accounts[account_id].state_rows.append((at, row_id, flag, action))
     services = (
         AccountService.select(AccountService, Service)
         .join(Service)
         .where(
-            AccountService.account.in_(ids) & (AccountService.start_date <= day)
+            AccountService.account.in_(scope.account_ids()) & (AccountService.start_date <= day)
             & (AccountService.end_date.is_null(True) | (AccountService.end_date >= window_day))
         )
     )
     for attached in services:
-        accounts[attached.account_id].services.append((attached, attached.service))
-    return [accounts[i] for i in ids if i in accounts]
+        if attached.account_id in accounts:
+            accounts[attached.account_id].services.append((attached, attached.service))
+    return list(accounts.values())
 
 
 def _date(value):
@@ -540,15 +579,16 @@ def _date(value):
     return dt.date.fromisoformat(str(value))
 
 
-def _keys(ids: list[int], since: dt.date) -> dict:
-    """Keys (→ amount) of the batch's periodic entries that may matter for
-    days from `since`: every entry whose period ends on or after it."""
-    query = (
-        LedgerEntry.select(LedgerEntry.idempotency_key, LedgerEntry.amount)
-        .where(LedgerEntry.account_id.in_(ids) & (LedgerEntry.period_end >= since)
-               & LedgerEntry.idempotency_key.is_null(False))
-    )
-    return {row.idempotency_key: row.amount for row in query}
+def _keys(scope: Scope, since: dt.date) -> dict:
+    """Keys (→ ledger amount) of the batch's periodic entries that may
+    matter for days from `since`: every entry whose period ends on or after
+    it."""
+    where = (LedgerEntry.agreement.between(scope.first, scope.last) & (LedgerEntry.period_end >= since)
+             & LedgerEntry.idempotency_key.is_null(False))
+    if scope.ids is not None:
+        where &= LedgerEntry.account_id.in_(scope.ids)
+    query = LedgerEntry.select(LedgerEntry.idempotency_key, LedgerEntry.amount).where(where).tuples()
+    return dict(query)
 
 
 # --- the pass ------------------------------------------------------------------------
@@ -581,31 +621,32 @@ def bill_day(day: dt.date, subset=None, *, nightly: bool = True, batch: int = BA
     book = RateBook()
     yesterday = day - dt.timedelta(days=1)
     for chunk in _agreement_chunks(pairs, batch):
+        scope = Scope(day, chunk[0][0], chunk[-1][0], [i for _, i in chunk] if subset is not None else None)
         with transaction():
             if nightly:
-                _housekeeping(chunk, day)
+                _housekeeping(scope, day)
             agreements = dict(
                 Agreement.select(Agreement.id, Agreement.currency)
-                .where(Agreement.id.in_({a for a, _ in chunk})).tuples()
+                .where(Agreement.id.between(scope.first, scope.last)).tuples()
             )
-            ids = [i for _, i in chunk]
-            keys = _keys(ids, yesterday)
+            keys = _keys(scope, yesterday)
             # close yesterday
-            accounts = load_accounts(ids, day, include_rows_from=midnight_utc(yesterday))
+            accounts = load_accounts(scope, day, include_rows_from=midnight_utc(yesterday))
             closing = Pass(agreements, keys, book)
-            for acc in accounts:
-                if since is None or yesterday >= since:
+            if since is None or yesterday >= since:
+                for acc in accounts:
                     _guarded(result, acc, closing, lambda p, a: close_day(p, a, yesterday, tariffs))
             with blocks.stamped_at(midnight_utc(day)):
-                posted = post_entries(closing.entries, actor=ACTOR)
+                posted = post_entries(closing.entries, actor=ACTOR, known=True)
             result.entries += len(posted)
-            # open today, with the flags yesterday's corrections may have changed
-            accounts = load_accounts(ids, day, include_rows_from=midnight_utc(yesterday))
+            if posted:
+                # open today with the flags yesterday's corrections may have changed
+                accounts = load_accounts(scope, day, include_rows_from=midnight_utc(yesterday))
             opening = Pass(agreements, closing.keys, book)
             for acc in accounts:
                 _guarded(result, acc, opening, lambda p, a: open_day(p, a, day, tariffs))
             with blocks.stamped_at(midnight_utc(day)):
-                posted = post_entries(opening.entries, actor=ACTOR, stamps=opening.stamps)
+                posted = post_entries(opening.entries, actor=ACTOR, stamps=opening.stamps, known=True)
             result.entries += len(posted)
             result.accounts += len(accounts)
     return result
@@ -636,18 +677,17 @@ def _agreement_chunks(pairs, size):
         yield chunk
 
 
-def _housekeeping(chunk, day: dt.date) -> None:
+def _housekeeping(scope: Scope, day: dt.date) -> None:
     """Flags the calendar sets at 00:00 of `day`, recorded at that instant."""
-    ids = [i for _, i in chunk]
     with blocks.stamped_at(midnight_utc(day)):
         due_off = Account.select().where(
-            Account.id.in_(ids) & (Account.is_off == False)  # noqa: E712
+            scope.accounts() & (Account.is_off == False)  # noqa: E712
             & Account.disconnect_date.is_null(False) & (Account.disconnect_date <= day)
         )
         for account in due_off:
             blocks.set_flag(account, "off", True, actor=ACTOR, reason="Disconnect date reached")
         if day.day == 1:
-            limited = Account.select().where(Account.id.in_(ids) & (Account.blocked_traffic == True))  # noqa: E712
+            limited = Account.select().where(scope.accounts() & (Account.blocked_traffic == True))  # noqa: E712
             for account in limited:
                 blocks.set_flag(account, "traffic", False, actor=ACTOR, reason="New period: traffic limit reset")
 
