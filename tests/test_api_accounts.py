@@ -232,3 +232,15 @@ def test_list_accounts_by_agreement_and_login_without_deleted(api, parts):
     with_deleted = api.get(f"/accounts?agreement_id={parts['agreement'].id}&deleted=true").json
     assert with_deleted["total"] == 2
     assert api.get("/accounts?agent_id=-1").status_code == 400
+
+
+def test_list_shows_the_same_ips_state_and_blocks_as_the_single_read(api, parts):
+    first = make_account(parts["agreement"], agent=parts["agent"], tariff=parts["tariff"], ips=["10.5.0.1"])
+    second = make_account(parts["agreement"], agent=parts["agent"], tariff=parts["tariff"], ips=["10.5.0.2"])
+    api.post(f"/accounts/{first.id}/blocks", json={"kind": "user"})
+    api.post(f"/accounts/{first.id}/blocks", json={"kind": "admin", "reason": "проверка"})
+    api.delete(f"/accounts/{first.id}/blocks/admin")
+    api.post(f"/accounts/{first.id}/blocks", json={"kind": "admin", "reason": "снова"})
+    listed = api.get(f"/accounts?agreement_id={parts['agreement'].id}").json["items"]
+    assert listed == [api.get(f"/accounts/{first.id}").json, api.get(f"/accounts/{second.id}").json]
+    assert [(b["kind"], b["reason"]) for b in listed[0]["blocks"]] == [("admin", "снова"), ("user", "")]

@@ -50,8 +50,8 @@ def authenticate():
     # several requests (the test client inside a test's app context) the
     # first request's language would stick.  Each request chooses its own.
     refresh()
-    g.pop("api_manager", None)
-    g.pop("api_actor", None)
+    for key in ("api_manager", "api_actor", "api_currency_codes"):
+        g.pop(key, None)
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     header = request.headers.get("Authorization", "")

@@ -48,10 +48,13 @@ BLOCK_SPEC = {"kind": Field("text"), "reason": Field("text", nullable=True)}
 LIFT_SPEC = {"reason": Field("text", nullable=True)}
 
 
-def account_json(a: Account) -> dict:
+def account_json(a: Account, *, ips: list[str] | None = None, changes=None) -> dict:
     """`state` is the shown state (DESIGN §5: the set flag of highest
     priority, then off, else active); `blocks` lists every set block flag
-    with when, why and by whom it was set."""
+    with when, why and by whom it was set.  `ips` and `changes` (the
+    account's "set" state changes, newest first) may come preloaded."""
+    if ips is None:
+        ips = [row.network for row in AccountIp.select().where(AccountIp.account == a.id).order_by(AccountIp.id)]
     return {
         "id": a.id,
         "agreement_id": a.agreement_id,
@@ -59,7 +62,7 @@ def account_json(a: Account) -> dict:
         "agent_id": a.agent_id,
         "tariff_id": a.tariff_id,
         "login": a.login,
-        "ips": [row.network for row in AccountIp.select().where(AccountIp.account == a.id).order_by(AccountIp.id)],
+        "ips": ips,
         "mac": a.mac,
         "phone_numbers": a.phone_numbers,
         "bandwidth_kbit": a.bandwidth_kbit,
@@ -74,7 +77,7 @@ def account_json(a: Account) -> dict:
         "state_label": STATE_LABELS.get(a.state, a.state),
         "state_changed_at": iso_datetime(a.state_changed_at),
         "is_off": a.is_off,
-        "blocks": _blocks(a),
+        "blocks": _blocks(a, changes),
         "deleted": a.deleted,
         "deleted_at": iso_datetime(a.deleted_at),
         "version": a.version,
@@ -83,21 +86,29 @@ def account_json(a: Account) -> dict:
     }
 
 
-def _blocks(a: Account) -> list[dict]:
-    flags = [kind for kind in BLOCK_KINDS if getattr(a, blocks.FLAG_FIELDS[kind])]
-    if not flags:
-        return []
-    latest = {}
-    changes = (
+def _set_flags(a: Account) -> list[str]:
+    return [kind for kind in BLOCK_KINDS if getattr(a, blocks.FLAG_FIELDS[kind])]
+
+
+def _block_changes(account_ids, flags):
+    return (
         AccountStateChange.select()
-        .where((AccountStateChange.account == a.id) & (AccountStateChange.flag.in_(flags))
+        .where((AccountStateChange.account.in_(account_ids)) & (AccountStateChange.flag.in_(flags))
                & (AccountStateChange.action == "set"))
         .order_by(AccountStateChange.id.desc())
     )
+
+
+def _blocks(a: Account, changes=None) -> list[dict]:
+    flags = _set_flags(a)
+    if not flags:
+        return []
+    if changes is None:
+        changes = _block_changes([a.id], flags)
+    latest = {}
     for change in changes:
-        latest.setdefault(change.flag, change)
-        if len(latest) == len(flags):
-            break
+        if change.flag in flags:
+            latest.setdefault(change.flag, change)
     out = []
     for kind in flags:
         change = latest.get(kind)
@@ -132,7 +143,21 @@ def list_accounts():
         query = query.where(Account.login == request.args["login"])
     if request.args.get("deleted") not in ("1", "true", "yes"):
         query = query.where(Account.deleted == False)  # noqa: E712
-    return jsonify(paged(query, account_json, order_by=[Account.id]))
+    return jsonify(paged(query, account_json, order_by=[Account.id], prepare=_preload))
+
+
+def _preload(rows):
+    """IPs and block history of a page of accounts in two queries."""
+    ids = [a.id for a in rows]
+    ips = {i: [] for i in ids}
+    for row in AccountIp.select().where(AccountIp.account.in_(ids)).order_by(AccountIp.id):
+        ips[row.account_id].append(row.network)
+    blocked = [a.id for a in rows if _set_flags(a)]
+    changes = {i: [] for i in blocked}
+    if blocked:
+        for change in _block_changes(blocked, list(BLOCK_KINDS)):
+            changes[change.account_id].append(change)
+    return lambda a: account_json(a, ips=ips[a.id], changes=changes.get(a.id, []))
 
 
 @bp.post("/accounts")

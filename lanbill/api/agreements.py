@@ -12,6 +12,7 @@ from lanbill.api.common import (
     Field,
     can_see,
     check_fields,
+    currency_code,
     date_arg,
     int_arg,
     iso_date,
@@ -24,7 +25,7 @@ from lanbill.billing import agreements
 from lanbill.billing.blocks import available_funds
 from lanbill.billing.clock import midnight_utc
 from lanbill.billing.errors import N_, NotFound
-from lanbill.models import Agreement, Currency, LedgerEntry, Subscriber
+from lanbill.models import Agreement, LedgerEntry, Subscriber
 from lanbill.money import money_str
 
 CREATE_SPEC = {
@@ -46,7 +47,7 @@ def agreement_json(a: Agreement) -> dict:
         "date": iso_date(a.date),
         "subscriber_id": a.subscriber_id,
         "operator_id": a.operator_id,
-        "currency": Currency.get_by_id(a.currency_id).code,
+        "currency": currency_code(a.currency_id),
         "balance": money_str(a.balance),
         "credit_limit": money_str(a.credit_limit),
         "promised_amount": money_str(a.promised_amount),

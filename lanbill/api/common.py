@@ -172,14 +172,28 @@ DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
 
 
-def paged(query, serialise, *, order_by) -> dict:
+def paged(query, serialise, *, order_by, prepare=None) -> dict:
     """One page of `query` as {"items", "page", "per_page", "total"}
-    (?page=1-based, ?per_page= up to 500)."""
+    (?page=1-based, ?per_page= up to 500).  `prepare(rows)`, if given,
+    loads what the rows need in a few queries (instead of a few per row)
+    and returns the serialise function to use."""
     page = int_arg("page", 1)
     per_page = int_arg("per_page", DEFAULT_PER_PAGE, high=MAX_PER_PAGE)
     total = query.count()
-    rows = query.order_by(*order_by).paginate(page, per_page)
+    rows = list(query.order_by(*order_by).paginate(page, per_page))
+    if prepare is not None:
+        serialise = prepare(rows)
     return {"items": [serialise(row) for row in rows], "page": page, "per_page": per_page, "total": total}
+
+
+def currency_code(currency_id: int) -> str:
+    """The ISO code of a currency, looked up once per request."""
+    from lanbill.models import Currency
+
+    codes = g.setdefault("api_currency_codes", {})
+    if currency_id not in codes:
+        codes[currency_id] = Currency.get_by_id(currency_id).code
+    return codes[currency_id]
 
 
 # --- who sees what -------------------------------------------------------------

@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from lanbill.api import actor, bp, json_body, require
-from lanbill.api.common import Field, check_fields, iso_datetime, paged
+from lanbill.api.common import Field, check_fields, currency_code, iso_datetime, paged
 from lanbill.billing import catalog
-from lanbill.models import Currency, Tariff
+from lanbill.models import Tariff
 from lanbill.money import money_str
 
 SPEC = {
@@ -42,7 +42,7 @@ def tariff_json(t: Tariff) -> dict:
         "id": t.id,
         "name": t.name,
         "description": t.description,
-        "currency": Currency.get_by_id(t.currency_id).code,
+        "currency": currency_code(t.currency_id),
         "scheme": t.scheme,
         "rent": money_str(t.rent),
         "rent_blocked": money_str(t.rent_blocked),
