@@ -114,8 +114,8 @@ def _hour_bucket(column):
     hours are then put into the operator's local days in Python (exact for
     every zone with whole-hour offsets)."""
     if is_sqlite():
-        return fn.strftime("%Y-%m-%d %H", column)
-    return fn.to_char(column, "YYYY-MM-DD HH24")
+        return fn.strftime("%Y-%m-%d %H", column).coerce(False)
+    return fn.to_char(column, "YYYY-MM-DD HH24").coerce(False)
 
 
 def _per_day(rows, days: list[dt.date]) -> list[Decimal]:
@@ -124,7 +124,9 @@ def _per_day(rows, days: list[dt.date]) -> list[Decimal]:
     for hour, total in rows:
         if hour is None:
             continue
-        day = local_date_of(dt.datetime.strptime(hour, "%Y-%m-%d %H"))
+        if not isinstance(hour, dt.datetime):
+            hour = dt.datetime.strptime(hour, "%Y-%m-%d %H")
+        day = local_date_of(hour)
         if day in index:
             out[index[day]] += from_minor(int(total or 0))
     return out
