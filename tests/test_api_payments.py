@@ -163,3 +163,31 @@ def test_list_payments_newest_first_and_by_external_id(api):
     assert [p["id"] for p in listed["items"]] == [second["id"], first["id"]]
     assert [p["id"] for p in api.get("/payments?external_id=ext-1").json["items"]] == [first["id"]]
     assert api.get("/payments").json["total"] == 3
+
+
+def test_concurrent_repeats_of_one_external_id_book_once(api, app):
+    """Six clients send the same gateway notification at once: one 201,
+    five 200 with the same payment, one ledger entry."""
+    import threading
+
+    agreement = make_agreement()
+    barrier = threading.Barrier(6)
+    answers = []
+
+    def send():
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/api/v1/payments", json={
+            "agreement_id": agreement.id, "amount": "99.90", "document_number": "RACE", "external_id": "race-1"},
+            headers={"Authorization": f"Bearer {api.token}"})
+        answers.append((response.status_code, response.json["id"]))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in answers) == [200] * 5 + [201]
+    assert len({payment_id for _, payment_id in answers}) == 1
+    assert Payment.select().count() == 1
+    assert Agreement.get_by_id(agreement.id).balance == Payment.get().amount
