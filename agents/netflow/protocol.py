@@ -95,7 +95,7 @@ class Template:
     scope_count: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Chunk:
     """Raw records of one layout from one packet, waiting for `take()`."""
 
@@ -280,6 +280,27 @@ class Decoder:
             pos = V9_HEADER.size
             export_ms = secs * 1000
             base_ms = export_ms - uptime
+        if ipfix and end - pos >= 4:
+            # Fast path, the usual case: one data set of a known fixed-layout template.
+            set_id, set_length = SET_HEADER.unpack_from(data, pos)
+            if set_id >= 256 and pos + set_length == end:
+                key = (exporter, domain, 10, set_id)
+                template = self.templates.get(key)
+                if template is not None and template.dtype is not None and not template.is_options:
+                    count = (set_length - 4) // template.record_length
+                    if count:
+                        self._add_chunk(key, template, Chunk(
+                            data[pos + 4:pos + 4 + count * template.record_length], count, base_ms, export_ms,
+                            self.sampling.get((exporter, domain), 1), self._exporter_index[exporter]))
+                    stats.records += count
+                    seq_key = (exporter, domain, "ipfix")
+                    expected = self._sequence.get(seq_key)
+                    if expected is not None and sequence != expected:
+                        gap = (sequence - expected) & 0xFFFFFFFF
+                        if gap < 0x80000000:
+                            stats.lost_flows += gap
+                    self._sequence[seq_key] = (sequence + count) & 0xFFFFFFFF
+                    return
         # Parse the whole packet first: a malformed set drops the packet
         # with nothing half-applied.
         new_templates: dict[int, Template | None] = {}
