@@ -237,3 +237,23 @@ def test_many_packets_are_decoded_in_one_batch():
     assert int(flows.octets.sum()) == 30 * sum(range(100))
     assert np.all(flows.dport == 2)
     assert decoder.stats["e"].lost_flows == 0
+
+
+def test_v9_template_refresh_with_a_new_layout_applies_to_later_data_only():
+    decoder = Decoder()
+    decoder.feed(build_v9([template_set(0, 256, FIELDS4), data_set(256, [("10.0.0.1", "1.1.1.1", 500, 1, 2)])]), "e")
+    # the same id now describes: octets (4), src, dst
+    refreshed = [(1, 4), (8, 4), (12, 4)]
+    record = struct.pack("!III", 77, ip4("10.0.0.2"), ip4("1.1.1.1"))
+    data = struct.pack("!HH", 256, 4 + len(record)) + record
+    decoder.feed(build_v9([template_set(0, 256, refreshed), data], sequence=1), "e")
+    assert sorted(int(o) for f in decoder.take() for o in f.octets) == [77, 500]
+
+
+def test_sampling_interval_in_each_record():
+    decoder = Decoder()
+    fields = [(8, 4), (12, 4), (1, 4), (34, 4)]
+    record = struct.pack("!IIII", ip4("10.0.0.1"), ip4("1.1.1.1"), 10, 64)
+    data = struct.pack("!HH", 256, 4 + len(record)) + record
+    decoder.feed(build_v9([template_set(0, 256, fields), data]), "e")
+    assert all_octets(decoder) == 640
