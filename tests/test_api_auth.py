@@ -162,16 +162,35 @@ def test_writes_to_hidden_subscribers_are_refused_as_unknown(two_groups):
     assert table_counts() == before
 
 
-def test_passport_data_only_for_roles_allowed_to_see_it(app, client):
+def test_passport_data_only_for_roles_allowed_to_see_it_and_each_read_is_audited(app, client):
+    from lanbill.models import AuditLog
+
     subscriber = make_subscriber(passport_series="4510", passport_number="654321", inn="500100732259")
-    clerk = api_for(client, ["subscribers.view"], login="clerk")
+    clerk = api_for(client, ["subscribers.view", "subscribers.edit"], login="clerk")
     officer = api_for(client, ["subscribers.view", "personal_data.view"], login="officer")
     hidden = clerk.get(f"/subscribers/{subscriber.id}").json
     assert "passport_series" not in hidden and "passport_number" not in hidden and "birth_date" not in hidden
     assert hidden["inn"] == "500100732259"
-    assert "passport_number" not in clerk.get("/subscribers").json["items"][0]
-    shown = officer.get(f"/subscribers/{subscriber.id}").json
+    assert clerk.get(f"/subscribers/{subscriber.id}?passport=1").status_code == 403
+    assert "passport_number" not in officer.get("/subscribers").json["items"][0]
+    assert "passport_number" not in officer.get(f"/subscribers/{subscriber.id}").json
+    reads = AuditLog.select().where(AuditLog.action == "personal_data.view")
+    assert reads.count() == 0
+    shown = officer.get(f"/subscribers/{subscriber.id}?passport=1").json
     assert shown["passport_series"] == "4510" and shown["passport_number"] == "654321"
+    [read] = reads
+    assert read.actor == "api:officer" and read.object_id == str(subscriber.id)
+
+
+def test_role_without_personal_data_permission_cannot_write_passport(app, client):
+    subscriber = make_subscriber()
+    clerk = api_for(client, ["subscribers.view", "subscribers.edit"], login="clerk")
+    before = table_counts()
+    assert clerk.patch(f"/subscribers/{subscriber.id}", json={"passport_number": "1"}).status_code == 403
+    assert clerk.post("/subscribers", json={"name": "Новый", "passport_series": "1"}).status_code == 403
+    assert clerk.post("/subscribers?passport=1", json={"name": "Новый"}).status_code == 403
+    assert table_counts() == before
+    assert clerk.patch(f"/subscribers/{subscriber.id}", json={"phone": "+7 1"}).status_code == 200
 
 
 # --- language ----------------------------------------------------------------

@@ -1,13 +1,18 @@
 """API: subscribers (seed 002 «Пользователь») — list/search, create, read,
-update.  Passport data is returned only to roles with personal_data.view."""
+update.
+
+Passport data (DESIGN §9) is shown and written only by roles with
+personal_data.view, as in the admin screens: a read returns it only when
+asked for with ?passport=1, and each such read is written to the audit log
+("personal_data.view").  Lists never carry it."""
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import jsonify, request
 
 from lanbill.api import ApiError, actor, bp, json_body, require
 from lanbill.api.common import Field, can_see, check_fields, iso_datetime, paged, text_fields, visible
-from lanbill.billing import subscribers
+from lanbill.billing import audit, subscribers
 from lanbill.billing.errors import N_, NotFound
 from lanbill.models import Address, Group, Subscriber, SubscriberGroup
 from lanbill.models.subscribers import (
@@ -64,8 +69,26 @@ def _groups(subscriber_id: int) -> list[int]:
     return sorted(row.group_id for row in query)
 
 
-def _personal() -> bool:
-    return g.api_manager.can("personal_data.view")
+def _wants_personal() -> bool:
+    """Whether this answer carries passport data: asked for with
+    ?passport=1 by a role allowed to see it (403 otherwise, before anything
+    is written)."""
+    if request.args.get("passport") not in ("1", "true", "yes"):
+        return False
+    require("personal_data.view")
+    return True
+
+
+def _shown(subscriber: Subscriber, personal: bool) -> dict:
+    """The answer; a passport shown is a read the audit log keeps."""
+    if personal and subscriber.kind == "individual":
+        audit.record(actor(), "personal_data.view", "subscriber", subscriber.id)
+    return subscriber_json(subscriber, personal=personal, groups=_groups(subscriber.id))
+
+
+def _refuse_personal_without_permission(body: dict) -> None:
+    if any(key in PERSONAL_FIELDS for key in body):
+        require("personal_data.view")
 
 
 def _visible_or_404(subscriber_id: int) -> Subscriber:
@@ -108,8 +131,7 @@ def list_subscribers():
     condition = subscriber_condition("any", request.args.get("q") or "")
     if condition is not None:
         query = query.where(condition)
-    personal = _personal()
-    return jsonify(paged(query, lambda s: subscriber_json(s, personal=personal), order_by=[Subscriber.id]))
+    return jsonify(paged(query, lambda s: subscriber_json(s, personal=False), order_by=[Subscriber.id]))
 
 
 @bp.post("/subscribers")
@@ -119,16 +141,18 @@ def create_subscriber():
     body.setdefault("kind", "individual")
     if body["kind"] not in KINDS:  # checked before _domain_data needs the class
         raise ApiError(422, N_("Check the highlighted fields."), {"kind": N_("One of individual, legal.")})
+    _refuse_personal_without_permission(body)
+    personal = _wants_personal()
     data = _domain_data(body, body["kind"])
     subscriber = subscribers.create_subscriber(data, actor=actor(), groups=body.get("group_ids", ()))
-    return jsonify(subscriber_json(subscriber, personal=_personal(), groups=_groups(subscriber.id))), 201
+    return jsonify(_shown(subscriber, personal)), 201
 
 
 @bp.get("/subscribers/<int:subscriber_id>")
 def get_subscriber(subscriber_id):
     require("subscribers.view")
     subscriber = _visible_or_404(subscriber_id)
-    return jsonify(subscriber_json(subscriber, personal=_personal(), groups=_groups(subscriber.id)))
+    return jsonify(_shown(subscriber, _wants_personal()))
 
 
 @bp.patch("/subscribers/<int:subscriber_id>")
@@ -141,8 +165,10 @@ def update_subscriber(subscriber_id):
     check_fields(body, UPDATE_SPEC)
     if version is not None:
         check_fields({"version": version}, {"version": Field("integer")})
+    _refuse_personal_without_permission(body)
+    personal = _wants_personal()
     data = _domain_data(body, subscriber.kind)
     subscriber = subscribers.update_subscriber(subscriber, data, actor=actor(), version=version)
-    return jsonify(subscriber_json(subscriber, personal=_personal(), groups=_groups(subscriber.id)))
+    return jsonify(_shown(subscriber, personal))
 
 
