@@ -70,6 +70,8 @@ def operation(summary: str, *, permission: str | None = None, responses: dict, r
     return out
 
 
+PASSPORT = {"name": "passport", "in": "query", "schema": {"type": "boolean"},
+            "description": "1: include passport data (needs personal_data.view; the read is audited)."}
 PAGING = [
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
@@ -277,14 +279,15 @@ PATHS: dict[str, dict] = {
                          "description": "Contains, in name, e-mail, phone or cabinet login."}, *PAGING],
             responses={**ok("SubscriberPage"), **errors(400, 403)}),
         "post": operation("Create a subscriber", permission="subscribers.edit", request=body("SubscriberCreate"),
+                          parameters=[PASSPORT],
                           responses={**ok("Subscriber", "Created", "201"), **errors(400, 403, 409, 422)}),
     },
     "/subscribers/{subscriber_id}": {
         "parameters": [path_id("subscriber_id")],
-        "get": operation("A subscriber", permission="subscribers.view",
+        "get": operation("A subscriber", permission="subscribers.view", parameters=[PASSPORT],
                          responses={**ok("Subscriber"), **errors(403, 404)}),
         "patch": operation("Update a subscriber (kind and category are fixed)", permission="subscribers.edit",
-                           request=body("SubscriberUpdate"),
+                           request=body("SubscriberUpdate"), parameters=[PASSPORT],
                            responses={**ok("Subscriber"), **errors(400, 403, 404, 409, 422)}),
     },
     "/agreements": {
