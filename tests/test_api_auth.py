@@ -154,6 +154,9 @@ def test_writes_to_hidden_subscribers_are_refused_as_unknown(two_groups):
     assert paid.status_code == 422 and "agreement_id" in paid.json["fields"]
     agreement = manager_api.post("/agreements", json={"subscriber_id": hidden.subscriber_id})
     assert agreement.status_code == 422 and "subscriber_id" in agreement.json["fields"]
+    outside = manager_api.post("/subscribers", json={"name": "В чужую группу",
+                                                     "group_ids": [Group.get(Group.name == "Юг").id]})
+    assert outside.status_code == 422 and "group_ids" in outside.json["fields"]
     account = manager_api.post("/accounts", json={"agreement_id": hidden.agreement_id, "agent_id": hidden.agent_id,
                                                   "tariff_id": hidden.tariff_id, "login": "sneaky"})
     assert account.status_code == 422 and "agreement_id" in account.json["fields"]

@@ -8,13 +8,13 @@ asked for with ?passport=1, and each such read is written to the audit log
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 
 from lanbill.api import ApiError, actor, bp, json_body, require
 from lanbill.api.common import Field, can_see, check_fields, iso_datetime, paged, text_fields, visible
 from lanbill.billing import audit, subscribers
 from lanbill.billing.errors import N_, NotFound
-from lanbill.models import Address, Group, Subscriber, SubscriberGroup
+from lanbill.models import Address, Group, RoleGroup, Subscriber, SubscriberGroup
 from lanbill.models.subscribers import (
     COMMON_FIELDS,
     INDIVIDUAL_FIELDS,
@@ -23,8 +23,9 @@ from lanbill.models.subscribers import (
     PERSONAL_FIELDS,
 )
 
-# Fields the API writes; card_activation_blocked is cleared by staff only
-# (seed 002) and stays writable, the login's password is the cabinet's.
+# The fields of both classes; those of the other class than the
+# subscriber's are refused in _domain_data.  The cabinet password is not
+# an API field.
 WRITABLE = tuple(dict.fromkeys(COMMON_FIELDS + INDIVIDUAL_FIELDS + LEGAL_FIELDS))
 SPEC = {
     "kind": Field("text"),
@@ -108,7 +109,12 @@ def _domain_data(body: dict, kind: str) -> dict:
         if body.get(key) is not None and Address.get_or_none(Address.id == body[key]) is None:
             wrong[key] = N_("No such address.")
     if "group_ids" in body:
-        found = {row.id for row in Group.select(Group.id).where(Group.id.in_(body["group_ids"]))}
+        # Only groups the token's role may see (the others do not exist for it).
+        groups = Group.select(Group.id).where(Group.id.in_(body["group_ids"]))
+        if not g.api_manager.role.all_groups:
+            groups = groups.where(Group.id.in_(RoleGroup.select(RoleGroup.group).where(
+                RoleGroup.role == g.api_manager.role_id)))
+        found = {row.id for row in groups}
         if len(found) != len(set(body["group_ids"])):
             wrong["group_ids"] = N_("No such group.")
     if wrong:

@@ -10,7 +10,7 @@ their own to tell the two apart.
 from __future__ import annotations
 
 from flask import current_app, request
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 
 from lanbill.api import bp
@@ -35,11 +35,11 @@ def _api_map() -> Map:
 @bp.route("/", defaults={"path": ""}, methods=METHODS)
 @bp.route("/<path:path>", methods=METHODS)
 def unknown_path(path):
-    adapter = _api_map().bind("localhost")
+    """404, or the 405 (with its Allow list) a real route would give."""
     try:
-        adapter.match(request.path, method=request.method)
-    except MethodNotAllowed as exc:
-        raise exc from None
-    except Exception:  # noqa: BLE001 - NotFound, or a redirect for a slash
+        _api_map().bind("localhost").match(request.path, method=request.method)
+    except MethodNotAllowed:
+        raise
+    except HTTPException:  # NotFound, or a redirect for a missing slash
         pass
     raise NotFound()
