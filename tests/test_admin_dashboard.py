@@ -58,7 +58,7 @@ def test_chart_has_one_bar_per_day_with_money(client, admin, login_as):
     assert "18.03: 150,00" in svg
     # Today's and this month's payments: none today, 220,00 in March (3 payments, the cancelled one excluded).
     assert re.search(r'id="payments-today">.*?0,00', page, re.S)
-    month = re.search(r'id="payments-month">(.*?)</dd>', page, re.S).group(1)
+    month = re.search(r'id="payments-month">(.*?)</td>', page, re.S).group(1)
     assert "220,00" in month and "(3)" in month
 
 

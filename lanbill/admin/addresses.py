@@ -7,11 +7,13 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from markupsafe import escape
 
 from lanbill.admin import bp
 from lanbill.admin.permissions import requires
 from lanbill.admin.settings_forms import EntryForm, apply_errors, current_actor
+from lanbill.admin.tables import Column, Table
 from lanbill.billing import addresses as directory
 from lanbill.billing.errors import BillingError
 
@@ -68,8 +70,16 @@ def addresses():
     elif request.method == "POST":
         status = 422
     q = (request.args.get("q") or "").strip()
-    rows = directory.children(level, parent.id if parent else None, q=q, limit=1000)
-    return render_template("admin/addresses/list.html", chosen=chosen, level=level, rows=rows, form=form, q=q,
+    model = directory.MODELS[level]
+    columns = [Column("name", LEVEL_NAMES[level], sort=getattr(model, directory.NAME_FIELD[level]),
+                      value=lambda e: getattr(e, directory.NAME_FIELD[level]))]
+    if level in directory.HAS_INDEX:
+        columns.append(Column("postal_index", _l("Postal index"), sort=model.postal_index))
+    table = Table.from_request(f"addresses_{level}", columns, default_sort="name", tie_breaker=model.id,
+                               manager=current_user)
+    page = table.page(directory.children_query(level, parent.id if parent else None, q=q))
+    return render_template("admin/addresses/list.html", chosen=chosen, level=level, t=table, page=page, form=form,
+                           q=q,
                            titles=LEVEL_TITLES, names=LEVEL_NAMES, has_index=level in directory.HAS_INDEX,
                            child_level=directory.CHILD_LEVEL.get(level)), status
 

@@ -140,12 +140,22 @@ def manager_password(manager_id):
 @bp.route("/roles")
 @requires("settings.edit")
 def roles():
-    rows = list(Role.select(Role, fn.COUNT(Manager.id).alias("manager_count"))
-                .join(Manager, JOIN.LEFT_OUTER).group_by(Role).order_by(Role.name))
+    columns = [
+        Column("name", _l("Role"), sort=Role.name),
+        Column("permissions", _l("Permissions")),
+        Column("groups", _l("Subscriber groups")),
+        Column("managers", _l("Managers"), sort=fn.COUNT(Manager.id), css="num", value=lambda r: r.manager_count),
+    ]
+    table = Table.from_request("roles", columns, default_sort="name", tie_breaker=Role.id, manager=current_user)
+    page = table.page(Role.select(Role, fn.COUNT(Manager.id).alias("manager_count"))
+                      .join(Manager, JOIN.LEFT_OUTER).group_by(Role))
     groups_of = {}
-    for link in RoleGroup.select(RoleGroup, Group).join(Group).order_by(Group.name):
-        groups_of.setdefault(link.role_id, []).append(link.group.name)
-    return render_template("admin/staff/roles.html", rows=rows, groups_of=groups_of, labels=PERMISSION_LABELS)
+    role_ids = [r.id for r in page.items]
+    for link in (RoleGroup.select(RoleGroup, Group).join(Group).where(RoleGroup.role.in_(role_ids or [0]))
+                 .order_by(Group.name)):
+        groups_of.setdefault(link.role_id, []).append(_(link.group.name) if link.group.is_system else link.group.name)
+    return render_template("admin/staff/roles.html", t=table, page=page, groups_of=groups_of,
+                           labels=PERMISSION_LABELS)
 
 
 def _role_form(role):
@@ -156,7 +166,8 @@ def _role_form(role):
                    "version": role.version}
     form = RoleForm(data=initial)
     form.permissions.choices = [(p, PERMISSION_LABELS[p]) for p in PERMISSIONS]
-    form.group_ids.choices = [(g.id, g.name) for g in Group.select().order_by(Group.is_system.desc(), Group.name)]
+    form.group_ids.choices = [(g.id, _(g.name) if g.is_system else g.name)
+                              for g in Group.select().order_by(Group.is_system.desc(), Group.name)]
     return form
 
 

@@ -66,21 +66,19 @@ def get_entry(level: str, entry_id):
     return entry
 
 
-def children(level: str, parent_id=None, *, q: str = "", limit: int = 200) -> list[dict]:
-    """Entries of `level` under `parent_id` (regions have no parent), whose
-    name contains `q` (case-insensitive), as plain dicts for lists and the
-    picker: {id, name, postal_index}.  One query."""
+def children_query(level: str, parent_id=None, *, q: str = ""):
+    """A query (not yet ordered) of the entries of `level` under
+    `parent_id` (regions have no parent) whose name contains `q`,
+    case-insensitive; None when the parent is missing or malformed."""
     _check_level(level)
     model = MODELS[level]
     name_col = getattr(model, NAME_FIELD[level])
     query = model.select()
     if level in PARENT_FIELD:
-        if parent_id in (None, ""):
-            return []
         try:
             parent_id = int(parent_id)
         except (TypeError, ValueError):
-            return []
+            return None
         query = query.where(getattr(model, PARENT_FIELD[level]) == parent_id)
     q = (q or "").strip()
     if q and not is_sqlite():
@@ -90,14 +88,21 @@ def children(level: str, parent_id=None, *, q: str = "", limit: int = 200) -> li
         # are few, so Cyrillic "contains" is checked here instead.
         ids = [e.id for e in query.select(model.id, name_col) if q.lower() in getattr(e, NAME_FIELD[level]).lower()]
         query = model.select().where(model.id.in_(ids))
-    rows = []
-    for entry in query.order_by(name_col, model.id).limit(limit):
-        rows.append({
-            "id": entry.id,
-            "name": getattr(entry, NAME_FIELD[level]),
-            "postal_index": getattr(entry, "postal_index", ""),
-        })
-    return rows
+    return query
+
+
+def children(level: str, parent_id=None, *, q: str = "", limit: int = 200) -> list[dict]:
+    """Entries of `level` under `parent_id` whose name contains `q`, by
+    name, as plain dicts for the picker: {id, name, postal_index}."""
+    query = children_query(level, parent_id, q=q)
+    if query is None:
+        return []
+    model = MODELS[level]
+    name_col = getattr(model, NAME_FIELD[level])
+    return [
+        {"id": entry.id, "name": getattr(entry, NAME_FIELD[level]), "postal_index": getattr(entry, "postal_index", "")}
+        for entry in query.order_by(name_col, model.id).limit(limit)
+    ]
 
 
 def add_entry(level: str, parent_id, name, *, actor, postal_index="") -> object:
