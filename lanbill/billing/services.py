@@ -161,7 +161,7 @@ def charge_one_off(attached: AccountService, *, actor=None, amount: Decimal | No
 def charge_due_one_offs(day: dt.date) -> int:
     """The run's sweep: one-off services dated up to `day` not yet charged."""
     rows = (
-        AccountService.select(AccountService, Account.agreement)
+        AccountService.select(AccountService, Account.id, Account.agreement)
         .join(Service, on=(AccountService.service == Service.id))
         .switch(AccountService)
         .join(Account, on=(AccountService.account == Account.id))

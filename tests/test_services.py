@@ -1,0 +1,118 @@
+"""Periodic and one-off services (USBox) and the CSV import of rendered
+one-off services with a column mapping and a dry run."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from lanbill.billing import blocks, services
+from lanbill.billing.errors import ValidationError
+from lanbill.billing.payments import post_payment
+from lanbill.models import AccountService, LedgerEntry
+from tests.billing_helpers import simulate, travel
+from tests.factories import ACTOR, make_account, make_agreement, make_tariff
+
+
+def _account(money="10000"):
+    agreement = make_agreement()
+    post_payment(agreement, money, "p", actor=ACTOR)
+    return agreement, make_account(agreement, tariff=make_tariff(rent="0"))
+
+
+def _service_total(account, first="2026-01-01", last="2026-01-31") -> Decimal:
+    import datetime as dt
+
+    rows = LedgerEntry.select().where(
+        (LedgerEntry.account_id == account.id) & LedgerEntry.kind.in_(["service", "one_off"])
+        & (LedgerEntry.period_start >= dt.date.fromisoformat(first))
+        & (LedgerEntry.period_start <= dt.date.fromisoformat(last)))
+    return -sum((r.amount for r in rows), Decimal("0.00"))
+
+
+def test_daily_service_from_the_10th_to_the_20th(app):
+    # TV package 310.00 a month, daily: days 10..20 of 31 =
+    # round(310·20/31) − round(310·9/31) = 200.00 − 90.00 = 110.00
+    with travel("2026-01-01 00:00") as t:
+        _, account = _account()
+        tv = services.create_service({"name": "TV", "kind": "periodic", "scheme": "daily", "price": "310.00"},
+                                     actor=ACTOR)
+        services.attach_service(account, tv, actor=ACTOR, start_date="2026-01-10", end_date="2026-01-20")
+        simulate(t, "2026-01-01", "2026-02-01")
+    assert _service_total(account) == Decimal("110.00")
+
+
+def test_dynamic_service_is_not_charged_while_blocked_by_staff(app):
+    # antivirus 155.00 (×2 licences = 310.00), dynamic, staff block 00:00 of 21st..end:
+    # 310 − Σ share(310, 21..31) = round(310·20/31) = 200.00
+    with travel("2026-01-01 00:00") as t:
+        _, account = _account()
+        av = services.create_service({"name": "AV", "kind": "periodic", "scheme": "dynamic", "price": "155.00"},
+                                     actor=ACTOR)
+        services.attach_service(account, av, actor=ACTOR, start_date="2026-01-01", quantity=2)
+        simulate(t, "2026-01-01", "2026-02-01",
+                 events=[("2026-01-21 00:00", lambda: blocks.block_by_staff(account, actor=ACTOR, reason="x"))])
+    assert _service_total(account) == Decimal("200.00")
+
+
+def test_one_off_service_is_charged_once(app):
+    with travel("2026-01-05 12:00") as t:
+        agreement, account = _account()
+        setup = services.create_service({"name": "Installation", "kind": "one_off", "price": "1500.00"}, actor=ACTOR)
+        services.attach_service(account, setup, actor=ACTOR)
+        simulate(t, "2026-01-05", "2026-01-07", run_at="13:00")
+    assert _service_total(account) == Decimal("1500.00")
+    assert LedgerEntry.select().where(LedgerEntry.kind == "one_off").count() == 1
+
+
+def test_csv_import_dry_run_reports_every_bad_row_and_saves_nothing(app):
+    with travel("2026-01-15 12:00"):
+        _, account = _account()
+        services.create_service({"name": "Cable", "kind": "one_off", "price": "100.00"}, actor=ACTOR)
+        text = ("Логин;Услуга;Дата;Кол-во;Сумма\n"
+                f"{account.login};Cable;2026-01-14;3;\n"
+                "nobody;Cable;2026-01-14;1;\n"
+                f"{account.login};Unknown;14.01.2026;1;\n"
+                f"{account.login};Cable;2026-13-01;1;\n"
+                f"{account.login};Cable;2026-01-14;x;\n"
+                f"{account.login};Cable;2026-01-14;1;12,345\n")
+        mapping = {"login": "Логин", "service": "Услуга", "date": "Дата", "quantity": "Кол-во", "amount": "Сумма"}
+        report = services.import_one_offs(text, mapping, actor=ACTOR, dry_run=True)
+        assert (report.rows, report.good) == (6, 1)
+        assert [line for line, _ in report.errors] == [3, 4, 5, 6, 7]
+        assert "nobody" in report.errors[0][1]
+        real = services.import_one_offs(text, mapping, actor=ACTOR, dry_run=False)
+        assert not real.ok and real.created == []
+        assert AccountService.select().count() == 0
+
+
+def test_csv_import_charges_the_good_file(app):
+    with travel("2026-01-15 12:00"):
+        _, account = _account()
+        services.create_service({"name": "Cable", "kind": "one_off", "price": "100.00"}, actor=ACTOR)
+        text = ("login,service,date,qty,sum\n"
+                f"{account.login},Cable,2026-01-14,3,\n"
+                f"{account.login},cable,14.01.2026,1,99.50\n")
+        report = services.import_one_offs(
+            text, {"login": "login", "service": "service", "date": "date", "quantity": "qty", "amount": "sum"},
+            actor=ACTOR, dry_run=False)
+        assert report.ok and len(report.created) == 2
+    assert _service_total(account) == Decimal("399.50")
+
+
+def test_csv_import_mapping_must_name_account_service_and_date(app):
+    with pytest.raises(ValidationError):
+        services.import_one_offs("a,b\n", {"service": "a", "date": "b"}, actor=ACTOR)
+    report = services.import_one_offs("a,b\n1,2\n", {"login": "a", "service": "b", "date": "c"}, actor=ACTOR)
+    assert report.errors and "c" in report.errors[0][1]
+
+
+def test_api_attaches_a_service(app, api):
+    _, account = _account()
+    tv = services.create_service({"name": "TV", "kind": "periodic", "price": "100.00"}, actor=ACTOR)
+    response = api.post(f"/accounts/{account.id}/services", json={"service_id": tv.id, "start_date": "2026-12-01"})
+    assert response.status_code == 201, response.json
+    assert response.json["start_date"] == "2026-12-01"
+    missing = api.post(f"/accounts/{account.id}/services", json={"service_id": 999})
+    assert missing.status_code == 422
