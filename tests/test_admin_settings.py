@@ -268,7 +268,8 @@ def test_radius_agent_with_its_options(admin_client):
     response = admin_client.post("/admin/agents/new/radius", data={
         "name": "radius-1", "listen_address": "127.0.0.1", "enabled": "y", "opt_auth_port": "11812",
         "opt_acct_port": "11813", "opt_interim_interval": "60", "opt_blocked_policy": "redirect",
-        "opt_redirect_pool": "blocked", "opt_redirect_rate": "128k/128k"})
+        "opt_redirect_pool": "blocked", "opt_redirect_rate": "128k/128k", "opt_framed_pool": "",
+        "opt_workers": "2"})
     assert response.status_code == 302
     agent = Agent.get(Agent.name == "radius-1")
     assert agent.type == "radius" and agent.listen_address == "127.0.0.1"
@@ -280,7 +281,7 @@ def test_radius_agent_with_its_options(admin_client):
     response = admin_client.post(f"/admin/agents/{agent.id}", data={
         "name": "radius-1", "listen_address": "0.0.0.0", "opt_auth_port": "1812", "opt_acct_port": "1813",
         "opt_interim_interval": "300", "opt_blocked_policy": "reject", "opt_redirect_pool": "",
-        "opt_redirect_rate": "", "version": agent.version})
+        "opt_redirect_rate": "", "opt_framed_pool": "main", "opt_workers": "1", "version": agent.version})
     assert response.status_code == 302
     agent = Agent.get_by_id(agent.id)
     assert not agent.enabled and agent.options["auth_port"] == 1812 and agent.options["secret_feature"] == 1
@@ -288,7 +289,7 @@ def test_radius_agent_with_its_options(admin_client):
 
 def test_agent_bad_input_saves_nothing(admin_client):
     response = admin_client.post("/admin/agents/new/netflow", data={
-        "name": "", "listen_address": "300.1.1.1", "opt_port": "70000", "opt_exporters": "", "opt_flush_seconds": "60"})
+        "name": "", "listen_address": "300.1.1.1", "opt_port": "70000", "opt_flush_seconds": "60"})
     assert response.status_code == 422
     messages = errors_of(response)
     assert "Обязательное поле." in messages and "Это не IP-адрес." in messages

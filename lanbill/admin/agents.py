@@ -4,7 +4,7 @@ status on pages of their own."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,6 +28,9 @@ from lanbill.billing import catalog, settings
 from lanbill.billing.errors import BillingError
 from lanbill.models import Account, Agent, Nas
 from lanbill.models.agents import AGENT_TYPES
+
+# The live status of each agent type is shown by that agent's own screen.
+STATUS_PAGES = {"radius": "admin.radius_status", "netflow": "admin.netflow_status"}
 
 
 def _agent_columns():
@@ -119,8 +122,13 @@ def agent_edit(agent_id):
         status = 422
     nas_rows = list(Nas.select().where(Nas.agent == agent.id).order_by(Nas.name))
     accounts = Account.select().where((Account.agent == agent.id) & (Account.deleted == False)).count()  # noqa: E712
+    status_url = None
+    endpoint = STATUS_PAGES.get(agent.type)
+    if endpoint in current_app.view_functions:
+        status_url = url_for(endpoint)
     return render_template("admin/agents/form.html", form=form, agent=agent, agent_type=agent.type,
                            type_label=AGENT_TYPE_LABELS.get(agent.type, agent.type), nas_rows=nas_rows,
+                           status_url=status_url,
                            accounts=accounts, option_fields=agent_option_fields(form, agent.type)), status
 
 

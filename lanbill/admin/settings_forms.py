@@ -160,10 +160,11 @@ AGENT_OPTIONS = {
         ("blocked_policy", _l("Blocked accounts"), "choice", "reject"),
         ("redirect_pool", _l("Redirect pool for blocked accounts"), "text", ""),
         ("redirect_rate", _l("Speed in the redirect pool"), "text", "256k/256k"),
+        ("framed_pool", _l("Address pool (when the account has no IP)"), "text", ""),
+        ("workers", _l("Worker processes"), "workers", 1),
     ],
     "netflow": [
         ("port", _l("Listening port"), "port", 2055),
-        ("exporters", _l("Allowed exporters (IP addresses, comma-separated; empty: any)"), "text", ""),
         ("flush_seconds", _l("Write counters every, s"), "int", 60),
     ],
     "usbox": [],
@@ -186,6 +187,9 @@ def agent_form_class(agent_type: str):
         elif kind == "int":
             field = IntegerField(label, default=default, validators=[
                 InputRequired(message=REQUIRED), NumberRange(min=1, max=86400, message=_l("From 1 to 86400."))])
+        elif kind == "workers":
+            field = IntegerField(label, default=default, validators=[
+                InputRequired(message=REQUIRED), NumberRange(min=1, max=16, message=_l("From 1 to 16."))])
         elif kind == "choice":
             field = SelectField(label, default=default, choices=BLOCKED_POLICIES)
         else:
