@@ -219,3 +219,16 @@ def test_redirect_policy_sends_coa_with_redirect_rate_and_pool(app, radius_facto
         assert sent.vsa[(p.VENDOR_MIKROTIK, 8)] == b"128k/256k"
     finally:
         nas.close()
+
+
+def test_interim_after_stale_close_reopens_the_session(app, radius_factory):
+    radius = radius_factory()
+    make_account(agent=radius.agent, login="acc10", password="pw-1")
+    radius.refresh()
+    radius.accounting("acc10", "s-10", "Start")
+    session = RadiusSession.get(RadiusSession.acct_session_id == "s-10")
+    close_stale_sessions(radius.agent.id, 60, now=session.updated_at + dt.timedelta(seconds=200))
+    # the agent still counts it open (no refresh yet): the UPDATE finds nothing, the upsert reopens it
+    radius.accounting("acc10", "s-10", "Interim-Update", Acct_Session_Time=500)
+    open_rows = list(RadiusSession.select().where(RadiusSession.stopped_at.is_null()))
+    assert len(open_rows) == 1 and open_rows[0].session_time == 500

@@ -97,17 +97,21 @@ class Worker:
 
     # -- sockets -------------------------------------------------------------------
 
-    def bind(self) -> None:
+    def bind(self, accounting: bool = True) -> None:
+        """Bind the agents' ports.  Extra worker processes take only
+        authentication: accounting stays in the main process, so that one
+        writer batches every update (no SQLite lock ping-pong between
+        processes, whose busy handler sleeps in milliseconds)."""
         for agent in self.cache.agents.values():
             if agent.id in self.sockets:
                 continue
             auth_port, acct_port = agent_ports(agent, self.config)
             self.sockets[agent.id] = (bind_udp(agent.listen_address, auth_port),
-                                      bind_udp(agent.listen_address, acct_port))
+                                      bind_udp(agent.listen_address, acct_port) if accounting else None)
 
     def ports(self, agent_id: int) -> tuple[int, int]:
         auth, acct = self.sockets[agent_id]
-        return auth.getsockname()[1], acct.getsockname()[1]
+        return auth.getsockname()[1], acct.getsockname()[1] if acct else None
 
     # -- the loop --------------------------------------------------------------------
 
@@ -117,7 +121,8 @@ class Worker:
         self.loop = loop
         for agent_id, (auth, acct) in self.sockets.items():
             loop.add_reader(auth.fileno(), self._drain, auth, agent_id, self.handle_auth)
-            loop.add_reader(acct.fileno(), self._drain, acct, agent_id, self.handle_acct)
+            if acct is not None:
+                loop.add_reader(acct.fileno(), self._drain, acct, agent_id, self.handle_acct)
 
         async def wait_stop():
             while not stop.is_set():
@@ -129,12 +134,14 @@ class Worker:
         finally:
             for auth, acct in self.sockets.values():
                 loop.remove_reader(auth.fileno())
-                loop.remove_reader(acct.fileno())
+                if acct is not None:
+                    loop.remove_reader(acct.fileno())
             loop.close()
             self.writer.stop()
             for auth, acct in self.sockets.values():
                 auth.close()
-                acct.close()
+                if acct is not None:
+                    acct.close()
 
     def _drain(self, sock, agent_id, handler) -> None:
         """Read up to 256 datagrams per wake-up (one syscall each, no
@@ -335,6 +342,8 @@ class Worker:
                 agent.interim_interval,
                 _int(attrs.get(p.ACCT_TERMINATE_CAUSE)) if p.ACCT_TERMINATE_CAUSE in attrs else None,
             )
+            if status == p.ACCT_INTERIM:
+                record.known = (nas.id, record.session_id) in cache.session_owner
         else:  # other status types are acknowledged, not stored
             sock.sendto(p.build_reply(p.ACCOUNTING_RESPONSE, req, secret, with_ma=False), addr)
             counters.add("acct_other")
@@ -509,7 +518,7 @@ def worker_process(config: dict, agent_ids: list[int], stop, index: int) -> None
     cache = Cache(agent_ids)
     cache.load()
     worker = Worker(cache, config, name=f"{socket.gethostname()}:{os.getpid()}")
-    worker.bind()
+    worker.bind(accounting=False)
     run_refresher(cache, local_stop)
     run_maintenance(worker, local_stop, main=False)
     worker.run(local_stop)

@@ -39,10 +39,12 @@ class Record:
     """One accounting event to store: kind is start|interim|stop|nas_reset."""
 
     __slots__ = ("kind", "agent_id", "nas_id", "account_id", "login", "session_id", "framed_ip", "calling",
-                 "nas_port", "at", "session_time", "input_octets", "output_octets", "interval", "cause")
+                 "nas_port", "at", "session_time", "input_octets", "output_octets", "interval", "cause", "known")
 
     def __init__(self, kind, agent_id, nas_id, account_id=None, login="", session_id="", framed_ip="", calling="",
-                 nas_port="", at=None, session_time=0, input_octets=0, output_octets=0, interval=300, cause=None):
+                 nas_port="", at=None, session_time=0, input_octets=0, output_octets=0, interval=300, cause=None,
+                 known=False):
+        self.known = known  # an interim for a session the cache knows open: a plain UPDATE will do
         self.kind = kind
         self.agent_id = agent_id
         self.nas_id = nas_id
@@ -60,22 +62,51 @@ class Record:
         self.cause = cause
 
 
+def _update_sql() -> str:
+    p = database.param
+    return (f"UPDATE radius_session SET updated_at = {p}, session_time = {p}, input_octets = {p}, "
+            f"output_octets = {p} WHERE nas_id = {p} AND acct_session_id = {p} AND stopped_at IS NULL")
+
+
 def write_records(records: list[Record]) -> None:
-    """Store a batch in one transaction (the caller opened a connection)."""
+    """Store a batch in one transaction (the caller opened a connection).
+
+    Interim-Updates of sessions known open are plain UPDATEs (half the cost
+    of an upsert); if any of them finds no open row (closed as stale
+    meanwhile), the whole group is redone as upserts, which is idempotent."""
     upserts = []
+    latest = {}
     stops = []
     resets = []
+    sqlite = is_sqlite()
+    text = {}
+
+    def stamp(value):
+        # SQLite stores datetimes as text: convert each distinct one once
+        if not sqlite:
+            return value
+        found = text.get(value)
+        if found is None:
+            found = text[value] = str(value)
+        return found
+
     for r in records:
-        if r.kind == "stop":
+        kind = r.kind
+        if kind == "stop":
             stops.append(r)
-        elif r.kind == "nas_reset":
+        elif kind == "nas_reset":
             resets.append(r)
+        elif r.known:
+            latest[(r.nas_id, r.session_id)] = r  # a later interim supersedes an earlier one
         else:
-            started = r.at - dt.timedelta(seconds=r.session_time)
-            upserts.append((r.agent_id, r.nas_id, r.account_id, r.login, r.session_id, r.framed_ip, r.calling,
-                            r.nas_port, started, r.at, r.at, r.session_time, r.input_octets, r.output_octets,
-                            r.interval, "", 0, 0))
+            upserts.append(_upsert_row(r, stamp))
+    known = list(latest.values())
+    updates = [(stamp(r.at), r.session_time, r.input_octets, r.output_octets, r.nas_id, r.session_id)
+               for r in known]
     with transaction():
+        if updates:
+            if _update_many(updates) < len(updates):
+                upserts.extend(_upsert_row(r, stamp) for r in known)
         if upserts:
             _execute_many(_upsert_sql(), upserts)
         for r in stops:
@@ -85,6 +116,13 @@ def write_records(records: list[Record]) -> None:
              .where((RadiusSession.nas_id == r.nas_id) & RadiusSession.stopped_at.is_null()).execute())
 
 
+def _upsert_row(r: Record, stamp) -> tuple:
+    started = r.at - dt.timedelta(seconds=r.session_time)
+    at = stamp(r.at)
+    return (r.agent_id, r.nas_id, r.account_id, r.login, r.session_id, r.framed_ip, r.calling, r.nas_port,
+            stamp(started), at, at, r.session_time, r.input_octets, r.output_octets, r.interval, "", 0, 0)
+
+
 def _execute_many(sql: str, rows: list[tuple]) -> None:
     if is_sqlite():
         database.cursor().executemany(sql, rows)
@@ -92,6 +130,27 @@ def _execute_many(sql: str, rows: list[tuple]) -> None:
         from psycopg2.extras import execute_batch
 
         execute_batch(database.cursor(), sql, rows, page_size=500)
+
+
+def _update_many(rows: list[tuple]) -> int:
+    """The interim UPDATEs; returns the number of rows updated."""
+    if is_sqlite():
+        cursor = database.cursor()
+        cursor.executemany(_update_sql(), rows)
+        return cursor.rowcount
+    from psycopg2.extras import execute_values
+
+    cursor = database.cursor()
+    sql = ("UPDATE radius_session AS s SET updated_at = v.at, session_time = v.st, input_octets = v.io, "
+           "output_octets = v.oo FROM (VALUES %s) AS v(at, st, io, oo, nas_id, sid) "
+           "WHERE s.nas_id = v.nas_id AND s.acct_session_id = v.sid AND s.stopped_at IS NULL")
+    template = "(%s::timestamp, %s::bigint, %s::bigint, %s::bigint, %s::integer, %s::text)"
+    affected = 0
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start:start + 1000]
+        execute_values(cursor, sql, chunk, template=template, page_size=len(chunk))
+        affected += cursor.rowcount
+    return affected
 
 
 def _store_stop(r: Record) -> None:

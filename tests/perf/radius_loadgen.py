@@ -58,65 +58,72 @@ def acct_packets(users: int, secret: bytes, count: int) -> list[bytes]:
     return out
 
 
-def run(mode: str, port: int, packets: list[bytes], count: int, arg: float, timeout: float = 2.0) -> dict:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    sock.connect(("127.0.0.1", port))
-    sock.setblocking(False)
+def run(mode: str, port: int, packets: list[bytes], count: int, arg: float, timeout: float = 2.0,
+        n_sockets: int = 16) -> dict:
+    """Send `count` requests; a reply is matched by (socket, identifier), so
+    16 source sockets give 4,096 distinct in-flight slots."""
+    socks = []
+    for _ in range(n_sockets):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        sock.connect(("127.0.0.1", port))
+        sock.setblocking(False)
+        socks.append(sock)
+    by_fd = {s.fileno(): (i, s) for i, s in enumerate(socks)}
     n_packets = len(packets)
-    sent_at = {}  # ident -> (seq, time)
+    sent_at = {}  # (socket index, ident) -> time
     latencies = []
     sent = received = 0
-    start = time.perf_counter()
-    send = sock.send
-    recv = sock.recv
     now = time.perf_counter
-    if mode == "closed":
-        inflight = int(arg)
-        while received < count:
-            while sent < count and sent - received < inflight and len(sent_at) < 256:
-                data = packets[sent % n_packets]
-                sent_at[data[1]] = now()
-                send(data)
-                sent += 1
-            ready, _, _ = select.select([sock], [], [], timeout)
-            if not ready:
-                break  # the rest is lost
+    start = now()
+
+    def send_next():
+        nonlocal sent
+        data = packets[sent % n_packets]
+        index = (sent // 256) % n_sockets
+        sent_at[(index, data[1])] = now()
+        socks[index].send(data)
+        sent += 1
+
+    def drain(ready):
+        nonlocal received
+        for sock in ready:
+            index, _ = by_fd[sock.fileno()]
             while True:
                 try:
-                    reply = recv(4096)
+                    reply = sock.recv(4096)
                 except BlockingIOError:
                     break
-                t = sent_at.pop(reply[1], None)
+                t = sent_at.pop((index, reply[1]), None)
                 if t is not None:
                     latencies.append(now() - t)
                     received += 1
+
+    if mode == "closed":
+        inflight = int(arg)
+        while received < count:
+            while sent < count and len(sent_at) < inflight:
+                send_next()
+            ready, _, _ = select.select(socks, [], [], timeout)
+            if not ready:
+                break  # what is still in flight is lost
+            drain(ready)
     else:
-        rate = float(arg)
-        interval = 1.0 / rate
+        interval = 1.0 / float(arg)
         next_send = now()
-        while sent < count or (sent_at and now() - next_send < timeout):
+        last_reply = now()
+        while True:
             t = now()
             while sent < count and t >= next_send:
-                data = packets[sent % n_packets]
-                sent_at[data[1]] = t
-                send(data)
-                sent += 1
+                send_next()
                 next_send += interval
-            wait = max(0.0, min(next_send - now(), 0.01)) if sent < count else 0.05
-            ready, _, _ = select.select([sock], [], [], wait)
-            if ready:
-                while True:
-                    try:
-                        reply = recv(4096)
-                    except BlockingIOError:
-                        break
-                    sent_t = sent_at.pop(reply[1], None)
-                    if sent_t is not None:
-                        latencies.append(now() - sent_t)
-                        received += 1
-            if sent >= count and not sent_at:
+            if sent >= count and (not sent_at or t - last_reply > timeout):
                 break
+            wait = max(0.0, min(next_send - now(), 0.01)) if sent < count else 0.05
+            ready, _, _ = select.select(socks, [], [], wait)
+            if ready:
+                drain(ready)
+                last_reply = now()
     seconds = now() - start
     latencies.sort()
 
