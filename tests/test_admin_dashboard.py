@@ -142,3 +142,20 @@ def test_online_count_comes_from_open_radius_sessions(admin_client):
     radius.RadiusSession.create(account_id=other.id, acct_session_id="c", stopped_at=now, **common)
     page = admin_client.get("/admin/dashboard").get_data(as_text=True)
     assert re.search(r'id="online">1<', page)
+
+
+def test_first_steps_of_seed_004_until_they_are_done(admin_client):
+    from lanbill.models import Operator
+    from tests.factories import make_nas, make_tariff
+
+    page = admin_client.get("/admin/dashboard").get_data(as_text=True)
+    assert "Первые шаги" in page
+    assert re.search(r'data-step="operator"><a href="/admin/operators">Укажите название', page)
+    Operator.update(name="ООО «Сеть»").execute()
+    make_nas(agent_id=make_account().agent_id)  # an account brings an agent and a tariff
+    page = admin_client.get("/admin/dashboard").get_data(as_text=True)
+    assert re.search(r'data-step="operator"><s>', page) and re.search(r'data-step="tariff"><s>', page)
+    assert re.search(r'data-step="staff"><a href="/admin/staff/new">', page)
+    make_tariff()
+    create_manager("second", role=Role.get(Role.name == "Administrator"), actor=ACTOR)
+    assert 'id="first-steps"' not in admin_client.get("/admin/dashboard").get_data(as_text=True)

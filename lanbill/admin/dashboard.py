@@ -205,6 +205,25 @@ def render_chart(days: list[dt.date], payments: list[Decimal], charges: list[Dec
     return Markup("".join(parts))
 
 
+def first_steps() -> list[dict] | None:
+    """Seed 004 «Первые шаги» and «Подготовка к работе»: name the operator,
+    add the NAS, create agents and tariffs, add staff.  None once all are
+    done (the card disappears)."""
+    from lanbill.models import Agent, Manager, Nas, Operator, Tariff
+
+    steps = [
+        ("operator", _("Give the operator your organisation's name"), "admin.operators",
+         not Operator.select().where(Operator.name == "Default operator").exists()),
+        ("nas", _("Add the network equipment (NAS)"), "admin.nas_new", Nas.select().exists()),
+        ("agent", _("Create the agents for your services"), "admin.agents", Agent.select().exists()),
+        ("tariff", _("Create tariffs"), "admin.tariff_new", Tariff.select().exists()),
+        ("staff", _("Add your staff and their roles"), "admin.manager_new", Manager.select().count() > 1),
+    ]
+    if all(done for *_rest, done in steps):
+        return None
+    return [{"key": key, "label": label, "endpoint": endpoint, "done": done} for key, label, endpoint, done in steps]
+
+
 @bp.route("/dashboard")
 @requires()
 def dashboard():
@@ -217,6 +236,7 @@ def dashboard():
         "accounts": account_states(manager),
         "online": accounts_online(manager),
         "money": None,
+        "first_steps": first_steps() if manager.can("settings.edit") else None,
     }
     if manager.can("reports.view"):
         days, payments, charges = daily_series(manager, day)
