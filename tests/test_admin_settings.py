@@ -24,7 +24,7 @@ from lanbill.models import (
     Tariff,
     TrafficCategory,
 )
-from tests.factories import make_agent, make_nas, make_tariff
+from tests.factories import ACTOR, make_agent, make_nas, make_tariff
 
 
 @pytest.fixture
@@ -373,3 +373,78 @@ def test_address_entry_edit_and_delete_rules(admin_client):
     assert "У записи есть вложенные записи" in html(response)
     response = admin_client.post(f"/admin/addresses/region/{region.id}", data={"name": "Регион 40"})
     assert response.status_code == 302 and Region.get_by_id(region.id).name == "Регион 40"
+
+
+# --- stale forms and queries per page --------------------------------------------------------
+
+
+def test_every_versioned_settings_write_refuses_a_stale_version(app):
+    from lanbill.billing import settings
+    from lanbill.billing.errors import Conflict
+    from lanbill.models import Role
+
+    group = settings.create_group({"name": "Север"}, actor=ACTOR)
+    currency = Currency.get(Currency.code == "USD")
+    role = settings.create_role({"name": "Кассир", "permissions": [], "all_groups": True}, actor=ACTOR)
+    agent = make_agent()
+    nas = make_nas(agent_id=agent.id)
+    writes = [
+        (Group, group.id, lambda v: settings.update_group(group.id, {"name": "Юг"}, actor=ACTOR, version=v)),
+        (Currency, currency.id,
+         lambda v: settings.update_currency(currency.id, {"name": "Доллар"}, actor=ACTOR, version=v)),
+        (Role, role.id, lambda v: settings.update_role(role.id, {"name": "Касса", "all_groups": True}, actor=ACTOR,
+                                                       version=v)),
+        (Agent, agent.id, lambda v: settings.update_agent(agent.id, {"name": "a-2"}, actor=ACTOR, version=v)),
+        (Nas, nas.id, lambda v: settings.update_nas(nas.id, {"name": "n-2"}, actor=ACTOR, version=v)),
+    ]
+    for model, object_id, write in writes:
+        version = model.get_by_id(object_id).version
+        write(version)  # the first save wins and moves the version on
+        assert model.get_by_id(object_id).version == version + 1
+        with pytest.raises(Conflict):
+            write(version)  # the second form was opened before it
+
+
+def _count_queries(client, url) -> int:
+    from lanbill.db import database
+
+    real = database.obj.execute_sql
+    seen = []
+
+    def counting(sql, params=None, *args, **kwargs):
+        seen.append(sql)
+        return real(sql, params, *args, **kwargs)
+
+    database.obj.execute_sql = counting
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        database.obj.execute_sql = real
+    return len(seen)
+
+
+def test_lists_run_the_same_queries_for_3_and_for_30_rows(admin_client):
+    from lanbill.billing import audit as audit_log
+    from lanbill.billing.staff import create_manager
+    from lanbill.models import Role
+
+    role = Role.get(Role.name == "Administrator")
+
+    def add(n):
+        for _ in range(n):
+            tariff = make_tariff()
+            agent = make_agent()
+            make_nas(agent_id=agent.id)
+            Group.create(name=f"Группа {tariff.id}")
+            create_manager(f"m{tariff.id}", role=role, actor=ACTOR)
+            Role.create(name=f"Роль {tariff.id}", permissions=[], all_groups=True)
+            audit_log.record(ACTOR, "test.row", "tariff", tariff.id, before={"a": 1}, after={"a": 2})
+
+    urls = ("/admin/tariffs", "/admin/agents", "/admin/nas", "/admin/groups", "/admin/staff", "/admin/roles",
+            "/admin/audit", "/admin/operators", "/admin/currencies")
+    add(3)
+    few = {url: _count_queries(admin_client, url) for url in urls}
+    add(27)
+    many = {url: _count_queries(admin_client, url) for url in urls}
+    assert all(count > 0 for count in few.values())
+    assert many == few
