@@ -203,12 +203,12 @@ def evaluate_agreement(agreement_id: int, *, actor=SYSTEM) -> int:
     agreement = Agreement.get_by_id(agreement_id)
     should_block = available_funds(agreement) < 0
     changed = 0
-    accounts = Account.select().where(
-        (Account.agreement == agreement_id)
-        & (Account.deleted == False)  # noqa: E712
-        & (Account.blocked_balance != should_block)
-    )
+    # Only the agreement in SQL (the `deleted` index must not be chosen over
+    # it: that scans every account); the rest is checked here.
+    accounts = Account.select().where(Account.agreement == agreement_id)
     for account in accounts:
+        if account.deleted or bool(account.blocked_balance) == should_block:
+            continue
         reason = N_("Available funds below zero") if should_block else N_("Available funds back to zero or above")
         if set_flag(account, "balance", should_block, actor=actor, reason=reason):
             changed += 1
@@ -296,10 +296,12 @@ def balances_moved(moves: dict, stamps: dict | None = None) -> None:
                 repaid.append(agreement.id)
         if not crossing:
             continue
-        accounts = Account.select(Account.id, Account.agreement, Account.blocked_balance).where(
-            Account.agreement.in_(list(crossing)) & (Account.deleted == False)  # noqa: E712
+        accounts = Account.select(Account.id, Account.agreement, Account.blocked_balance, Account.deleted).where(
+            Account.agreement.in_(list(crossing))
         ).tuples()
-        for account_id, agreement_id, blocked in accounts:
+        for account_id, agreement_id, blocked, deleted in accounts:
+            if deleted:
+                continue
             should = crossing[agreement_id]
             if bool(blocked) != should:
                 stamp = (stamps or {}).get(agreement_id)

@@ -501,7 +501,10 @@ class Scope:
     ids: list | None = None
 
     def accounts(self):
-        where = _base_filter(self.day) & Account.agreement.between(self.first, self.last)
+        # Only the agreement range (and ids): with more conditions SQLite's
+        # planner may prefer the low-selectivity index on `deleted` and scan
+        # every account for each batch.  load_accounts filters the rest.
+        where = Account.agreement.between(self.first, self.last)
         if self.ids is not None:
             where &= Account.id.in_(self.ids)
         return where
@@ -525,7 +528,10 @@ def load_accounts(scope, day: dt.date, include_rows_from: dt.datetime | None = N
         Account.deleted, Account.deleted_at, Account.blocked_balance, Account.blocked_admin,
         Account.blocked_traffic, Account.blocked_user, Account.is_off,
     ).where(scope.accounts()).order_by(Account.agreement, Account.id).tuples()
+    window = midnight_utc(window_day)
     for (aid, agreement, tariff, connect, disconnect, deleted, deleted_at, bb, ba, bt, bu, off) in query:
+        if _date(connect) > day or (deleted and (deleted_at is None or deleted_at < window)):
+            continue
         acc = Acc(aid, agreement, tariff, _date(connect), _date(disconnect),
                   local_date_of(deleted_at) if deleted and deleted_at else None,
                   bool(bb), bool(ba), bool(bt), bool(bu), bool(off))
@@ -583,12 +589,11 @@ def _keys(scope: Scope, since: dt.date) -> dict:
     """Keys (→ ledger amount) of the batch's periodic entries that may
     matter for days from `since`: every entry whose period ends on or after
     it."""
-    where = (LedgerEntry.agreement.between(scope.first, scope.last) & (LedgerEntry.period_end >= since)
-             & LedgerEntry.idempotency_key.is_null(False))
+    where = LedgerEntry.agreement.between(scope.first, scope.last) & (LedgerEntry.period_end >= since)
     if scope.ids is not None:
         where &= LedgerEntry.account_id.in_(scope.ids)
     query = LedgerEntry.select(LedgerEntry.idempotency_key, LedgerEntry.amount).where(where).tuples()
-    return dict(query)
+    return {key: amount for key, amount in query if key}
 
 
 # --- the pass ------------------------------------------------------------------------
