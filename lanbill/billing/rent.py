@@ -54,6 +54,7 @@ from lanbill.billing import blocks, clock
 from lanbill.billing.actor import job
 from lanbill.billing.clock import local_date_of
 from lanbill.billing.currency import NoRate, RateBook
+from lanbill.billing.errors import N_
 from lanbill.billing.ledger import idempotency_key, post_entries
 from lanbill.billing.periods import day_share, days, month_end, month_start, range_share
 from lanbill.db import transaction
@@ -690,11 +691,11 @@ def _housekeeping(scope: Scope, day: dt.date) -> None:
             & Account.disconnect_date.is_null(False) & (Account.disconnect_date <= day)
         )
         for account in due_off:
-            blocks.set_flag(account, "off", True, actor=ACTOR, reason="Disconnect date reached")
+            blocks.set_flag(account, "off", True, actor=ACTOR, reason=N_("Disconnect date reached"))
         if day.day == 1:
             limited = Account.select().where(scope.accounts() & (Account.blocked_traffic == True))  # noqa: E712
             for account in limited:
-                blocks.set_flag(account, "traffic", False, actor=ACTOR, reason="New period: traffic limit reset")
+                blocks.set_flag(account, "traffic", False, actor=ACTOR, reason=N_("New period: traffic limit reset"))
 
 
 def bill_account(account, day: dt.date) -> DayResult:
