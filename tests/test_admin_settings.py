@@ -448,3 +448,10 @@ def test_lists_run_the_same_queries_for_3_and_for_30_rows(admin_client):
     many = {url: _count_queries(admin_client, url) for url in urls}
     assert all(count > 0 for count in few.values())
     assert many == few
+
+
+def test_settings_screens_in_english(admin_client, admin):
+    admin_client.post("/admin/language", data={"language": "en"})
+    page = html(admin_client.get("/admin/tariffs/new"))
+    assert "New tariff" in page and "Rent scheme" in page
+    assert admin_client.get("/admin/addresses/lookup/region?limit=abc").status_code == 200

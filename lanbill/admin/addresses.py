@@ -154,8 +154,9 @@ def address_lookup(level):
             return jsonify({"error": _(exc.message), "fields": {k: _(v) for k, v in exc.fields.items()}}), exc.status
         return jsonify({"id": entry.id, "name": getattr(entry, directory.NAME_FIELD[level]),
                         "postal_index": getattr(entry, "postal_index", "")}), 201
-    rows = directory.children(level, request.args.get("parent"), q=request.args.get("q", ""),
-                              limit=min(int(request.args.get("limit", 50) or 50), 500))
+    limit = request.args.get("limit", "50")
+    limit = min(int(limit), 500) if limit.isdigit() and int(limit) > 0 else 50
+    rows = directory.children(level, request.args.get("parent"), q=request.args.get("q", ""), limit=limit)
     if request.args.get("format") == "html":
         options = "".join(f'<option value="{r["id"]}">{escape(r["name"])}</option>' for r in rows)
         return options, 200, {"Content-Type": "text/html; charset=utf-8"}
