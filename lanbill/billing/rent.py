@@ -453,7 +453,10 @@ def prepaid_volume_available(account, period) -> PrepaidVolume:
     A tariff without prepaid volume answers total 0.
     """
     day = local_date_of(period) if isinstance(period, dt.datetime) else period
-    acc = load_accounts([account.id if hasattr(account, "id") else int(account)], day)[0]
+    loaded = load_accounts([account.id if hasattr(account, "id") else int(account)], day)
+    if not loaded:  # not connected yet, or deleted before the month
+        return PrepaidVolume(0, 0, day, day, None)
+    acc = loaded[0]
     tariffs = {t.id: t for t in Tariff.select()}
     unit = tariff_unit(acc, day, tariffs)
     if unit is None or not unit.prepaid_bytes:
