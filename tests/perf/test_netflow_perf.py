@@ -206,6 +206,21 @@ def wait_line(proc, text, seconds=120):
     raise AssertionError(f"agents process did not print {text!r}")
 
 
+def thread_cpu(pid: int) -> dict:
+    """CPU seconds per thread name of a process (/proc/PID/task/*/stat)."""
+    out: dict = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[name] = round(out.get(name, 0) + (int(fields[11]) + int(fields[12])) / ticks, 2)
+    return out
+
+
 def nfcapd_flows(folder: Path) -> int:
     total = 0
     for path in folder.glob("nfcapd.*"):
@@ -242,6 +257,7 @@ def run_step(env, agent_id, version, rate, tmp_path):
         drops = udp_drops(port)
         nf_drops = udp_drops(nf_port)
         errors = rcvbuf_errors() - errors_before
+        cpu = thread_cpu(agents.pid)
         agents.send_signal(signal.SIGTERM)
         nfcapd.send_signal(signal.SIGTERM)
         agents.wait(180)
@@ -259,6 +275,7 @@ def run_step(env, agent_id, version, rate, tmp_path):
         "achieved": int(sent / float(elapsed)), "lanbill": status.records, "lanbill_drops": drops,
         "unmatched": status.unmatched_records, "nfcapd": nfcapd_flows(folder), "nfcapd_drops": nf_drops,
         "rcvbuf_errors": errors, "agents_peak_mb": peak.peak_kb // 1024, "stored_bytes": int(counted_bytes or 0),
+        "cpu": cpu,
     }
     result["lanbill_ok"] = result["lanbill"] == sent and drops == 0
     result["nfcapd_ok"] = result["nfcapd"] == sent and nf_drops == 0
