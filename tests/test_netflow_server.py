@@ -252,3 +252,20 @@ def test_softflowd_reading_a_pcap_exports_what_lanbill_stores(app, setup, tmp_pa
     assert sums(setup["subnet"]) == (expected_in, 0)
     status = NetflowStatus.get(NetflowStatus.agent_id == setup["agent"].id)
     assert status.malformed == 0 and status.dropped_sets == 0
+
+
+def test_listener_on_ipv6_loopback_and_oversized_datagrams(app, setup):
+    agent = setup["agent"]
+    agent.listen_address = "::1"
+    agent.save()
+    running = Running(app)
+    sender = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        sender.sendto(build_v5([("8.8.8.8", "10.0.0.5", 123, 53, 1)]), ("::1", running.server.port))
+        sender.sendto(b"\x00\x0a" + b"\x00" * 12000, ("::1", running.server.port))  # longer than a receive slot
+    finally:
+        sender.close()
+        running.finish()
+    assert sums(setup["plain"]) == (123, 0)
+    status = NetflowStatus.get(NetflowStatus.agent_id == agent.id)
+    assert (status.exporter, status.packets, status.malformed) == ("::1", 2, 1)

@@ -18,6 +18,7 @@ import time
 
 from agents.netflow.aggregator import Aggregator, account_flows, write_counters
 from agents.netflow.cache import load_matcher, signature
+from agents.netflow.mmsg import make_receiver
 from agents.netflow.protocol import Decoder, decode
 
 log = logging.getLogger("lanbill.netflow")
@@ -26,7 +27,6 @@ DEFAULT_PORT = 2055
 RECEIVE_BUFFER = 4 * 1024 * 1024
 BURST = 512  # datagrams read before a batch is decoded
 MAX_DATAGRAM = 65535
-BATCH_BYTES = 4 * 1024 * 1024  # one receive buffer per batch
 FLUSH_SECONDS = 60
 REFRESH_SECONDS = 1.0
 
@@ -88,35 +88,45 @@ class NetflowServer:
     # --- receiving -------------------------------------------------------------
 
     def _receive_loop(self) -> None:
-        """Datagrams are read into one large buffer per batch (no
-        allocation per datagram) and handed on every BURST datagrams, or
-        whenever the socket is empty."""
+        """Datagrams are read many per system call (recvmmsg) and handed to
+        the matching thread every BURST datagrams, or when the socket is
+        empty."""
         _name_thread("netflow-recv")
-        sock, feed = self.sock, self.decoder.feed
+        sock, feed, decoder = self.sock, self.decoder.feed, self.decoder
+        receiver = make_receiver(sock)
         poller = select.poll()
         poller.register(sock, select.POLLIN)
         last_expire = time.monotonic()
-        view, offset, burst = memoryview(bytearray(BATCH_BYTES)), 0, 0
+        burst = 0
         try:
             while not self.stop_event.is_set():
                 try:
-                    size, address = sock.recvfrom_into(view[offset:], MAX_DATAGRAM)
+                    if receiver is not None:
+                        datagrams = receiver.receive()
+                    else:
+                        data, address = sock.recvfrom(MAX_DATAGRAM)
+                        datagrams = [(data, address[0], False)]
                 except BlockingIOError:
                     if burst:
                         self._process()
-                        view, offset, burst = memoryview(bytearray(BATCH_BYTES)), 0, 0
+                        burst = 0
                     now = time.monotonic()
                     if now - last_expire > 1.0:
-                        self.decoder.expire_pending()
+                        decoder.expire_pending()
                         last_expire = now
                     poller.poll(200)
                     continue
-                feed(view[offset:offset + size], address[0])
-                offset += size
-                burst += 1
-                if burst >= BURST or BATCH_BYTES - offset < MAX_DATAGRAM:
+                for data, exporter, truncated in datagrams:
+                    if truncated:  # longer than a receive slot: cannot be parsed whole
+                        stats = decoder.exporter_stats(exporter)
+                        stats.packets += 1
+                        stats.malformed += 1
+                    else:
+                        feed(data, exporter)
+                burst += len(datagrams)
+                if burst >= BURST:
                     self._process()
-                    view, offset, burst = memoryview(bytearray(BATCH_BYTES)), 0, 0
+                    burst = 0
             self._drain()
         except Exception:  # pragma: no cover - a bug must not lose what was counted
             log.exception("netflow receiver failed")
