@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from decimal import Decimal
 
 from lanbill.db import CENT
 
 
+@functools.lru_cache(maxsize=512)
 def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+@functools.lru_cache(maxsize=512)
 def month_end(day: dt.date) -> dt.date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 

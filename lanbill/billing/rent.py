@@ -109,6 +109,7 @@ class Acc:
     state_rows: list = field(default_factory=list)  # (at, id, flag, action) after the window start
     services: list = field(default_factory=list)  # (AccountService, Service)
     rows_from: dt.datetime = dt.datetime.min  # state_rows hold every row after this instant
+    units: dict = field(default_factory=dict)  # day → units_on(day), for one pass
 
     def last_day(self) -> dt.date | None:
         """The last day of service: the day before the disconnect date or
@@ -207,8 +208,11 @@ def tariff_unit(acc: Acc, day: dt.date, tariffs: dict) -> Unit | None:
     last = acc.last_day()
     if last is not None:
         end = min(end, last)
+    rates = getattr(tariff, "_billing_rates", None)
+    if rates is None:
+        rates = tariff._billing_rates = tariff_rates(tariff)
     return Unit(
-        tag=f"t{tariff.id}", scheme=tariff.scheme, price=tariff.rent, rates=tariff_rates(tariff),
+        tag=f"t{tariff.id}", scheme=tariff.scheme, price=tariff.rent, rates=rates,
         currency_id=tariff.currency_id, kind="rent", correction_kind="rent_correction",
         start=start, end=end, start_instant=instant, tariff_id=tariff.id,
         prepaid_bytes=(tariff.prepaid_mb or 0) * MB,
@@ -241,8 +245,10 @@ def service_units(acc: Acc, day: dt.date) -> list[Unit]:
 
 
 def units_on(acc: Acc, day: dt.date, tariffs: dict) -> list[Unit]:
-    unit = tariff_unit(acc, day, tariffs)
-    return ([unit] if unit else []) + service_units(acc, day)
+    if day not in acc.units:
+        unit = tariff_unit(acc, day, tariffs)
+        acc.units[day] = ([unit] if unit else []) + service_units(acc, day)
+    return acc.units[day]
 
 
 # --- the entries of a day -----------------------------------------------------
