@@ -54,7 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _init_database(app: Flask) -> None:
     from lanbill.billing import clock
-    from lanbill.db import bind_database, configure_encryption, database
+    from lanbill.db import bind_database, configure_encryption, database, is_sqlite
 
     bind_database(app.config["DATABASE_URL"])
     configure_encryption(app.config["DATA_KEY"])
@@ -66,6 +66,12 @@ def _init_database(app: Flask) -> None:
 
     @app.teardown_appcontext
     def _close_db(exc):
+        # SQLite: each thread keeps its connection between requests.  Opening
+        # one re-reads the schema and closing the last one checkpoints the
+        # WAL; per request that doubled the CPU of a payment
+        # (tests/perf/test_foundation_perf.py).
+        if is_sqlite():
+            return
         if not database.is_closed() and not database.in_transaction():
             database.close()
 
