@@ -144,6 +144,9 @@ class Cache:
             self._load_accounts(None)
             self._load_sessions(None)
             self._load_funds()
+        import gc
+
+        gc.collect()
         self.refreshed_at = time.monotonic()
 
     def refresh(self) -> None:
@@ -187,8 +190,8 @@ class Cache:
         )
         if since is not None:
             query = query.where(Account.updated_at >= since - OVERLAP)
-        if since is None:  # the full load streams: 100,000 rows need not sit in a list
-            rows = query.tuples().iterator()
+        if since is None:  # the full load goes in id ranges: 100,000 rows never sit in one list
+            rows = self._in_chunks(query)
             ips = self._load_ips(None)
         else:
             rows = list(query.tuples())
@@ -220,6 +223,16 @@ class Cache:
                 for listener in self.listeners:
                     listener(old, entry)
         self.account_watermark = newest
+
+    @staticmethod
+    def _in_chunks(query, size: int = 5000):
+        last = 0
+        while True:
+            chunk = list(query.where(Account.id > last).order_by(Account.id).limit(size).tuples())
+            if not chunk:
+                return
+            yield from chunk
+            last = chunk[-1][0]
 
     def _load_ips(self, ids):
         """The first IPv4 host address of each account (Framed-IP-Address)."""
