@@ -54,11 +54,12 @@ class Aggregator:
             return [(first, slice(None))]
         return [(int(h), hours == h) for h in np.unique(hours)]
 
-    def add_dense(self, matcher, hours: np.ndarray, index: np.ndarray, bytes_in: np.ndarray,
-                  bytes_out: np.ndarray) -> None:
-        """Add by dense index (the matcher's position × slots + slot): one
-        `np.add.at` per batch instead of a sort.  A counter array belongs to
-        the matcher it was built for; a refreshed matcher spills it to keys."""
+    def add_dense(self, matcher, hours: np.ndarray, index: np.ndarray, octets: np.ndarray, incoming: int) -> None:
+        """Add by dense index (the matcher's position × slots + slot): the
+        first `incoming` entries are incoming bytes, the rest outgoing; one
+        `np.add.at` per direction instead of a sort.  A counter array
+        belongs to the matcher it was built for; a refreshed matcher spills
+        it to keys."""
         if not len(index):
             return
         size = len(matcher) * matcher.slots
@@ -73,8 +74,13 @@ class Aggregator:
                         self._spill(oldest, self._dense.pop(oldest))
                     entry = self._dense[hour] = [matcher, np.zeros(size, dtype=np.uint64),
                                                  np.zeros(size, dtype=np.uint64)]
-                np.add.at(entry[1], index[sel], bytes_in[sel])
-                np.add.at(entry[2], index[sel], bytes_out[sel])
+                if isinstance(sel, slice):
+                    np.add.at(entry[1], index[:incoming], octets[:incoming])
+                    np.add.at(entry[2], index[incoming:], octets[incoming:])
+                else:
+                    sel_in, sel_out = sel[:incoming], sel[incoming:]
+                    np.add.at(entry[1], index[:incoming][sel_in], octets[:incoming][sel_in])
+                    np.add.at(entry[2], index[incoming:][sel_out], octets[incoming:][sel_out])
 
     def _spill(self, hour: int, entry: list) -> None:
         """Dense counters → keyed parts (caller holds the lock)."""
@@ -152,12 +158,12 @@ def account_flows(flows: Flows, matcher: Matcher, aggregator: Aggregator, unmatc
     between two accounts counts for both.  Flows of no account are added
     to `unmatched[exporter index] = [records, bytes]`.  Returns the
     number of records matched to at least one account."""
+    n = len(flows)
     if flows.v6:
         to_account, from_account = matcher.match6(flows.dst), matcher.match6(flows.src)
-        categories = matcher.categories_for6
-    else:
-        to_account, from_account = matcher.match4(flows.dst), matcher.match4(flows.src)
-        categories = matcher.categories_for4
+    else:  # one lookup for both sides
+        both = matcher.match4(np.concatenate([flows.dst, flows.src]))
+        to_account, from_account = both[:n], both[n:]
     is_in = to_account >= 0
     is_out = from_account >= 0
     missed = ~(is_in | is_out)
@@ -170,31 +176,29 @@ def account_flows(flows: Flows, matcher: Matcher, aggregator: Aggregator, unmatc
             counter[0] += int(sel.sum())
             counter[1] += int(octets[sel].sum())
     hours = flows.end // 3600
-    pos_in, pos_out = to_account[is_in], from_account[is_out]
-    octets_in, octets_out = flows.octets[is_in], flows.octets[is_out]
-    zeros_in = np.zeros(len(octets_in), dtype=np.uint64)
-    zeros_out = np.zeros(len(octets_out), dtype=np.uint64)
-    all_hours = np.concatenate([hours[is_in], hours[is_out]])
+    sel_in, sel_out = np.flatnonzero(is_in), np.flatnonzero(is_out)
+    pos_in, pos_out = to_account[sel_in], from_account[sel_out]
+    incoming = len(sel_in)
+    rows = np.concatenate([sel_in, sel_out])
+    positions = np.concatenate([pos_in, pos_out])
+    all_hours = hours[rows]
+    octets = flows.octets[rows]
     if not flows.v6 and len(matcher) * matcher.slots <= DENSE_MAX:
-        slot_in = matcher.slots_for4(pos_in, flows.src[is_in])
-        slot_out = matcher.slots_for4(pos_out, flows.dst[is_out])
-        index = np.concatenate([pos_in * matcher.slots + slot_in, pos_out * matcher.slots + slot_out])
-        aggregator.add_dense(matcher, all_hours, index, np.concatenate([octets_in, zeros_out]),
-                             np.concatenate([zeros_in, octets_out]))
+        remotes = np.concatenate([flows.src[sel_in], flows.dst[sel_out]])
+        slots = matcher.slots_for4(positions, remotes)
+        aggregator.add_dense(matcher, all_hours, positions * matcher.slots + slots, octets, incoming)
         if matcher.any_detail:
-            tags_in = matcher.account_tariff[pos_in].astype(np.int64)
-            tags_out = matcher.account_tariff[pos_out].astype(np.int64)
-            cat_in = matcher.slot_category[tags_in, slot_in]
-            cat_out = matcher.slot_category[tags_out, slot_out]
+            categories = matcher.slot_category[matcher.account_tariff[positions].astype(np.int64), slots]
+            cat_in, cat_out = categories[:incoming], categories[incoming:]
     else:
-        cat_in = categories(pos_in, flows.src[is_in])
-        cat_out = categories(pos_out, flows.dst[is_out])
-        ids = matcher.account_ids
-        keys = np.concatenate([
-            (ids[pos_in].astype(np.uint64) << np.uint64(32)) | cat_in.astype(np.uint64),
-            (ids[pos_out].astype(np.uint64) << np.uint64(32)) | cat_out.astype(np.uint64),
-        ])
-        aggregator.add(all_hours, keys, np.concatenate([octets_in, zeros_out]), np.concatenate([zeros_in, octets_out]))
+        lookup = matcher.categories_for6 if flows.v6 else matcher.categories_for4
+        cat_in = lookup(pos_in, flows.src[sel_in])
+        cat_out = lookup(pos_out, flows.dst[sel_out])
+        keys = (matcher.account_ids[positions].astype(np.uint64) << np.uint64(32)) | \
+            np.concatenate([cat_in, cat_out]).astype(np.uint64)
+        zeros = np.zeros(len(octets), dtype=np.uint64)
+        incoming_mask = np.arange(len(octets)) < incoming
+        aggregator.add(all_hours, keys, np.where(incoming_mask, octets, zeros), np.where(incoming_mask, zeros, octets))
     if matcher.any_detail:
         _add_detail(flows, matcher, aggregator, is_in, pos_in, cat_in, flows.src, flows.sport, True, hours)
         _add_detail(flows, matcher, aggregator, is_out, pos_out, cat_out, flows.dst, flows.dport, False, hours)

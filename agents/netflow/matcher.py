@@ -111,15 +111,18 @@ class _Accounts4:
                 rest.append((prefix, length, value))
         self.rest = _Table(rest)
         self.has_blocks = bool(dense)
+        self.padding = len(dense) * 65536
+        self.flat = np.concatenate([self.blocks.reshape(-1), np.array([-1], dtype=np.int32)])
+        del self.blocks
 
     def lookup(self, addresses: np.ndarray) -> np.ndarray:
         if not self.has_blocks:
             return self.rest.lookup(addresses)
-        addresses = addresses.astype(np.uint32)
-        block = self.block_of[addresses >> np.uint32(16)]
-        inside = block >= 0
-        result = np.full(len(addresses), -1, dtype=np.int64)
-        result[inside] = self.blocks[block[inside], addresses[inside] & np.uint32(0xFFFF)]
+        addresses = addresses.astype(np.uint32, copy=False)
+        block = self.block_of[addresses >> np.uint32(16)].astype(np.int64)
+        # addresses outside the direct blocks read cell 0 of a padding row of -1
+        cell = np.where(block >= 0, (block << 16) | (addresses & np.uint32(0xFFFF)), self.padding)
+        result = self.flat[cell].astype(np.int64)
         if len(self.rest.starts):
             missing = result < 0
             if missing.any():
