@@ -83,6 +83,11 @@ class Supervisor:
         self.stopping = True
 
     def run(self) -> int:
+        host, port = self.config["HTTP_HOST"], int(self.config["HTTP_PORT"])
+        if _port_open(host, port):
+            self.say(f"supervisor: {host}:{port} is already in use (another LANBill?); "
+                     "stop it or set LANBILL_HTTP_PORT")
+            return 1
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_stop)
@@ -103,6 +108,10 @@ class Supervisor:
                 break
             time.sleep(0.1)
         if self.stopping:
+            return
+        if self.children["web"].poll() is not None or not _port_open(host, port):
+            self.say(f"supervisor: the web process does not answer on {host}:{port}; see its messages above "
+                     "(is the port taken? set LANBILL_HTTP_PORT)")
             return
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.say(

@@ -123,3 +123,16 @@ def test_start_serves_login_and_ctrl_c_stops_every_child(instance):
     assert [pid for pid in children if is_running(pid)] == []
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_start_refuses_a_port_already_in_use(instance):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "HUEY_URL")}
+        env.update(LANBILL_INSTANCE=str(instance), LANBILL_HTTP_HOST="127.0.0.1", LANBILL_HTTP_PORT=str(port))
+        result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "start"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port} is already in use" in result.stdout
