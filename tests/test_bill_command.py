@@ -14,8 +14,6 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from lanbill.billing.clock import today
 from lanbill.db import database
 from lanbill.models import Account, Agreement, LedgerEntry, Subscriber
@@ -75,25 +73,59 @@ def _populate(accounts: int) -> None:
         BillingDay.create(day=today() - dt.timedelta(days=6), finished_at=now)
 
 
-def _ledger(path: Path):
-    with sqlite3.connect(path) as conn:
-        entries = sorted(conn.execute(
-            "SELECT idempotency_key, agreement_id, account_id, kind, amount, period_start, period_end "
-            "FROM ledger_entry WHERE idempotency_key IS NOT NULL").fetchall())
-        balances = sorted(conn.execute("SELECT id, balance FROM agreement").fetchall())
-        states = sorted(conn.execute(
-            "SELECT account_id, at, flag, action FROM account_state_change").fetchall())
-        days = sorted(conn.execute("SELECT day FROM billing_day WHERE finished_at IS NOT NULL").fetchall())
-        wrong = conn.execute(
-            "SELECT a.id FROM agreement a LEFT JOIN (SELECT agreement_id, SUM(amount) s FROM ledger_entry "
-            "GROUP BY agreement_id) l ON l.agreement_id = a.id WHERE a.balance != COALESCE(l.s, 0)").fetchall()
-    return entries, balances, states, days, wrong
+QUERIES = (
+    "SELECT idempotency_key, agreement_id, account_id, kind, amount, period_start, period_end "
+    "FROM ledger_entry WHERE idempotency_key IS NOT NULL",
+    "SELECT id, balance FROM agreement",
+    "SELECT account_id, at, flag, action FROM account_state_change",
+    "SELECT day FROM billing_day WHERE finished_at IS NOT NULL",
+)
+WRONG = ("SELECT a.id FROM agreement a LEFT JOIN (SELECT agreement_id, SUM(amount) s FROM ledger_entry "
+         "GROUP BY agreement_id) l ON l.agreement_id = a.id WHERE a.balance != COALESCE(l.s, 0)")
 
 
-def _bill(db_path: Path, instance: Path, app_config) -> subprocess.Popen:
+def _connect(target):
+    if USE_PG:
+        import psycopg2
+
+        return psycopg2.connect(target)
+    return sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=1)
+
+
+def _ledger(target):
+    """Entries, balances, block history, billed days, and the agreements
+    whose balance is not the sum of their ledger (must be none)."""
+    conn = _connect(target)
+    try:
+        cursor = conn.cursor()
+        out = []
+        for sql in (*QUERIES, WRONG):
+            cursor.execute(sql)
+            out.append(sorted(cursor.fetchall()))
+        return out
+    finally:
+        conn.close()
+
+
+def _count(target) -> int:
+    try:
+        conn = _connect(target)
+    except Exception:  # the file or database is not ready yet
+        return 0
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT COUNT(*) FROM ledger_entry WHERE idempotency_key IS NOT NULL")
+        return cursor.fetchone()[0]
+    except Exception:
+        return 0
+    finally:
+        conn.close()
+
+
+def _bill(url: str, instance: Path, app_config) -> subprocess.Popen:
     env = dict(os.environ)
     env.update({
-        "DATABASE_URL": f"sqlite:///{db_path}", "LANBILL_INSTANCE": str(instance),
+        "DATABASE_URL": url, "LANBILL_INSTANCE": str(instance),
         "LANBILL_DATA_KEY": app_config["DATA_KEY"], "LANBILL_SECRET_KEY": "x",
         "LANBILL_TIMEZONE": app_config["TIMEZONE"], "HUEY_URL": f"sqlite:///{instance / 'huey.db'}",
     })
@@ -102,49 +134,72 @@ def _bill(db_path: Path, instance: Path, app_config) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-@pytest.mark.skipif(USE_PG, reason="copies the SQLite file to compare a clean run with a killed one")
+def _copies(app_config, tmp_path):
+    """Two copies of the test database: (url, target for reading) each."""
+    source = app_config["DATABASE_URL"]
+    if not USE_PG:
+        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        database.close()
+        path = Path(source[len("sqlite:///"):])
+        out = []
+        for name in ("clean.db", "killed.db"):
+            shutil.copy(path, tmp_path / name)
+            out.append((f"sqlite:///{tmp_path / name}", tmp_path / name))
+        return out, lambda: None
+    import psycopg2
+
+    database.close()
+    base, _, dbname = source.rpartition("/")
+    admin = psycopg2.connect(f"{base}/postgres")
+    admin.autocommit = True
+    names = [f"{dbname}_clean", f"{dbname}_killed"]
+    for name in names:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.cursor().execute(f'CREATE DATABASE "{name}" TEMPLATE "{dbname}"')
+
+    def drop():
+        for name in names:
+            admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+    return [(f"{base}/{name}", f"{base}/{name}") for name in names], drop
+
+
 def test_kill_minus_nine_then_rerun_equals_one_clean_run(app, app_config, tmp_path):
     _populate(3000)
-    database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.close()
-    source = Path(app_config["DATABASE_URL"][len("sqlite:///"):])
-    clean_db, killed_db = tmp_path / "clean.db", tmp_path / "killed.db"
-    shutil.copy(source, clean_db)
-    shutil.copy(source, killed_db)
+    copies, drop = _copies(app_config, tmp_path)
+    (clean_url, clean_db), (killed_url, killed_db) = copies
     (tmp_path / "i1").mkdir()
     (tmp_path / "i2").mkdir()
+    try:
+        clean = _bill(clean_url, tmp_path / "i1", app_config)
+        _, err = clean.communicate(timeout=300)
+        assert clean.returncode == 0, err.decode()
 
-    clean = _bill(clean_db, tmp_path / "i1", app_config)
-    out, err = clean.communicate(timeout=300)
-    assert clean.returncode == 0, err.decode()
+        victim = _bill(killed_url, tmp_path / "i2", app_config)
+        deadline = time.monotonic() + 120
+        killed_with = None
+        while time.monotonic() < deadline and victim.poll() is None:
+            count = _count(killed_db)
+            if count > 0:
+                victim.send_signal(signal.SIGKILL)
+                victim.wait()
+                killed_with = count
+                break
+            time.sleep(0.01)
+        assert killed_with is not None, "the run finished before it could be killed"
+        assert victim.returncode == -signal.SIGKILL
+        partial = _ledger(killed_db)
+        clean_result = _ledger(clean_db)
+        assert len(partial[0]) < len(clean_result[0]), "killed after the whole run"
+        assert partial[4] == []  # even the half-done ledger explains every balance
 
-    victim = _bill(killed_db, tmp_path / "i2", app_config)
-    deadline = time.monotonic() + 120
-    killed_with = None
-    while time.monotonic() < deadline and victim.poll() is None:
-        try:
-            with sqlite3.connect(f"file:{killed_db}?mode=ro", uri=True, timeout=1) as conn:
-                count = conn.execute(
-                    "SELECT COUNT(*) FROM ledger_entry WHERE idempotency_key IS NOT NULL").fetchone()[0]
-        except sqlite3.OperationalError:
-            count = 0
-        if count > 0:
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
-            killed_with = count
-            break
-        time.sleep(0.01)
-    assert killed_with is not None, "the run finished before it could be killed"
-    assert victim.returncode == -signal.SIGKILL
-    partial = _ledger(killed_db)
-    clean_result = _ledger(clean_db)
-    assert len(partial[0]) < len(clean_result[0]), "killed after the whole run"
-    assert partial[4] == []  # even the half-done ledger explains every balance
-
-    rerun = _bill(killed_db, tmp_path / "i2", app_config)
-    _, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err.decode()
-    again = _ledger(killed_db)
+        rerun = _bill(killed_url, tmp_path / "i2", app_config)
+        _, err = rerun.communicate(timeout=300)
+        assert rerun.returncode == 0, err.decode()
+        again = _ledger(killed_db)
+    finally:
+        drop()
     assert again[0] == clean_result[0]  # the same entries, keys, amounts, periods
     assert again[1] == clean_result[1]  # the same balances
     assert again[2] == clean_result[2]  # the same block history (flag, action, instant)
