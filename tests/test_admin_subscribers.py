@@ -305,3 +305,20 @@ def test_subscriber_list_runs_a_fixed_number_of_queries(client, admin, login_as)
     for _ in range(35):
         make_agreement(make_subscriber())
     assert count_queries() == few
+
+
+def test_search_index_follows_changes_made_anywhere(client, admin, login_as):
+    """The index is refreshed from the data (new ids, updated_at), so
+    changes made by billing functions — not by these screens — are found."""
+    from lanbill.billing import subscribers as service
+    from tests.factories import ACTOR
+
+    subscriber = make_subscriber(name="Старое Имя")
+    login_as()
+    assert "Старое Имя" in client.get("/admin/subscribers?q=старое").get_data(as_text=True)
+    service.update_subscriber(subscriber, {"name": "Новое Имя"}, actor=ACTOR)
+    make_account(make_agreement(subscriber, number="IDX-42"), login="fresh-login", ips=["192.0.2.77/32"])
+    for by, text in [("name", "НОВОЕ"), ("agreement", "idx-42"), ("login", "FRESH"), ("ip", "2.77")]:
+        page = client.get(f"/admin/subscribers?by={by}&q={text}").get_data(as_text=True)
+        assert "Новое Имя" in page, (by, text)
+    assert "Новое Имя" not in client.get("/admin/subscribers?q=старое").get_data(as_text=True)

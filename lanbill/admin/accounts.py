@@ -15,7 +15,7 @@ from lanbill.admin import bp
 from lanbill.admin.agreements import KIND_LABELS
 from lanbill.admin.forms import AccountForm, BlockForm, PlanTariffForm, apply_error
 from lanbill.admin.permissions import ensure_visible, requires, scope
-from lanbill.admin.search import ACCOUNT_CRITERIA, account_condition, subscriber_condition
+from lanbill.admin.search import ACCOUNT_CRITERIA, account_condition, ensure_index, subscriber_condition
 from lanbill.admin.subscribers import STATE_FILTER_LABELS, translate_error, visible_subscriber
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.billing import accounts, blocks, tariff_schedule
@@ -91,6 +91,7 @@ def account_query(args, *, manager):
         query = query.where(Account.state.in_(("balance", "admin", "traffic", "user")))
     condition = account_condition(args.get("by", "any"), args.get("q", ""))
     if condition is not None:
+        ensure_index()
         query = query.where(condition)
     return scope(query, manager, Account.subscriber)
 
@@ -142,6 +143,7 @@ def account_new():
         # Step 1: pick the subscriber (only those the manager may see).
         found = []
         if request.args.get("q"):
+            ensure_index()
             condition = subscriber_condition(request.args.get("by", "any"), request.args["q"])
             found = list(scope(Subscriber.select().where(condition & (Subscriber.is_template == False)),  # noqa: E712
                                current_user).order_by(Subscriber.name).limit(50))

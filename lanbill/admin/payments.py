@@ -17,7 +17,7 @@ from lanbill.admin import bp
 from lanbill.admin.agreements import visible_agreement
 from lanbill.admin.forms import CancelPaymentForm, PaymentForm, apply_error
 from lanbill.admin.permissions import ensure_visible, requires, scope
-from lanbill.admin.search import PAYMENT_CRITERIA, subscriber_condition
+from lanbill.admin.search import PAYMENT_CRITERIA, ensure_index, subscriber_condition
 from lanbill.admin.subscribers import agreements_by_subscriber, translate_error, visible_subscriber
 from lanbill.billing import payments
 from lanbill.billing.clock import today
@@ -33,6 +33,7 @@ def _context(agreement=None, form=None):
     q = request.args.get("q", "")
     found = []
     if q.strip():
+        ensure_index()
         condition = subscriber_condition(by if by in dict(PAYMENT_CRITERIA) else "name", q)
         query = Subscriber.select().where(condition & (Subscriber.is_template == False))  # noqa: E712
         found = list(scope(query, current_user).order_by(Subscriber.name, Subscriber.id).limit(SEARCH_LIMIT))

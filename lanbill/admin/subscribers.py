@@ -21,8 +21,9 @@ from lanbill.admin.search import (
     RULE_OPS,
     SUBSCRIBER_CRITERIA,
     clean_rules,
+    ensure_index,
+    narrow_subscribers,
     rules_condition,
-    subscriber_condition,
 )
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.billing import addresses, audit, preferences, subscriber_cards, subscribers
@@ -140,9 +141,10 @@ def subscriber_query(args, *, manager):
     set; scoped to the manager's groups."""
     templates = args.get("templates") == "1"
     query = Subscriber.select().where(Subscriber.is_template == templates)
-    condition = subscriber_condition(args.get("by", "any"), args.get("q", ""))
-    if condition is not None:
-        query = query.where(condition)
+    if args.get("q", "").strip() or any(k.startswith("r") and k.endswith("_value") and v for k, v in args.items()) \
+            or args.get("saved"):
+        ensure_index()
+    query = narrow_subscribers(query, args.get("by", "any"), args.get("q", ""))
     group = args.get("group", "")
     if group.isdigit():
         query = query.where(Subscriber.id.in_(
