@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import time_machine
 
-from lanbill.billing import traffic_stats
 from lanbill.billing import settings as catalog_settings
+from lanbill.billing import traffic_stats
 from lanbill.billing.clock import midnight_utc
 from lanbill.models import Setting, TrafficDetail, TrafficHourly
 from tests.factories import ACTOR, make_account, make_agent, make_tariff
