@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import socket
 import threading
 import time
 
@@ -27,15 +28,15 @@ ALLOWED = {"active"}
 
 class AccountEntry:
     __slots__ = ("id", "agent_id", "login", "password_bytes", "state", "tariff_id",
-                 "bandwidth_kbit", "max_sessions", "ip", "agreement_id", "updated_at", "_nt_hash", "replies")
+                 "bandwidth_kbit", "max_sessions", "ip_attr", "agreement_id", "updated_at", "_nt_hash")
 
     def __init__(self, row, ip):
         (self.id, self.agent_id, self.login, password, self.state, self.tariff_id, self.bandwidth_kbit,
          self.max_sessions, self.agreement_id, self.updated_at) = row
         self.password_bytes = (password or "").encode()
-        self.ip = ip
+        # Framed-IP-Address, encoded once (b"" when the account has none)
+        self.ip_attr = b"\x08\x06" + socket.inet_aton(ip) if ip else b""
         self._nt_hash = None
-        self.replies = None
 
     @property
     def nt_hash(self) -> bytes:
@@ -127,13 +128,15 @@ class Cache:
         self.tariffs: dict[int, TariffEntry] = {}
         self.agents: dict[int, AgentOptions] = {}
         self.open_sessions: dict[int, int] = {}  # account id -> number of open sessions
-        self.session_owner: dict[tuple, int] = {}  # (nas id, Acct-Session-Id) -> account id
+        self.session_owner: dict[int, int] = {}  # session_key(...) -> account id
         self.recent_accepts: dict[int, list] = {}  # account id -> monotonic times of Accepts not yet seen as sessions
         self.funds: dict[int, object] = {}  # agreement id -> available funds (time tariffs only)
         self.account_watermark: dt.datetime | None = None
         self.session_watermark: dt.datetime | None = None
         self.lock = threading.Lock()
         self.listeners = []  # callables(old_entry, new_entry) for speed-change CoA
+        # reply attributes shared by accounts alike: (agent, tariff, bandwidth, vendor, mode) -> bytes
+        self.reply_cache: dict = {}
         self.refreshed_at = 0.0
 
     # -- loading ---------------------------------------------------------------
@@ -170,9 +173,9 @@ class Cache:
         self.nas_by_ip = {n.ip: n for n in nas_list}
         self.nas_by_id = {n.id: n for n in nas_list}
         self.tariffs = tariffs
+        if changed:
+            self.reply_cache = {}
         if changed and self.accounts_by_id:
-            for entry in self.accounts_by_id.values():
-                entry.replies = None
             for listener in self.listeners:
                 old = old_tariffs
                 for entry in self.accounts_by_id.values():
@@ -270,7 +273,7 @@ class Cache:
         for nas_id, session_id, account_id, stopped_at, changed_at in rows:
             if newest is None or changed_at > newest:
                 newest = changed_at
-            self.note_session((nas_id, session_id), account_id, stopped_at is None)
+            self.note_session(session_key(nas_id, session_id), account_id, stopped_at is None)
         self.session_watermark = newest or now_utc()
 
     def _load_funds(self) -> None:
@@ -290,13 +293,14 @@ class Cache:
 
     # -- sessions ----------------------------------------------------------------
 
-    def note_session(self, key: tuple, account_id, is_open: bool) -> None:
-        """Record that session `key` = (nas id, Acct-Session-Id) is open or
-        closed (from the writer thread and the refresher: under the lock)."""
+    def note_session(self, key: int, account_id, is_open: bool) -> None:
+        """Record that session `key` (session_key(nas id, Acct-Session-Id))
+        is open or closed (from the writer thread and the refresher: under
+        the lock)."""
         with self.lock:
             self._note_session(key, account_id, is_open)
 
-    def _note_session(self, key: tuple, account_id, is_open: bool) -> None:
+    def _note_session(self, key: int, account_id, is_open: bool) -> None:
         if is_open:
             if account_id is None or key in self.session_owner:
                 return
@@ -315,10 +319,14 @@ class Cache:
             else:
                 self.open_sessions.pop(owner, None)
 
-    def close_nas_sessions(self, nas_id: int) -> None:
-        with self.lock:
-            for key in [k for k in self.session_owner if k[0] == nas_id]:
-                self._note_session(key, None, False)
+    def reload_sessions(self) -> None:
+        """Rebuild the open-session view from the table (after a NAS reboot
+        closed many at once; rare)."""
+        with connection():
+            with self.lock:
+                self.session_owner = {}
+                self.open_sessions = {}
+            self._load_sessions(None)
 
     def session_count(self, account_id: int) -> int:
         """Open sessions plus Accepts of the last 10 s not yet seen starting:
@@ -334,6 +342,12 @@ class Cache:
 
     def note_accept(self, account_id: int) -> None:
         self.recent_accepts.setdefault(account_id, []).append(time.monotonic())
+
+
+def session_key(nas_id: int, acct_session_id: str) -> int:
+    """A compact in-memory key of a session (a hash, not a tuple: 100,000
+    open sessions cost a few MB instead of tens)."""
+    return hash((nas_id, acct_session_id))
 
 
 def run_refresher(cache: Cache, stop: threading.Event, interval: float = 1.0, on_error=None) -> threading.Thread:

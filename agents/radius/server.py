@@ -20,7 +20,7 @@ import threading
 import time
 
 from agents.radius import protocol as p
-from agents.radius.cache import Cache, run_refresher
+from agents.radius.cache import Cache, run_refresher, session_key
 from agents.radius.sessions import Record, Writer, close_stale_sessions
 from lanbill.billing.clock import now_utc
 
@@ -229,17 +229,17 @@ class Worker:
                 self._reject(req, secret, addr, sock, "too_many_sessions")
                 return
             cache.note_accept(entry.id)
-        replies = entry.replies
-        if replies is None:
-            replies = entry.replies = {}
-        attributes = replies.get((nas.vendor, mode))
+        reply_key = (agent_id, entry.tariff_id, entry.bandwidth_kbit, nas.vendor, mode)
+        attributes = cache.reply_cache.get(reply_key)
         if attributes is None:
             attributes = self.accept_attributes(entry, nas, agent, mode)
             timeout = self.session_timeout(entry)
             if timeout is None:
-                replies[(nas.vendor, mode)] = attributes
+                cache.reply_cache[reply_key] = attributes
             else:  # per-minute tariffs: computed per request, never cached
                 attributes += p.attr_int(p.SESSION_TIMEOUT, timeout)
+        if mode == "accept" and entry.ip_attr:
+            attributes = entry.ip_attr + attributes
         sock.sendto(p.build_reply(p.ACCESS_ACCEPT, req, secret, attributes + extra), addr)
         counters.add("accepts" if mode == "accept" else "redirects")
 
@@ -267,12 +267,10 @@ class Worker:
                 out.append(p.attr(p.FRAMED_POOL, agent.redirect_pool.encode()))
             down, up = p.parse_rate(agent.redirect_rate)
         else:
-            if entry.ip:
-                out.append(p.attr_ip(p.FRAMED_IP_ADDRESS, entry.ip))
-            else:
-                pool = (tariff.framed_pool if tariff else "") or agent.framed_pool
-                if pool:
-                    out.append(p.attr(p.FRAMED_POOL, pool.encode()))
+            # the account's own address is prepended per request (not shared)
+            pool = (tariff.framed_pool if tariff else "") or agent.framed_pool
+            if pool and not entry.ip_attr:
+                out.append(p.attr(p.FRAMED_POOL, pool.encode()))
             down, up = speed_of(entry, tariff)
         out.append(p.rate_attributes(nas.vendor, down, up))
         out.append(p.attr_int(p.ACCT_INTERIM_INTERVAL, agent.interim_interval))
@@ -343,7 +341,7 @@ class Worker:
                 _int(attrs.get(p.ACCT_TERMINATE_CAUSE)) if p.ACCT_TERMINATE_CAUSE in attrs else None,
             )
             if status == p.ACCT_INTERIM:
-                record.known = (nas.id, record.session_id) in cache.session_owner
+                record.known = session_key(nas.id, record.session_id) in cache.session_owner
         else:  # other status types are acknowledged, not stored
             sock.sendto(p.build_reply(p.ACCOUNTING_RESPONSE, req, secret, with_ma=False), addr)
             counters.add("acct_other")
@@ -356,9 +354,9 @@ class Worker:
             # the cache knows before the NAS hears back: a re-login right
             # after the Stop is not refused as a second session
             if rec.kind == "nas_reset":
-                cache.close_nas_sessions(rec.nas_id)
+                cache.reload_sessions()
             elif rec.account_id is not None:
-                cache.note_session((rec.nas_id, rec.session_id), rec.account_id, rec.kind != "stop")
+                cache.note_session(session_key(rec.nas_id, rec.session_id), rec.account_id, rec.kind != "stop")
             sock.sendto(reply, addr)
             counters.add("acct_" + rec.kind)
 
