@@ -130,12 +130,13 @@ def list_subscribers():
     """?q= is the admin screens' quick search: "contains", case-insensitive
     (Cyrillic too), in name, e-mail, phone, cabinet or account login,
     agreement number and IP."""
-    from lanbill.admin.search import subscriber_condition
+    from lanbill.admin.search import ensure_index, subscriber_condition
 
     require("subscribers.view")
     query = visible(Subscriber.select().where(Subscriber.is_template == False), Subscriber.id)  # noqa: E712
     condition = subscriber_condition("any", request.args.get("q") or "")
     if condition is not None:
+        ensure_index()  # the search index catches up with the latest changes
         query = query.where(condition)
     return jsonify(paged(query, lambda s: subscriber_json(s, personal=False), order_by=[Subscriber.id]))
 
