@@ -110,11 +110,13 @@ def accounts_online(manager) -> int | None:
 
 
 def _hour_bucket(column):
-    """The UTC hour of a timestamp as text, the same on both databases; the
-    hours are then put into the operator's local days in Python (exact for
-    every zone with whole-hour offsets)."""
+    """The UTC hour of a timestamp as text ("2026-03-18 09"), the same on
+    both databases; the hours are then put into the operator's local days
+    in Python (exact for every zone with whole-hour offsets).  SQLite keeps
+    timestamps as ISO text, so the hour is its first 13 characters — a
+    substring is much cheaper than strftime() over 500,000 rows."""
     if is_sqlite():
-        return fn.strftime("%Y-%m-%d %H", column).coerce(False)
+        return fn.substr(column, 1, 13).coerce(False)
     return fn.to_char(column, "YYYY-MM-DD HH24").coerce(False)
 
 
