@@ -257,3 +257,16 @@ def test_sampling_interval_in_each_record():
     data = struct.pack("!HH", 256, 4 + len(record)) + record
     decoder.feed(build_v9([template_set(0, 256, fields), data]), "e")
     assert all_octets(decoder) == 640
+
+
+def test_ipfix_biflow_reverse_octets_count_for_the_other_direction():
+    decoder = Decoder()
+    # src, dst, octets, reverseOctetDeltaCount (IE 1 under PEN 29305, RFC 5103)
+    body = struct.pack("!HH", 300, 4) + struct.pack("!HHHHHHHHI", 8, 4, 12, 4, 1, 8, 0x8001, 8, 29305)
+    template = struct.pack("!HH", 2, 4 + len(body)) + body
+    record = struct.pack("!IIQQ", ip4("10.0.0.1"), ip4("1.1.1.1"), 100, 5000)
+    data = struct.pack("!HH", 300, 4 + len(record)) + record
+    decoder.feed(build_ipfix([template, data]), "e")
+    [flows] = decoder.take()
+    pairs = sorted(zip(flows.src.tolist(), flows.dst.tolist(), flows.octets.tolist(), strict=True))
+    assert pairs == sorted([(ip4("10.0.0.1"), ip4("1.1.1.1"), 100), (ip4("1.1.1.1"), ip4("10.0.0.1"), 5000)])

@@ -226,29 +226,33 @@ def write_pcap(path, packets):
 
 
 @pytest.mark.skipif(shutil.which("softflowd") is None, reason="softflowd is not installed")
-@pytest.mark.parametrize("version", ["5", "9", "10"])
+@pytest.mark.parametrize("version", ["5", "9", "10", "10-bidirectional"])
 def test_softflowd_reading_a_pcap_exports_what_lanbill_stores(app, setup, tmp_path, version):
     running = Running(app)
     start = float(EXPORT_TIME)
     packets = []
-    expected_in = expected_out = 0
+    expected_in = expected_out = reply_in = 0
     for i in range(300):
         size = 100 + (i * 37) % 1200
         if i % 3 == 0:
             packets.append((start + i * 0.01, "10.0.0.5", "93.184.216.34", 6, 40000 + i % 7, 443, size))
             expected_out += 40 + size
+            # the reply: the same flow in the other direction (a biflow's reverse counters)
+            packets.append((start + i * 0.01 + 0.001, "93.184.216.34", "10.0.0.5", 6, 443, 40000 + i % 7, size // 2))
+            reply_in += 40 + size // 2
         else:
             packets.append((start + i * 0.01, "93.184.216.34", "10.0.1.20", 17, 53, 30000 + i % 5, size))
             expected_in += 28 + size
     write_pcap(tmp_path / "flows.pcap", packets)
     result = subprocess.run(
         ["softflowd", "-r", str(tmp_path / "flows.pcap"), "-n", f"127.0.0.1:{running.server.port}",
-         "-v", version, "-D", "-p", str(tmp_path / "pid"), "-c", "none"],
+         "-v", version[:2], *(["-b"] if "bidirectional" in version else []), "-D",
+         "-p", str(tmp_path / "pid"), "-c", "none"],
         capture_output=True, timeout=30,
     )
     running.finish()
     assert result.returncode == 0, result.stderr
-    assert sums(setup["plain"]) == (0, expected_out)
+    assert sums(setup["plain"]) == (reply_in, expected_out)
     assert sums(setup["subnet"]) == (expected_in, 0)
     status = NetflowStatus.get(NetflowStatus.agent_id == setup["agent"].id)
     assert status.malformed == 0 and status.dropped_sets == 0

@@ -50,6 +50,9 @@ IE_END_MILLISECONDS = 153
 IE_SYSTEM_INIT_MS = 160
 IE_SAMPLING_PACKET_INTERVAL = 305
 IE_SAMPLING_PACKET_SPACE = 306
+REVERSE_PEN = 29305
+REVERSE = 0x20000
+IE_REVERSE_OCTETS = REVERSE | IE_OCTETS
 SAMPLING_IES = (IE_SAMPLING_INTERVAL, IE_SAMPLER_RANDOM_INTERVAL, IE_SAMPLING_PACKET_INTERVAL)
 VARIABLE = 65535
 
@@ -151,7 +154,7 @@ def _field_format(ie: int, length: int):
         return (">u8", 2) if length == 16 else None
     if ie in (IE_SRC_V4, IE_DST_V4):
         return ">u4" if length == 4 else None
-    if ie in (IE_OCTETS, IE_PACKETS, IE_SRC_PORT, IE_DST_PORT, IE_END_UPTIME, IE_END_SECONDS,
+    if ie in (IE_OCTETS, IE_REVERSE_OCTETS, IE_PACKETS, IE_SRC_PORT, IE_DST_PORT, IE_END_UPTIME, IE_END_SECONDS,
               IE_END_MILLISECONDS, IE_SYSTEM_INIT_MS, IE_PROTO, IE_SAMPLING_PACKET_SPACE) + SAMPLING_IES:
         if length in (1, 2, 4, 8):
             return f">u{length}"
@@ -434,8 +437,11 @@ class Decoder:
             if ipfix and ie & 0x8000:
                 if len(body) - pos < 4:
                     raise Malformed("template truncated")
-                pos += 4  # enterprise number: an element we do not use
-                ie = 0x10000 | (ie & 0x7FFF)  # never equal to an IANA id
+                enterprise = struct.unpack_from("!I", body, pos)[0]
+                pos += 4
+                # RFC 5103 reverse elements (biflows) keep the IANA number under PEN 29305;
+                # other enterprises' elements are kept apart from IANA ids and not used.
+                ie = (REVERSE if enterprise == REVERSE_PEN else 0x10000) | (ie & 0x7FFF)
             if length == 0:
                 raise Malformed("zero-length field")
             if length == VARIABLE and not ipfix:
@@ -617,8 +623,20 @@ def _decode_fixed(template: Template, items: list) -> Flows | None:
         end_ms = _per_chunk(items, "base_ms", np.int64) + _as_uint(records["f21"]).astype(np.int64)
     else:
         end_ms = export
-    return Flows(src, dst, octets, sport, dport, _end_seconds(end_ms, export),
-                 _per_chunk(items, "exporter", np.int32), v6=v6)
+    end, exporters = _end_seconds(end_ms, export), _per_chunk(items, "exporter", np.int32)
+    flows = Flows(src, dst, octets, sport, dport, end, exporters, v6=v6)
+    reverse_name = f"f{IE_REVERSE_OCTETS}"
+    if reverse_name in names:  # a biflow: the reverse direction's bytes go from dst to src
+        reverse = _as_uint(records[reverse_name])
+        if any(f"f{ie}" in names for ie in SAMPLING_IES):
+            reverse = reverse * _record_sampling(records, names)
+        else:
+            reverse = _sampled(reverse, items)
+        keep = reverse > 0
+        flows = Flows(*(np.concatenate([a, b[keep]]) for a, b in (
+            (src, dst), (dst, src), (octets, reverse), (sport, dport), (dport, sport), (end, end),
+            (exporters, exporters))), v6=v6)
+    return flows
 
 
 def _record_sampling(records, names) -> np.ndarray:
