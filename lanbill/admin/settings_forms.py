@@ -352,7 +352,7 @@ class AuditFilterForm(FlaskForm):
 
     manager = SelectField(_l("Manager"), coerce=str, validators=[Optional()])
     action = StringField(_l("Action"), validators=[Optional()])
-    object_type = SelectField(_l("Object"), validators=[Optional()])
+    object_type = StringField(_l("Object"), validators=[Optional()])
     object_id = StringField(_l("Object number"), validators=[Optional()])
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
