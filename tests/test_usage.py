@@ -148,3 +148,19 @@ def test_prepaid_volume_shrinks_with_blocked_days(app):
     cost = usage.volume_cost(account, dt.date(2026, 1, 31))
     assert cost.prepaid_bytes == 21 * MB
     assert cost.amount == Decimal("1.00")
+
+
+def test_tariff_in_another_currency_is_converted_at_the_days_rate(app):
+    from lanbill.billing.currency import set_rate
+
+    tariff, account = setup_account(currency="USD")
+    internet = category(tariff, "Internet", price_in="1.50")
+    set_rate("USD", dt.date(2026, 1, 1), "90.5", actor=ACTOR)
+    traffic(account, internet.id, 2 * MB)
+    assert usage.charge_volume(account, DAY, actor=ACTOR) == Decimal("3.00")  # in the tariff's currency
+    entry = LedgerEntry.get((LedgerEntry.account_id == account.id) & (LedgerEntry.kind == "volume"))
+    assert (entry.amount, entry.original_amount, entry.original_currency) == (Decimal("-271.50"), Decimal("-3.00"),
+                                                                             "USD")
+    traffic(account, internet.id, MB, hour=11)
+    assert usage.charge_volume(account, DAY, actor=ACTOR) == Decimal("1.50")
+    assert usage.charge_volume(account, DAY, actor=ACTOR) == Decimal("0.00")

@@ -132,7 +132,10 @@ def prepaid_volume_used(account, day: dt.date) -> int:
 
 
 def _already_charged(account_id: int, first: dt.date, last: dt.date) -> tuple[Decimal, int]:
-    row = (LedgerEntry.select(peewee.fn.COALESCE(peewee.fn.SUM(LedgerEntry.amount), 0), peewee.fn.COUNT(LedgerEntry.id))
+    """What the period's volume entries charged, in the tariff's currency
+    (an entry converted to the agreement's currency keeps the original)."""
+    charged = peewee.fn.COALESCE(LedgerEntry.original_amount, LedgerEntry.amount)
+    row = (LedgerEntry.select(peewee.fn.COALESCE(peewee.fn.SUM(charged), 0), peewee.fn.COUNT(LedgerEntry.id))
            .where((LedgerEntry.account_id == account_id) & (LedgerEntry.kind == "volume")
                   & (LedgerEntry.period_start == first) & (LedgerEntry.period_end == last))
            .tuples().first())
@@ -152,24 +155,37 @@ def charge_volume(account, day: dt.date | None = None, *, actor=SYSTEM) -> Decim
     if cost.period_start > month_start(day):
         previous = volume_cost(account, cost.period_start - dt.timedelta(days=1))
         if previous.period_start >= month_start(day):
-            posted += _post(account, previous, actor)
-    posted += _post(account, cost, actor)
+            posted += _post(account, previous, actor, day)
+    posted += _post(account, cost, actor, day)
     return posted
 
 
-def _post(account: Account, cost: VolumeCost, actor) -> Decimal:
+def _post(account: Account, cost: VolumeCost, actor, day: dt.date) -> Decimal:
+    """Post the difference between the period's cost and what its entries
+    already charged; a tariff in another currency than the agreement's is
+    converted at the day's rate, the original amount kept (DESIGN §4)."""
+    from lanbill.billing.currency import convert
+    from lanbill.models import Agreement, Currency
+
     with transaction():
         charged, count = _already_charged(account.id, cost.period_start, cost.period_end)
         due = cost.amount - charged
         if not due:
             return ZERO
+        tariff = Tariff.get_by_id(cost.tariff_id or account.tariff_id)
+        agreement = Agreement.get_by_id(account.agreement_id)
+        amount, rate = convert(due, tariff.currency_id, agreement.currency_id, day)
+        original = {}
+        if rate is not None:
+            original = {"original_amount": -due, "original_currency": Currency.get_by_id(tariff.currency_id).code,
+                        "rate": rate}
         base = idempotency_key(account.agreement_id, account.id, "volume", None, cost.period_start, cost.period_end)
         minor = int(cost.amount * 100)
         _, created = post_entry(
-            account.agreement_id, -due, "volume", actor=actor, account=account.id, tariff=cost.tariff_id,
+            account.agreement_id, -amount, "volume", actor=actor, account=account.id, tariff=tariff.id,
             period_start=cost.period_start, period_end=cost.period_end,
             comment=f"traffic beyond prepaid: {cost.charged_bytes} bytes",
-            idempotency_key=f"{base}:{count + 1}:{minor}",
+            idempotency_key=f"{base}:{count + 1}:{minor}", **original,
         )
     return due if created else ZERO
 
