@@ -93,3 +93,12 @@ def test_changes_made_on_screens_are_logged_with_the_manager_and_ip(admin_client
     row = AuditLog.get(AuditLog.action == "group.create")
     assert row.manager_id == admin.id and row.actor == "manager:admin" and row.ip == "10.1.2.3"
     assert row.after["name"] == "Юг"
+
+
+def test_csv_export_follows_the_filters(admin_client, journal):
+    response = admin_client.get("/admin/audit?object_type=operator&format=csv")
+    text = response.get_data(as_text=True)
+    assert response.mimetype == "text/csv"
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 2  # the header and the one operator row
+    assert "name: Default operator → ООО «Калуга-Нет»" in lines[1]

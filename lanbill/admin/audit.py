@@ -12,7 +12,7 @@ from flask_login import current_user
 from lanbill.admin import bp
 from lanbill.admin.permissions import requires
 from lanbill.admin.settings_forms import AuditFilterForm
-from lanbill.admin.tables import Column, Table
+from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.billing.clock import midnight_utc
 from lanbill.models import AuditLog, Manager
 
@@ -57,6 +57,15 @@ def changes(row) -> list[tuple[str, object, object]]:
     return [(k, before.get(k), after.get(k)) for k in keys]
 
 
+def changes_text(row) -> str:
+    """The changes on one line, for the CSV export."""
+    parts = []
+    for key, old, new in changes(row):
+        label = f"{key}: " if key else ""
+        parts.append(f"{label}{old} → {new}" if old is not None else f"{label}{new}")
+    return "; ".join(parts)
+
+
 def _columns():
     return [
         Column("at", _l("When"), sort=AuditLog.at),
@@ -64,7 +73,7 @@ def _columns():
         Column("action", _l("Action"), sort=AuditLog.action),
         Column("object", _l("Object"), sort=[AuditLog.object_type, AuditLog.object_id],
                value=lambda r: f"{r.object_type} {r.object_id}"),
-        Column("changes", _l("Before → after")),
+        Column("changes", _l("Before → after"), value=changes_text),
         Column("ip", _l("IP address"), sort=AuditLog.ip, visible=False),
     ]
 
@@ -101,6 +110,8 @@ def audit_log():
         form.manager.data = ""
     table = Table.from_request("audit", _columns(), default_sort="at", descending=True, tie_breaker=AuditLog.id,
                                manager=current_user)
+    if wants_csv():
+        return table.csv(filtered_query(form), "audit.csv")
     page = table.page(filtered_query(form))
     return render_template("admin/audit/list.html", form=form, t=table, page=page, changes=changes,
                            object_url=object_url, object_types=OBJECT_TYPES)
