@@ -102,3 +102,4 @@ def test_csv_export_follows_the_filters(admin_client, journal):
     lines = [line for line in text.splitlines() if line.strip()]
     assert len(lines) == 2  # the header and the one operator row
     assert "name: Default operator → ООО «Калуга-Нет»" in lines[1]
+    assert lines[1].startswith("04.03.2026 00:30:00;")  # local time

@@ -13,7 +13,7 @@ from lanbill.admin import bp
 from lanbill.admin.permissions import requires
 from lanbill.admin.settings_forms import AuditFilterForm
 from lanbill.admin.tables import Column, Table, wants_csv
-from lanbill.billing.clock import midnight_utc
+from lanbill.billing.clock import midnight_utc, to_local
 from lanbill.models import AuditLog, Manager
 
 # Where an audited object is shown: object_type → (endpoint, URL argument).
@@ -68,7 +68,7 @@ def changes_text(row) -> str:
 
 def _columns():
     return [
-        Column("at", _l("When"), sort=AuditLog.at),
+        Column("at", _l("When"), sort=AuditLog.at, value=lambda r: to_local(r.at).strftime("%d.%m.%Y %H:%M:%S")),
         Column("actor", _l("Who"), sort=AuditLog.actor),
         Column("action", _l("Action"), sort=AuditLog.action),
         Column("object", _l("Object"), sort=[AuditLog.object_type, AuditLog.object_id],
