@@ -105,7 +105,7 @@ def _index_condition(criterion: str, text: str):
 # Up to this many matches the list filters by the ids (and sorts them);
 # beyond it the list walks its sort index and checks each row against the
 # search index, stopping after one page.
-ID_LIST_LIMIT = 1000
+ID_LIST_LIMIT = 200
 
 
 def narrow_subscribers(query, criterion: str, text: str):
