@@ -53,9 +53,22 @@ def charge_radius_usage():
 
 @huey.periodic_task(crontab(minute="*/10"), retries=0)
 def charge_volume():
-    """Every ten minutes: volume beyond the prepaid volume charged per
-    category, and the traffic-limit block set or lifted
-    (lanbill/billing/usage.py)."""
+    """Every ten minutes: the volume of accounts whose traffic grew, beyond
+    the prepaid volume, charged per category, and the traffic-limit block
+    set (lanbill/billing/usage.py)."""
+    from lanbill.billing.usage import charge_recent
+    from lanbill.db import connection
+
+    with connection():
+        result = charge_recent()
+        return {"accounts": result.accounts, "posted": str(result.posted), "blocked": result.blocked,
+                "errors": result.errors}
+
+
+@huey.periodic_task(crontab(minute="30", hour="0"), retries=0)
+def charge_volume_nightly():
+    """Nightly: every account with traffic this month (the prepaid volume
+    shrinks with blocked days) and traffic blocks lifted in a new month."""
     from lanbill.billing.usage import charge_all
     from lanbill.db import connection
 

@@ -35,10 +35,10 @@ def volume_entries(account):
                                                          & (LedgerEntry.kind == "volume")).order_by(LedgerEntry.id)]
 
 
-def setup_account(**tariff_fields):
+def setup_account(ip="10.0.0.5/32", **tariff_fields):
     with time_machine.travel(dt.datetime(2026, 1, 1, 0, 0, 1, tzinfo=dt.UTC), tick=False):
         tariff = make_tariff(rent="0", **tariff_fields)
-        account = make_account(tariff=tariff, agent=make_agent(type="netflow"), ips=["10.0.0.5/32"],
+        account = make_account(tariff=tariff, agent=make_agent(type="netflow"), ips=[ip],
                                connect_date="2025-12-01")
     return tariff, account
 
@@ -164,3 +164,26 @@ def test_tariff_in_another_currency_is_converted_at_the_days_rate(app):
     traffic(account, internet.id, MB, hour=11)
     assert usage.charge_volume(account, DAY, actor=ACTOR) == Decimal("1.50")
     assert usage.charge_volume(account, DAY, actor=ACTOR) == Decimal("0.00")
+
+
+def test_incremental_run_looks_only_at_accounts_whose_traffic_grew(app):
+    tariff, account = setup_account()
+    internet = category(tariff, "Internet", price_in="1.00")
+    _, quiet = setup_account(ip="10.0.0.6/32")
+    with time_machine.travel(dt.datetime(2026, 1, 20, 7, 0, tzinfo=dt.UTC), tick=False):
+        traffic(quiet, None, MB, day=dt.date(2026, 1, 19))
+    with time_machine.travel(dt.datetime(2026, 1, 20, 10, 0, tzinfo=dt.UTC), tick=False):
+        traffic(account, internet.id, MB, day=dt.date(2026, 1, 19))
+    with time_machine.travel(dt.datetime(2026, 1, 20, 10, 1, tzinfo=dt.UTC), tick=False):
+        first = usage.charge_recent(actor=ACTOR)  # no checkpoint yet: everyone
+    with time_machine.travel(dt.datetime(2026, 1, 20, 10, 30, tzinfo=dt.UTC), tick=False):
+        traffic(account, internet.id, MB, day=dt.date(2026, 1, 19), hour=11)
+        second = usage.charge_recent(actor=ACTOR)
+    with time_machine.travel(dt.datetime(2026, 1, 20, 11, 0, tzinfo=dt.UTC), tick=False):
+        third = usage.charge_recent(actor=ACTOR)  # 10:30's rows are within the safety margin: looked at again
+    with time_machine.travel(dt.datetime(2026, 1, 20, 11, 30, tzinfo=dt.UTC), tick=False):
+        fourth = usage.charge_recent(actor=ACTOR)
+    assert (first.accounts, first.posted) == (2, Decimal("1.00"))
+    assert (second.accounts, second.posted) == (1, Decimal("1.00"))
+    assert (third.accounts, third.posted) == (1, Decimal("0.00"))
+    assert fourth.accounts == 0

@@ -16,6 +16,7 @@ import numpy as np
 
 from agents.netflow.matcher import Matcher, address_text
 from agents.netflow.protocol import Flows
+from lanbill.models.base import utcnow
 
 EPOCH = dt.datetime(1970, 1, 1)
 COMPACT_AT = 1_000_000  # entries per hour before a compaction
@@ -276,23 +277,29 @@ def _upsert(model, at: dt.datetime, rows: dict, key_fields: tuple) -> None:
                  .where((model.hour == at) & (model.account_id.in_(chunk))).tuples())
         for row_id, *key in query:
             existing[tuple(key)] = row_id
+    stamped = "updated_at" in model._meta.fields
+    now = utcnow()
     updates, inserts = [], []
     for key, (bytes_in, bytes_out) in rows.items():
         row_id = existing.get(key)
         if row_id is None:
             record = dict(zip(key_fields, key, strict=True))
             record.update(hour=at, bytes_in=bytes_in, bytes_out=bytes_out)
+            if stamped:
+                record["updated_at"] = now
             inserts.append(record)
         elif bytes_in or bytes_out:
             updates.append((row_id, bytes_in, bytes_out))
     table = model._meta.table_name
     param = database.param
+    stamp_sql = ", updated_at = " + param if stamped else ""
     for start in range(0, len(updates), BATCH_ROWS):
         batch = updates[start:start + BATCH_ROWS]
         values = ", ".join([f"({param}, {param}, {param})"] * len(batch))
         sql = (f'UPDATE "{table}" SET bytes_in = "{table}".bytes_in + v.column2, '
-               f'bytes_out = "{table}".bytes_out + v.column3 FROM (VALUES {values}) AS v '
+               f'bytes_out = "{table}".bytes_out + v.column3{stamp_sql} FROM (VALUES {values}) AS v '
                f'WHERE "{table}".id = v.column1')
-        database.execute_sql(sql, [x for row in batch for x in row])
+        params = ([now] if stamped else []) + [x for row in batch for x in row]
+        database.execute_sql(sql, params)
     for start in range(0, len(inserts), BATCH_ROWS):
         model.insert_many(inserts[start:start + BATCH_ROWS]).execute()

@@ -20,6 +20,9 @@ class TrafficHourly(BaseModel):
     hour = peewee.DateTimeField(index=True)  # start of the hour, UTC
     bytes_in = peewee.BigIntegerField(default=0)
     bytes_out = peewee.BigIntegerField(default=0)
+    # when the counters last grew: volume charging looks only at accounts
+    # whose traffic changed since its last run
+    updated_at = peewee.DateTimeField(default=utcnow, index=True)
 
     class Meta:
         indexes = ((("account_id", "hour", "category_id"), True),)
