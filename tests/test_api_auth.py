@@ -4,7 +4,10 @@ JSON answers for unknown URLs."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 
 from lanbill.billing import staff
 from lanbill.models import ApiToken, Group, Role, RoleGroup
@@ -41,7 +44,19 @@ def test_invalid_token_is_401(client, admin, header):
     assert table_counts() == before
 
 
-def test_revoked_token_is_401(api):
+def test_revoked_token_is_401_within_the_token_cache_time(api, app):
+    assert app.config.get("API_TOKEN_CACHE_SECONDS", 5) == 5
+    with time_machine.travel(dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC), tick=False) as traveller:
+        assert api.get("/tariffs").status_code == 200
+        ApiToken.update(revoked_at=utcnow()).execute()
+        traveller.shift(4)
+        assert api.get("/tariffs").status_code == 200  # checked again at most every 5 s
+        traveller.shift(2)
+        assert api.get("/tariffs").status_code == 401
+
+
+def test_without_the_token_cache_revocation_is_immediate(api, app):
+    app.config["API_TOKEN_CACHE_SECONDS"] = 0
     assert api.get("/tariffs").status_code == 200
     ApiToken.update(revoked_at=utcnow()).execute()
     assert api.get("/tariffs").status_code == 401

@@ -9,8 +9,11 @@ call one domain function in lanbill.billing → serialise.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import peewee
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext, refresh
 from werkzeug.exceptions import HTTPException, NotFound
 
@@ -42,10 +45,39 @@ def error_response(status: int, message: str, fields: dict | None = None, **para
     return jsonify(body), status
 
 
+# token → (manager with its role, time looked up): a token is checked in
+# the database at most every few seconds per process, which saves a
+# three-table query on every call; revoking a token, deactivating its
+# manager or changing the role takes effect within that time
+# (API_TOKEN_CACHE_SECONDS in the app config, default 5; 0 disables it).
+_token_cache: dict[str, tuple[object, float]] = {}
+_TOKEN_CACHE_SIZE = 1000
+_token_lock = threading.Lock()
+
+
+def _manager_for(token: str):
+    from lanbill.billing.staff import manager_for_token, token_hash
+
+    ttl = current_app.config.get("API_TOKEN_CACHE_SECONDS", 5)
+    if not ttl:
+        return manager_for_token(token)
+    key, now = token_hash(token), time.time()
+    cached = _token_cache.get(key)
+    if cached is not None and now - cached[1] < ttl:
+        return cached[0]
+    manager = manager_for_token(token)
+    with _token_lock:
+        if len(_token_cache) >= _TOKEN_CACHE_SIZE:
+            _token_cache.clear()
+        if manager is None:
+            _token_cache.pop(key, None)
+        else:
+            _token_cache[key] = (manager, now)
+    return manager
+
+
 @bp.before_request
 def authenticate():
-    from lanbill.billing.staff import manager_for_token
-
     # Flask-Babel caches the locale on `g`; where one app context serves
     # several requests (the test client inside a test's app context) the
     # first request's language would stick.  Each request chooses its own.
@@ -57,7 +89,7 @@ def authenticate():
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return error_response(401, N_("Missing bearer token."))
-    manager = manager_for_token(header[7:].strip())
+    manager = _manager_for(header[7:].strip())
     if manager is None:
         return error_response(401, N_("Invalid token."))
     g.api_manager = manager
