@@ -1,0 +1,13 @@
+"""The NetFlow v5/v9/IPFIX collector (DESIGN §7, issue 7).
+
+protocol.py parses datagrams (pure), matcher.py finds accounts and
+categories by longest prefix, aggregator.py keeps hourly counters and
+writes them, cache.py mirrors the accounts of one agent, mmsg.py reads
+many datagrams per system call, server.py owns the sockets and threads.
+
+Operations: each NetFlow agent listens on its `port` option (default
+2055; LANBILL_NETFLOW_PORT overrides it for the first agent) with a
+4 MiB receive buffer — raise `net.core.rmem_max` to 4194304 if the agent
+does not run as root.  Counters are written every `flush_seconds` (60)
+and on SIGTERM/Ctrl-C; the status per exporter is at /admin/netflow.
+"""

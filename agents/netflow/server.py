@@ -47,6 +47,13 @@ class NetflowServer:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        if self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < receive_buffer:
+            # capped by net.core.rmem_max; root may exceed it
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), receive_buffer)
+            except OSError:
+                log.warning("netflow: receive buffer limited to %d bytes; raise net.core.rmem_max to %d",
+                            self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2, receive_buffer)
         self.sock.bind((host, port))
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
