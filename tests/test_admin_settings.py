@@ -455,3 +455,10 @@ def test_settings_screens_in_english(admin_client, admin):
     page = html(admin_client.get("/admin/tariffs/new"))
     assert "New tariff" in page and "Rent scheme" in page
     assert admin_client.get("/admin/addresses/lookup/region?limit=abc").status_code == 200
+
+
+def test_tariff_search_is_case_insensitive_in_cyrillic(admin_client):
+    make_tariff(name="Домашний 100")
+    make_tariff(name="Офисный")
+    page = html(admin_client.get("/admin/tariffs?q=ДОМАШ"))
+    assert "Домашний 100" in page and "Офисный" not in page

@@ -15,6 +15,7 @@ from lanbill.admin.settings_forms import CategoryForm, TariffForm, apply_errors,
 from lanbill.admin.tables import Column, Table
 from lanbill.billing import catalog, settings
 from lanbill.billing.errors import BillingError
+from lanbill.db import is_sqlite
 from lanbill.models import Account, Currency, Tariff, TrafficCategory
 from lanbill.money import money_str
 
@@ -57,7 +58,10 @@ def tariffs():
         query = query.where(Tariff.archived == False)  # noqa: E712
     q = (request.args.get("q") or "").strip()
     if q:
-        query = query.where(Tariff.name.contains(q))
+        # SQLite's LIKE folds only ASCII: compare through lb_lower() there
+        # (registered by lanbill.admin.search); PostgreSQL's ILIKE folds all.
+        name = fn.lb_lower(Tariff.name) if is_sqlite() else Tariff.name
+        query = query.where(name.contains(q.lower()))
     page = table.page(query)
     return render_template("admin/tariffs/list.html", t=table, page=page, show=show, q=q)
 
