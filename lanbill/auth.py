@@ -15,9 +15,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
-from lanbill.billing import staff
+from lanbill.billing import login_limits, staff
 from lanbill.billing.actor import actor_of
-from lanbill.billing.errors import ValidationError
+from lanbill.billing.errors import N_, ValidationError
 
 bp = Blueprint("auth", __name__)
 
@@ -61,12 +61,16 @@ def require_password_first():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        ip = request.remote_addr or ""
         try:
+            wait = login_limits.address_wait(ip, _free_failures_per_address())
+            if wait:
+                raise staff.LoginRefused(N_("Too many failed logins; try again in %(seconds)s seconds."), wait)
             manager = staff.authenticate(
-                form.login.data, form.password.data or "", ip=request.remote_addr or "",
-                free_failures=_free_failures(),
+                form.login.data, form.password.data or "", ip=ip, free_failures=_free_failures(),
             )
         except staff.LoginRefused as exc:
+            login_limits.record_failure(ip, form.login.data)
             form.password.errors = [_(exc.message, seconds=exc.wait_seconds)]
             if exc.wait_seconds:
                 return render_template("auth/login.html", form=form), 429, {"Retry-After": str(exc.wait_seconds)}
@@ -111,6 +115,14 @@ def _free_failures() -> int:
     from flask import current_app
 
     return current_app.config["LOGIN_MAX_FAILURES"]
+
+
+def _free_failures_per_address() -> int:
+    """Failed attempts from one address, over any logins, before it is
+    slowed down (LOGIN_MAX_FAILURES_PER_ADDRESS, default 20)."""
+    from flask import current_app
+
+    return int(current_app.config.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
 
 
 def _safe_next() -> str | None:

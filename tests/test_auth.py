@@ -190,3 +190,29 @@ def test_api_is_not_caught_by_the_password_redirect(client):
     response = client.get("/api/v1/agreements/1")
     assert response.status_code == 401  # token auth, JSON error — not a redirect to /password
     assert response.is_json
+
+
+def test_many_failures_from_one_address_slow_that_address_down(app, client, admin):
+    """Guessing over many logins (even ones that do not exist) is slowed
+    down per client address; another address is not affected."""
+    from lanbill.models.logins import LoginFailure
+
+    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 6
+    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    with time_machine.travel(T0, tick=False) as traveller:
+        for n in range(6):
+            response = client.post("/login", data={"login": f"guess{n}", "password": "x"}, environ_base=attacker)
+            assert response.status_code == 401
+        refused = client.post("/login", data={"login": "admin", "password": "Secret-pass1"}, environ_base=attacker)
+        assert refused.status_code == 429
+        assert "Слишком много неудачных попыток входа" in refused.get_data(as_text=True)
+        assert int(refused.headers["Retry-After"]) >= 2
+        other = client.post("/login", data={"login": "admin", "password": "Secret-pass1"},
+                            environ_base={"REMOTE_ADDR": "198.51.100.2"})
+        assert other.status_code == 302
+        client.get("/logout")
+        traveller.shift(dt.timedelta(minutes=16))  # the failures have left the window
+        ok = client.post("/login", data={"login": "admin", "password": "Secret-pass1"}, environ_base=attacker)
+        assert ok.status_code == 302
+    assert LoginFailure.select().where(LoginFailure.ip == "203.0.113.7").count() == 7
+    assert Manager.get_by_id(admin.id).failed_logins == 0  # unknown logins never touched admin's counter
