@@ -96,16 +96,16 @@ def _index_condition(criterion: str, text: str):
     }
     if criterion in conditions:
         return conditions[criterion]
-    result = None
-    for condition in conditions.values():
-        result = condition if result is None else (result | condition)
-    return result
+    everywhere = S.everything.contains(lowered)
+    if len(digits) >= 3 and digits != lowered:
+        everywhere = everywhere | S.phone.contains(digits)
+    return everywhere
 
 
 # Up to this many matches the list filters by the ids (and sorts them);
 # beyond it the list walks its sort index and checks each row against the
 # search index, stopping after one page.
-ID_LIST_LIMIT = 200
+ID_LIST_LIMIT = 5000
 
 
 def narrow_subscribers(query, criterion: str, text: str):

@@ -112,7 +112,7 @@ def _build(ids: list[int] | None) -> int:
             networks.setdefault(account_owner[account_id], []).append(network)
     rows = []
     for sid, name, email, phone, login in subscribers:
-        rows.append({
+        row = {
             "subscriber_id": sid,
             "name": (name or "").lower(),
             "email": (email or "").lower(),
@@ -120,7 +120,9 @@ def _build(ids: list[int] | None) -> int:
             "logins": _lines([login] + logins.get(sid, [])),
             "agreements": _lines(numbers.get(sid, [])),
             "ips": _lines(networks.get(sid, [])),
-        })
+        }
+        row["everything"] = "\n".join(v for v in row.values() if isinstance(v, str) and v)
+        rows.append(row)
     found = {r["subscriber_id"] for r in rows}
     gone = [i for i in ids if i not in found] if ids is not None else []
     for start in range(0, max(len(rows), 1), CHUNK * 2):
@@ -136,5 +138,5 @@ def _write(rows: list[dict], gone: list[int]) -> None:
             S = SubscriberSearch
             S.insert_many(rows).on_conflict(
                 conflict_target=[S.subscriber_id],
-                preserve=[S.name, S.email, S.phone, S.logins, S.agreements, S.ips],
+                preserve=[S.name, S.email, S.phone, S.logins, S.agreements, S.ips, S.everything],
             ).execute()

@@ -18,6 +18,7 @@ class SubscriberSearch(BaseModel):
     logins = peewee.TextField(default="")  # cabinet login and account logins, one per line
     agreements = peewee.TextField(default="")  # agreement numbers, one per line
     ips = peewee.TextField(default="")  # account networks, one per line
+    everything = peewee.TextField(default="")  # all of the above: one LIKE for "search everywhere"
 
     class Meta:
         table_name = "subscriber_search"
