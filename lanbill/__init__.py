@@ -37,6 +37,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(catalogue_directories(ROOT / "translations"))
     app.config["LANBILL_VERSION"] = __version__
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind nginx (deploy/nginx/lanbill.conf): the client's address and
+        # scheme come from X-Forwarded-* of that many proxies — the login
+        # limits and the audit log need the real address.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     _init_database(app)
     _init_extensions(app)

@@ -216,3 +216,16 @@ def test_many_failures_from_one_address_slow_that_address_down(app, client, admi
         assert ok.status_code == 302
     assert LoginFailure.select().where(LoginFailure.ip == "203.0.113.7").count() == 7
     assert Manager.get_by_id(admin.id).failed_logins == 0  # unknown logins never touched admin's counter
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(app_config):
+    from lanbill import create_app
+    from lanbill.db import database
+    from lanbill.models.logins import LoginFailure
+
+    application = create_app({**app_config, "TRUSTED_PROXIES": 1})
+    client = application.test_client()
+    client.post("/login", data={"login": "nobody", "password": "x"}, environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                headers={"X-Forwarded-For": "192.0.2.44"})
+    assert [f.ip for f in LoginFailure.select()] == ["192.0.2.44"]
+    database.close()
