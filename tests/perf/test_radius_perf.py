@@ -167,6 +167,12 @@ def _freeradius(folder: Path, auth_port: int, acct_port: int, *, sql: bool):
         module = module.replace('driver = "rlm_sql_null"', 'driver = "rlm_sql_sqlite"')
         module = module.replace('filename = "/tmp/freeradius.db"', f'filename = "{db}"')
         module = module.replace('bootstrap = "${modconfdir}/${..:name}/main/sqlite/schema.sql"', "")
+        module = module.replace("busy_timeout = 200", "busy_timeout = 10000")
+        # SQLite takes one writer: one connection, not a pool fighting over the lock
+        module = module.replace("start = ${thread[pool].start_servers}", "start = 1")
+        module = module.replace("min = ${thread[pool].min_spare_servers}", "min = 1")
+        module = module.replace("max = ${thread[pool].max_servers}", "max = 1")
+        module = module.replace("spare = ${thread[pool].max_spare_servers}", "spare = 0")
         (conf / "mods-enabled" / "sql").write_text(module)
     site = conf / "sites-enabled" / "default"
     text = site.read_text()
@@ -203,11 +209,12 @@ def _bench_freeradius(results, label, folder, *, sql):
     if proc is None:
         results[label] = "did not start (see fr.log)"
         return
-    count = 20_000 if sql else 100_000  # rlm_sql on SQLite manages a few hundred to thousands per second
+    count = 10_000 if sql else 100_000  # rlm_sql on SQLite manages a few hundred to thousands per second
     try:
         _loadgen("closed", auth_port, 2000, 64)
         results[f"{label} auth closed-64"] = _loadgen("closed", auth_port, count, 64)
-        results[f"{label} auth open-2000/s"] = _loadgen("open", auth_port, 20_000, 2000)
+        if not sql:  # (b) cannot take 2,000/s here: its open loop would only measure a backlog
+            results[f"{label} auth open-2000/s"] = _loadgen("open", auth_port, 20_000, 2000)
         if sql:
             results[f"{label} interim closed-64"] = _loadgen("closed", acct_port, count, 64, "acct")
     finally:
