@@ -270,3 +270,30 @@ def test_ipfix_biflow_reverse_octets_count_for_the_other_direction():
     [flows] = decoder.take()
     pairs = sorted(zip(flows.src.tolist(), flows.dst.tolist(), flows.octets.tolist(), strict=True))
     assert pairs == sorted([(ip4("10.0.0.1"), ip4("1.1.1.1"), 100), (ip4("1.1.1.1"), ip4("10.0.0.1"), 5000)])
+
+
+def test_mutated_packets_never_raise():
+    """Fuzz: flipped bytes and truncations of valid packets are parsed or
+    counted as malformed; neither feeding nor decoding ever raises."""
+    import random
+
+    rng = random.Random(11)
+    seeds = [
+        build_v5([("10.0.0.1", "8.8.8.8", 1000, 1, 2)] * 3),
+        build_v9([template_set(0, 256, FIELDS4), data_set(256, [("10.0.0.1", "1.1.1.1", 5, 1, 2)] * 2)]),
+        build_ipfix([template_set(2, 300, FIELDS6), data_set(300, [("2001:db8::1", "2001:db8::2", 7, 1, 2)])]),
+        build_ipfix([template_set(2, 301, [(8, 4), (12, 4), (82, 65535), (1, 3)]),
+                     struct.pack("!HH", 301, 4 + 13) + struct.pack("!II", 1, 2) + b"\x01x" + b"\x00\x00\x05"]),
+    ]
+    decoder = Decoder()
+    for i in range(3000):
+        packet = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            packet[rng.randrange(len(packet))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            packet = packet[:rng.randrange(len(packet))]
+        assert decoder.feed(bytes(packet), f"192.0.2.{i % 3}") in (True, False)
+        if i % 100 == 99:
+            for flows in decoder.take():
+                assert len(flows.octets) == len(flows.src)
+    assert sum(s.packets for s in decoder.stats.values()) == 3000
