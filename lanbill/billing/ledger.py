@@ -223,11 +223,21 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
         moves = {k: v for k, v in moves.items() if v}
         ids = sorted(moves)
         money = MoneyField()
-        cursor = database.cursor()
-        cursor.executemany(
-            f"UPDATE agreement SET balance = balance + {database.param} WHERE id = {database.param}",
-            [(money.db_value(moves[aid]), aid) for aid in ids],
-        )
+        if is_sqlite():
+            database.cursor().executemany(
+                "UPDATE agreement SET balance = balance + ? WHERE id = ?",
+                [(money.db_value(moves[aid]), aid) for aid in ids],
+            )
+        else:
+            # psycopg2's executemany is a statement per row: one UPDATE … FROM (VALUES …) per page instead
+            from psycopg2.extras import execute_values
+
+            execute_values(
+                database.cursor(),
+                "UPDATE agreement AS a SET balance = a.balance + v.amount FROM (VALUES %s) AS v(id, amount) "
+                "WHERE a.id = v.id",
+                [(aid, money.db_value(moves[aid])) for aid in ids], page_size=1000,
+            )
         blocks.balances_moved(moves, stamps)
     return fresh
 
@@ -246,7 +256,12 @@ def _insert_rows(entries: list[dict], who) -> None:
                for f, c in zip(fields, ENTRY_COLUMNS, strict=True)]
         row += [who.manager_id, who.label, now]
         rows.append(tuple(_plain(v) for v in row))
-    database.cursor().executemany(f"INSERT INTO ledger_entry ({columns}) VALUES ({marks})", rows)
+    if is_sqlite():
+        database.cursor().executemany(f"INSERT INTO ledger_entry ({columns}) VALUES ({marks})", rows)
+    else:
+        from psycopg2.extras import execute_values
+
+        execute_values(database.cursor(), f"INSERT INTO ledger_entry ({columns}) VALUES %s", rows, page_size=1000)
 
 
 def _plain(value):
