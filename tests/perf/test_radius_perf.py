@@ -239,6 +239,7 @@ def test_radius_benchmark(tmp_path, capsys):
         results["lanbill interim open-2000/s"] = _loadgen("open", acct_port, 20_000, 2000, "acct")
         pids = [agent.pid] + _children(agent.pid)
         results["lanbill rss_mb"] = round(_rss_mb(pids), 1)
+        results["lanbill rss_mb per process"] = {pid: round(_rss_mb([pid]), 1) for pid in pids}
     finally:
         agent.send_signal(signal.SIGTERM)
         agent.wait(60)
