@@ -9,6 +9,7 @@ full (small tables), sessions by `RadiusSession.state_changed_at`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import socket
@@ -16,7 +17,7 @@ import threading
 import time
 
 from lanbill.billing.clock import now_utc
-from lanbill.db import connection, database
+from lanbill.db import connection, database, is_sqlite
 from lanbill.models import Account, AccountIp, Agent, Agreement, Nas, Tariff
 from lanbill.models.radius import RadiusSession
 
@@ -142,7 +143,7 @@ class Cache:
     # -- loading ---------------------------------------------------------------
 
     def load(self) -> None:
-        with connection():
+        with agent_connection():
             self._load_small()
             self._load_accounts(None)
             self._load_sessions(None)
@@ -151,7 +152,7 @@ class Cache:
         self.refreshed_at = time.monotonic()
 
     def refresh(self) -> None:
-        with connection():
+        with agent_connection():
             self._load_small()
             self._load_accounts(self.account_watermark)
             self._load_sessions(self.session_watermark)
@@ -320,7 +321,7 @@ class Cache:
     def reload_sessions(self) -> None:
         """Rebuild the open-session view from the table (after a NAS reboot
         closed many at once; rare)."""
-        with connection():
+        with agent_connection():
             with self.lock:
                 self.session_owner = {}
                 self.open_sessions = {}
@@ -340,6 +341,17 @@ class Cache:
 
     def note_accept(self, account_id: int) -> None:
         self.recent_accepts.setdefault(account_id, []).append(time.monotonic())
+
+
+@contextlib.contextmanager
+def agent_connection(cache_kib: int = 2000):
+    """A connection for an agent thread.  On SQLite the page cache is cut
+    from the web's 64 MB to `cache_kib`: an agent keeps several threads'
+    connections open and reads little but the same few pages."""
+    with connection() as db:
+        if is_sqlite():
+            db.execute_sql(f"PRAGMA cache_size = -{int(cache_kib)}")
+        yield db
 
 
 def release_memory() -> None:

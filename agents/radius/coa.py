@@ -28,9 +28,10 @@ import threading
 import time
 
 from agents.radius import protocol as p
+from agents.radius.cache import agent_connection
 from lanbill.billing import audit
 from lanbill.billing.clock import now_utc
-from lanbill.db import connection, transaction
+from lanbill.db import transaction
 from lanbill.models import Account, AccountStateChange, Nas
 from lanbill.models.radius import CoaRequest, RadiusCursor, RadiusSession
 
@@ -317,11 +318,11 @@ class Dispatcher:
         return thread
 
     def _run(self, stop) -> None:
-        with connection():
+        with agent_connection():
             self._init_cursor()
         while not stop.wait(self.poll):
             try:
-                with connection():
+                with agent_connection():
                     self.process_once()
             except Exception:
                 pass

@@ -20,7 +20,7 @@ import threading
 import time
 
 from agents.radius import protocol as p
-from agents.radius.cache import Cache, run_refresher, session_key
+from agents.radius.cache import Cache, agent_connection, run_refresher, session_key
 from agents.radius.sessions import Record, Writer, close_stale_sessions
 from lanbill.billing.clock import now_utc
 
@@ -381,7 +381,7 @@ def speed_of(entry, tariff) -> tuple[int, int]:
 
 def publish_status(worker: Worker, previous: dict) -> None:
     """Write this worker's counters for the status page (one row per worker)."""
-    from lanbill.db import connection, transaction
+    from lanbill.db import transaction
     from lanbill.models.radius import RadiusAgentStatus
 
     values = worker.counters.snapshot()
@@ -395,7 +395,7 @@ def publish_status(worker: Worker, previous: dict) -> None:
     import datetime as dt
 
     last_at = dt.datetime.fromtimestamp(last, dt.UTC).replace(tzinfo=None) if last else None
-    with connection(), transaction():
+    with agent_connection(), transaction():
         for agent_id in worker.cache.agents:
             row = dict(counters=values, requests_per_second=rate, last_packet_at=last_at, updated_at=now_utc())
             updated = (RadiusAgentStatus.update(**row)
@@ -415,9 +415,7 @@ def run_maintenance(worker: Worker, stop: threading.Event, *, main: bool, status
                 publish_status(worker, previous)
                 if main and time.monotonic() - last_stale >= stale_every:
                     last_stale = time.monotonic()
-                    from lanbill.db import connection
-
-                    with connection():
+                    with agent_connection():
                         for agent in worker.cache.agents.values():
                             close_stale_sessions(agent.id, agent.interim_interval)
             except Exception:
@@ -448,10 +446,9 @@ def start_all(app, stop_event: threading.Event) -> list:
     """Start every enabled RADIUS agent of the app's database: one worker
     thread here (plus the CoA dispatcher) and `workers - 1` extra worker
     processes sharing the ports through SO_REUSEPORT."""
-    from lanbill.db import connection
     from lanbill.models import Agent
 
-    with connection():
+    with agent_connection():
         agent_ids = [a.id for a in Agent.select().where((Agent.type == "radius") & (Agent.enabled == True))]  # noqa: E712
     if not agent_ids:
         return []

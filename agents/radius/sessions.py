@@ -12,8 +12,9 @@ import collections
 import datetime as dt
 import threading
 
+from agents.radius.cache import agent_connection
 from lanbill.billing.clock import now_utc
-from lanbill.db import connection, database, is_sqlite, transaction
+from lanbill.db import database, is_sqlite, transaction
 from lanbill.models.radius import RadiusSession
 
 _COLUMNS = ("agent_id", "nas_id", "account_id", "login", "acct_session_id", "framed_ip", "calling_station_id",
@@ -219,7 +220,7 @@ class Writer:
         self.thread.join(timeout=30)
 
     def _run(self) -> None:
-        with connection():
+        with agent_connection(8000):
             while True:
                 with self.ready:
                     while not self.queue and not self.stopping:
