@@ -73,7 +73,7 @@ def _expected_dynamic(account: Account, month_first: dt.date, month_last: dt.dat
     return total
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=st.lists(EVENT, max_size=12), nights=st.lists(st.booleans(), min_size=31, max_size=31))
 def test_random_histories_keep_the_ledger_exact(app, events, nights):
     BillingDay.delete().execute()

@@ -324,17 +324,21 @@ def open_day(p: Pass, acc: Acc, day: dt.date, tariffs: dict) -> None:
                   unit.correction_kind, day, last, day, comment="closed")
     today_tariff = tariff_on(acc, day)
     others = {acc.tariff_id} | {c[3] for c in acc.changes} | {c[4] for c in acc.changes if c[4]}
+    last = month_end(day)
     for tariff_id in sorted(others - {today_tariff[0] if today_tariff else None}):
-        # a daily charge taken for `day` under a tariff the day no longer belongs to
-        key = idempotency_key(acc.agreement_id, acc.id, f"day:t{tariff_id}", None, day, day)
-        undo = idempotency_key(acc.agreement_id, acc.id, f"undo:t{tariff_id}", None, day, day)
-        if p.keys.get(key) and undo not in p.keys:
-            p.keys[undo] = -p.keys[key]
-            p.entries.append({
-                "agreement_id": acc.agreement_id, "amount": -p.keys[key], "kind": "rent_correction",
-                "account_id": acc.id, "tariff_id": tariff_id, "service_id": None, "period_start": day,
-                "period_end": day, "idempotency_key": undo, "comment": "tariff changed",
-            })
+        # Taken for `day` under a tariff the day no longer belongs to (a
+        # change later that day): the daily charge of the day, and the
+        # advance of a segment that was to start today.
+        for op, first, end in (("day", day, day), ("adv", day, last)):
+            key = idempotency_key(acc.agreement_id, acc.id, f"{op}:t{tariff_id}", None, first, end)
+            undo = idempotency_key(acc.agreement_id, acc.id, f"undo-{op}:t{tariff_id}", None, first, end)
+            if p.keys.get(key) and undo not in p.keys:
+                p.keys[undo] = -p.keys[key]
+                p.entries.append({
+                    "agreement_id": acc.agreement_id, "amount": -p.keys[key], "kind": "rent_correction",
+                    "account_id": acc.id, "tariff_id": tariff_id, "service_id": None, "period_start": first,
+                    "period_end": end, "idempotency_key": undo, "comment": "tariff changed",
+                })
     for unit in units_on(acc, day, tariffs):
         last = month_end(day)
         if unit.scheme in ("monthly", "dynamic"):
