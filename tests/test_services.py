@@ -116,3 +116,19 @@ def test_api_attaches_a_service(app, api):
     assert response.json["start_date"] == "2026-12-01"
     missing = api.post(f"/accounts/{account.id}/services", json={"service_id": 999})
     assert missing.status_code == 422
+
+
+def test_api_service_catalogue_and_csv_import(app, api):
+    _, account = _account()
+    created = api.post("/services", json={"name": "Cable", "kind": "one_off", "price": "100.00"})
+    assert created.status_code == 201, created.json
+    text = f"login;what;when\n{account.login};Cable;2020-01-01\nghost;Cable;2020-01-01\n"
+    mapping = {"login": "login", "service": "what", "date": "when"}
+    dry = api.post("/services/import", json={"csv": text, "mapping": mapping})
+    assert dry.status_code == 200 and dry.json["good"] == 1
+    assert dry.json["errors"][0]["line"] == 3
+    real = api.post("/services/import", json={"csv": text, "mapping": mapping, "dry_run": False})
+    assert real.status_code == 422 and real.json["created"] == []
+    good = api.post("/services/import", json={"csv": text.rsplit("ghost", 1)[0], "mapping": mapping, "dry_run": False})
+    assert good.status_code == 200 and len(good.json["created"]) == 1
+    assert _service_total(account, "2020-01-01", "2020-01-01") == Decimal("100.00")

@@ -124,7 +124,61 @@ def attach_account_service(account_id):
     return jsonify(account_service_json(attached)), 201
 
 
+SERVICE_CREATE_SPEC = {"name": Field("text"), "kind": Field("text"), "scheme": Field("text"),
+                       "price": Field("money"), "currency": Field("text")}
+IMPORT_SPEC = {"csv": Field("text"), "mapping": Field("object"), "dry_run": Field("boolean"),
+               "service_id": Field("id", nullable=True), "delimiter": Field("text", nullable=True)}
+
+
+@bp.post("/services")
+def create_service():
+    """A catalogue entry: {"name", "kind": periodic|one_off, "scheme", "price", "currency"}."""
+    require("tariffs.edit")
+    data = check_fields(json_body(), SERVICE_CREATE_SPEC, required=("name",))
+    service = services.create_service(data, actor=actor())
+    return jsonify({"id": service.id, "name": service.name, "kind": service.kind, "scheme": service.scheme,
+                    "price": money_str(service.price)}), 201
+
+
+@bp.post("/services/import")
+def import_services():
+    """Rendered one-off services from CSV text with a column mapping
+    ({"login": "Логин", "service": "Услуга", "date": "Дата", ...}); with
+    "dry_run": true (the default) nothing is saved and every bad row is
+    reported; a real import with any bad row saves nothing (422)."""
+    require("payments.create")
+    data = check_fields(json_body(), IMPORT_SPEC, required=("csv", "mapping"))
+    mapping = data["mapping"]
+    if not all(isinstance(v, str) for v in mapping.values()):
+        raise ApiError(422, N_("Check the highlighted fields."), {"mapping": N_("Must be text.")})
+    report = services.import_one_offs(
+        data["csv"], mapping, actor=actor(), dry_run=data.get("dry_run", True),
+        delimiter=data.get("delimiter") or None, service=data.get("service_id"),
+    )
+    out = {"dry_run": report.dry_run, "rows": report.rows, "good": report.good,
+           "errors": [{"line": line, "message": message} for line, message in report.errors],
+           "created": [account_service_json(a) for a in report.created]}
+    return jsonify(out), 200 if report.ok or report.dry_run else 422
+
+
 SCHEMAS.update({
+    "ServiceCreate": obj({"name": TEXT, "kind": {"type": "string", "enum": ["periodic", "one_off"]},
+                          "scheme": {"type": "string", "enum": ["monthly", "daily", "dynamic"]},
+                          "price": MONEY_IN, "currency": TEXT}, required=("name",)),
+    "Service": obj({"id": ID, "name": TEXT, "kind": TEXT, "scheme": TEXT, "price": MONEY}),
+    "ServiceImport": obj({
+        "csv": TEXT, "dry_run": {"type": "boolean", "default": True},
+        "mapping": {"type": "object", "additionalProperties": TEXT,
+                    "description": "Our field → the file's column: login or account_id, service (or service_id "
+                                   "for every row), date, quantity, amount, comment."},
+        "service_id": nullable(ID), "delimiter": nullable(TEXT),
+    }, required=("csv", "mapping")),
+    "ServiceImportReport": obj({
+        "dry_run": {"type": "boolean"}, "rows": INT, "good": INT,
+        "errors": {"type": "array", "items": obj({"line": INT, "message": TEXT})},
+        "created": {"type": "array", "items": ref("AccountService")},
+    }),
+
     "TariffChange": obj({
         "id": ID, "account_id": ID, "tariff_id": ID, "previous_tariff_id": nullable(ID), "at": DATETIME,
         "applied_at": nullable(DATETIME), "cancelled_at": nullable(DATETIME), "actor": TEXT,
@@ -146,6 +200,17 @@ SCHEMAS.update({
                                 required=("service_id",)),
 })
 PATHS.update({
+    "/services": {
+        "post": operation("Add a service to the catalogue", permission="tariffs.edit", request=body("ServiceCreate"),
+                          responses={**ok("Service", "Created", "201"), **errors(400, 403, 422)}),
+    },
+    "/services/import": {
+        "post": operation("Import rendered one-off services from CSV", permission="payments.create",
+                          request=body("ServiceImport"),
+                          description="A dry run (the default) saves nothing and reports every bad row; a real "
+                                      "import with a bad row saves nothing and answers 422 with the report.",
+                          responses={**ok("ServiceImportReport"), **errors(400, 403, 422)}),
+    },
     "/accounts/{account_id}/tariff-changes": {
         "parameters": [path_id("account_id")],
         "get": operation("Tariff changes of an account, planned and done, newest first",
