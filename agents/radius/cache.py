@@ -142,13 +142,13 @@ class Cache:
 
     # -- loading ---------------------------------------------------------------
 
-    def load(self) -> None:
+    def load(self, freeze: bool = False) -> None:
         with agent_connection():
             self._load_small()
             self._load_accounts(None)
             self._load_sessions(None)
             self._load_funds()
-        release_memory()
+        release_memory(freeze)
         self.refreshed_at = time.monotonic()
 
     def refresh(self) -> None:
@@ -354,7 +354,7 @@ def agent_connection(cache_kib: int = 2000):
         yield db
 
 
-def release_memory() -> None:
+def release_memory(freeze: bool = False) -> None:
     """Collect, then hand freed heap back to the OS (glibc malloc_trim):
     loading 100,000 accounts decrypts as many Fernet tokens, whose garbage
     would otherwise stay in the process for good."""
@@ -362,6 +362,10 @@ def release_memory() -> None:
     import gc
 
     gc.collect()
+    if freeze:
+        # The cache's 100,000+ long-lived objects leave the collector's view:
+        # full collections over them paused the loop for tens of milliseconds.
+        gc.freeze()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):

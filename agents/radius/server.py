@@ -413,6 +413,12 @@ def run_maintenance(worker: Worker, stop: threading.Event, *, main: bool, status
         while not stop.wait(status_every):
             try:
                 publish_status(worker, previous)
+                if main:
+                    from lanbill.db import database, is_sqlite
+
+                    if is_sqlite():
+                        with agent_connection():
+                            database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
                 if main and time.monotonic() - last_stale >= stale_every:
                     last_stale = time.monotonic()
                     with agent_connection():
@@ -459,7 +465,7 @@ def start_all(app, stop_event: threading.Event) -> list:
 def start_service(config: dict, agent_ids: list[int], stop: threading.Event):
     """Start the listeners in this process; returns a joinable with `.worker`."""
     cache = Cache(agent_ids)
-    cache.load()
+    cache.load(freeze=not config.get("TESTING"))
     worker = Worker(cache, config, name=f"{socket.gethostname()}:{os.getpid()}")
     worker.bind()
     refresher = run_refresher(cache, stop)
@@ -511,7 +517,7 @@ def worker_process(config: dict, agent_ids: list[int], stop, index: int) -> None
 
     threading.Thread(target=relay, daemon=True).start()
     cache = Cache(agent_ids)
-    cache.load()
+    cache.load(freeze=True)
     worker = Worker(cache, config, name=f"{socket.gethostname()}:{os.getpid()}")
     worker.bind(accounting=False)
     run_refresher(cache, local_stop)

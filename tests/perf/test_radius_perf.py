@@ -46,7 +46,7 @@ def _build_database(folder: Path, auth_port: int, acct_port: int, workers: int) 
 
     config = {"INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
               "HUEY_URL": f"sqlite:///{folder / 'huey.db'}", "SECRET_KEY": "bench",
-              "DATA_KEY": Fernet.generate_key().decode(), "TESTING": True, "TIMEZONE": "UTC"}
+              "DATA_KEY": Fernet.generate_key().decode(), "TESTING": False, "TIMEZONE": "UTC"}
     app = create_app(config)
     with app.app_context():
         database.connect(reuse_if_open=True)
