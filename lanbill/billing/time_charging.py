@@ -95,9 +95,11 @@ def move_radius_volume(now: dt.datetime | None = None) -> int:
                                             & (TrafficHourly.hour == hour) & TrafficHourly.category_id.is_null())
             if row is None:
                 TrafficHourly.create(account_id=session.account_id, category_id=None, hour=hour,
-                                     bytes_in=down, bytes_out=up)
+                                     bytes_in=down, bytes_out=up, updated_at=now_utc())
             else:
-                (TrafficHourly.update(bytes_in=TrafficHourly.bytes_in + down, bytes_out=TrafficHourly.bytes_out + up)
+                # updated_at marks the account for the incremental volume run
+                (TrafficHourly.update(bytes_in=TrafficHourly.bytes_in + down, bytes_out=TrafficHourly.bytes_out + up,
+                                      updated_at=now_utc())
                  .where(TrafficHourly.id == row.id).execute())
             (RadiusSession.update(billed_input=session.input_octets, billed_output=session.output_octets)
              .where(RadiusSession.id == session.id).execute())
