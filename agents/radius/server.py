@@ -397,7 +397,8 @@ def publish_status(worker: Worker, previous: dict) -> None:
     last_at = dt.datetime.fromtimestamp(last, dt.UTC).replace(tzinfo=None) if last else None
     with agent_connection(), transaction():
         for agent_id in worker.cache.agents:
-            row = dict(counters=values, requests_per_second=rate, last_packet_at=last_at, updated_at=now_utc())
+            row = dict(counters=values, requests_per_second=round(rate), last_packet_at=last_at,
+                       updated_at=now_utc())
             updated = (RadiusAgentStatus.update(**row)
                        .where((RadiusAgentStatus.agent_id == agent_id)
                               & (RadiusAgentStatus.worker == worker.name)).execute())

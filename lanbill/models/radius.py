@@ -85,7 +85,7 @@ class RadiusAgentStatus(BaseModel):
     agent_id = peewee.IntegerField()
     worker = peewee.CharField(max_length=64)
     counters = JSONField(default=dict)
-    requests_per_second = peewee.FloatField(default=0)
+    requests_per_second = peewee.IntegerField(default=0)  # a status rate, rounded; never money
     last_packet_at = peewee.DateTimeField(null=True)
     updated_at = peewee.DateTimeField(default=utcnow)
 
