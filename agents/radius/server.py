@@ -163,15 +163,22 @@ class Worker:
                 self.counters.drop("internal_error")
         self.counters.last_packet_at = time.time()
 
+    def _known_nas(self, addr, agent_id: int):
+        """The NAS by source IP, if it belongs to this agent; else drop and count."""
+        nas = self.cache.nas_by_ip.get(addr[0])
+        if nas is None or (nas.agent_id is not None and nas.agent_id != agent_id):
+            self.counters.drop("unknown_nas")
+            return None
+        return nas
+
     # -- authentication ---------------------------------------------------------------
 
     def handle_auth(self, data: bytes, addr, sock, agent_id: int) -> None:
         counters = self.counters
         counters.add("auth_requests")
         cache = self.cache
-        nas = cache.nas_by_ip.get(addr[0])
-        if nas is None or (nas.agent_id is not None and nas.agent_id != agent_id):
-            counters.drop("unknown_nas")
+        nas = self._known_nas(addr, agent_id)
+        if nas is None:
             return
         req = p.parse(data)
         if req.code != p.ACCESS_REQUEST:
@@ -293,9 +300,8 @@ class Worker:
         counters = self.counters
         counters.add("acct_requests")
         cache = self.cache
-        nas = cache.nas_by_ip.get(addr[0])
-        if nas is None or (nas.agent_id is not None and nas.agent_id != agent_id):
-            counters.drop("unknown_nas")
+        nas = self._known_nas(addr, agent_id)
+        if nas is None:
             return
         req = p.parse(data)
         if req.code != p.ACCOUNTING_REQUEST:
