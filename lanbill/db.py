@@ -6,7 +6,10 @@ DATABASE_URL; web requests, agents, tasks and tests all use it.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import threading
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -49,12 +52,54 @@ def is_sqlite() -> bool:
 
 
 def transaction():
-    """A write transaction.  On SQLite it starts IMMEDIATE, so that two
-    writers queue on the busy timeout instead of failing on a lock upgrade;
-    nested calls become savepoints."""
+    """A write transaction; nested calls become savepoints.
+
+    On SQLite it starts IMMEDIATE (two writers never fail on a lock
+    upgrade), and the outermost one first takes the database's writer lock
+    (`_writer_lock`): writers of every thread and process queue in the
+    kernel and start the moment the previous one commits, instead of
+    SQLite's busy handler sleeping 1, 2, 5, 10… ms between retries — which
+    cut throughput under concurrent payments to a fraction."""
     if is_sqlite():
-        return database.atomic("IMMEDIATE")
+        if database.in_transaction():
+            return database.atomic("IMMEDIATE")
+        return _locked_transaction()
     return database.atomic()
+
+
+_writer_locks: dict[str, tuple[threading.Lock, object]] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(path: str):
+    """(thread lock, lock file) of one SQLite file: the thread lock orders
+    this process's threads, `flock` on `<db>-writer.lock` orders the
+    processes (web workers, agents, worker).  The kernel drops a dead
+    process's flock, so a crash never leaves the lock held."""
+    with _writer_locks_guard:
+        found = _writer_locks.get(path)
+        if found is None or getattr(found[1], "pid", None) != os.getpid():
+            handle = open(path + "-writer.lock", "a+b")  # noqa: SIM115 - held for the process's life
+            handle.pid = os.getpid()
+            found = _writer_locks[path] = (threading.Lock(), handle)
+        return found
+
+
+@contextmanager
+def _locked_transaction():
+    path = database.obj.database
+    if not path or path == ":memory:" or str(path).startswith("file::memory"):
+        with database.atomic("IMMEDIATE"):
+            yield
+        return
+    lock, handle = _writer_lock(str(path))
+    with lock:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            with database.atomic("IMMEDIATE"):
+                yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @contextmanager

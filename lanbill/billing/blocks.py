@@ -215,14 +215,17 @@ def evaluate_agreement(agreement_id: int, *, actor=SYSTEM) -> int:
     return changed
 
 
-def balance_moved(agreement_id: int, amount: Decimal) -> None:
-    """Called by the ledger after every balance change, in its transaction.
+def balance_moved(agreement_id: int, amount: Decimal, agreement: Agreement | None = None) -> None:
+    """Called by the ledger after every balance change, in its transaction,
+    with the agreement's money columns as they are after the change (or
+    none: they are read here).
 
     Only a move that starts or ends below zero can change a balance block,
-    so the common case (a charge that leaves funds positive) reads one row
-    and touches no account.
+    so the common case (a charge that leaves funds positive) touches no
+    account.
     """
-    agreement = Agreement.get_by_id(agreement_id)
+    if agreement is None:
+        agreement = Agreement.get_by_id(agreement_id)
     after = available_funds(agreement)
     before = after - amount
     if before < 0 or after < 0:

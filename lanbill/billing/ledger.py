@@ -65,8 +65,10 @@ def post_entry(
             existing = LedgerEntry.get_or_none(LedgerEntry.idempotency_key == idempotency_key)
             if existing is not None:
                 return existing, False
+        # a savepoint only where a racing duplicate key must roll back alone
+        guard = database.atomic() if idempotency_key is not None else contextlib.nullcontext()
         try:
-            with database.atomic():  # a savepoint: a racing duplicate key rolls back alone
+            with guard:
                 entry = LedgerEntry.create(
                     agreement=agreement_id,
                     amount=amount,
@@ -90,16 +92,19 @@ def post_entry(
                 raise
             return LedgerEntry.get(LedgerEntry.idempotency_key == idempotency_key), False
         if amount:
-            updated = (
+            # RETURNING hands the block rule the new funds without a second read
+            moved = list(
                 Agreement.update(balance=Agreement.balance + amount)
                 .where(Agreement.id == agreement_id)
+                .returning(Agreement.balance, Agreement.credit_limit, Agreement.promised_amount,
+                           Agreement.promise_refused_until_repaid)
                 .execute()
             )
-            if updated != 1:
+            if len(moved) != 1:
                 raise ValidationError(N_("Agreement not found."))
             from lanbill.billing import blocks
 
-            blocks.balance_moved(agreement_id, amount)
+            blocks.balance_moved(agreement_id, amount, moved[0])
     return entry, True
 
 

@@ -6,6 +6,7 @@ posts a `payment_reversal` entry and keeps the payment with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 
@@ -119,8 +120,10 @@ def post_payment(
             )
             if existing is not None:
                 return _same_or_conflict(existing, agreement, amount), False
+        # a savepoint only where a racing duplicate external id must roll back alone
+        guard = database.atomic() if external_id is not None else contextlib.nullcontext()
         try:
-            with database.atomic():
+            with guard:
                 payment = Payment.create(
                     agreement=agreement.id,
                     amount=amount,
