@@ -102,6 +102,34 @@ def _locked_transaction():
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+_insert_sql: dict[tuple, tuple[str, list]] = {}
+
+
+def insert_row(model, **values):
+    """`model.create(**values)` for hot paths (payments, ledger, audit):
+    the same row with the model's defaults and field conversions, but the
+    INSERT's text is built once per (model, database kind) instead of by
+    Peewee on every call, which cost more CPU than SQLite's own work."""
+    obj = model(**values)
+    meta = model._meta
+    primary = meta.primary_key
+    key = (model, type(database.obj))
+    cached = _insert_sql.get(key)
+    if cached is None:
+        fields = [f for f in meta.sorted_fields if f is not primary]
+        columns = ", ".join(f'"{f.column_name}"' for f in fields)
+        marks = ", ".join([database.param] * len(fields))
+        sql = (f'INSERT INTO "{meta.table_name}" ({columns}) VALUES ({marks}) '
+               f'RETURNING "{primary.column_name}"')
+        cached = _insert_sql[key] = (sql, fields)
+    sql, fields = cached
+    data = obj.__data__
+    params = [f.db_value(data.get(f.name)) for f in fields]
+    setattr(obj, primary.name, database.execute_sql(sql, params).fetchone()[0])
+    obj._dirty.clear()
+    return obj
+
+
 @contextmanager
 def connection():
     """Open a connection for the current thread if none is open, close after."""

@@ -56,3 +56,54 @@ def test_check_finds_tampered_balance_and_cli_exits_nonzero(app, runner):
     result = runner.invoke(args=["check"])
     assert result.exit_code == 1
     assert "99.99" in result.output
+
+
+def test_insert_row_stores_what_model_create_would(app):
+    """The hot-path insert (cached SQL) keeps defaults and conversions."""
+    from lanbill.db import insert_row
+
+    agreement = make_agreement()
+    fast = insert_row(LedgerEntry, agreement=agreement.id, amount=Decimal("12.34"), kind="correction",
+                      comment="fast", original_amount=Decimal("1.50"))
+    slow = LedgerEntry.create(agreement=agreement.id, amount=Decimal("12.34"), kind="correction",
+                              comment="slow", original_amount=Decimal("1.50"))
+    assert fast.id and fast.id != slow.id
+    a, b = LedgerEntry.get_by_id(fast.id), LedgerEntry.get_by_id(slow.id)
+    for field in LedgerEntry._meta.sorted_fields:
+        if field.name not in ("id", "comment", "created_at"):
+            assert getattr(a, field.name) == getattr(b, field.name), field.name
+    assert a.amount == Decimal("12.34") and a.original_amount == Decimal("1.50")
+    assert a.created_at is not None and abs((b.created_at - a.created_at).total_seconds()) < 5
+
+
+def test_writer_lock_serialises_processes_without_losing_payments(app, tmp_path):
+    """Writers of several processes queue on the SQLite writer lock; every
+    payment of every process is booked (SQLite only: PostgreSQL has its own
+    row locks)."""
+    import multiprocessing
+
+    from lanbill.db import is_sqlite
+
+    if not is_sqlite():
+        pytest.skip("the writer lock is SQLite's")
+    agreement = make_agreement()
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=_pay_many, args=(app.config["DATABASE_URL"], agreement.id, 40, n))
+             for n in range(3)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+        assert proc.exitcode == 0
+    assert Agreement.get_by_id(agreement.id).balance == Decimal("120.00")
+    assert ledger.check_invariant() == []
+
+
+def _pay_many(url, agreement_id, count, n):
+    from lanbill.db import bind_database, database
+
+    bind_database(url)
+    database.connect()
+    for i in range(count):
+        payments.post_payment(agreement_id, "1.00", f"p{n}-{i}", actor=ACTOR)
+    database.close()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from lanbill.billing.actor import actor_of
+from lanbill.db import insert_row
 from lanbill.models import AuditLog
 
 
 def record(actor, action: str, obj_type: str, obj_id, before=None, after=None) -> AuditLog:
     """Write one audit row.  Call it inside the transaction of the change."""
     who = actor_of(actor)
-    return AuditLog.create(
+    return insert_row(
+        AuditLog,
         manager_id=who.manager_id,
         actor=who.label,
         action=action,

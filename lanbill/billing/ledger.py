@@ -15,7 +15,7 @@ import peewee
 
 from lanbill.billing.actor import actor_of
 from lanbill.billing.errors import N_, ValidationError
-from lanbill.db import MoneyField, database, is_sqlite, transaction
+from lanbill.db import MoneyField, database, insert_row, is_sqlite, transaction
 from lanbill.models import Agreement, LedgerEntry
 from lanbill.models.agreements import LEDGER_KINDS
 
@@ -69,7 +69,8 @@ def post_entry(
         guard = database.atomic() if idempotency_key is not None else contextlib.nullcontext()
         try:
             with guard:
-                entry = LedgerEntry.create(
+                entry = insert_row(
+                    LedgerEntry,
                     agreement=agreement_id,
                     amount=amount,
                     kind=kind,

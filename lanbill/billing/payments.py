@@ -17,7 +17,7 @@ from lanbill.billing.actor import actor_of
 from lanbill.billing.clock import now_utc, to_utc, today
 from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.billing.ledger import post_entry
-from lanbill.db import database, transaction
+from lanbill.db import database, insert_row, transaction
 from lanbill.models import Agreement, LedgerEntry, Payment
 from lanbill.models.agreements import PAYMENT_METHODS
 from lanbill.money import MoneyError, parse_money
@@ -124,7 +124,8 @@ def post_payment(
         guard = database.atomic() if external_id is not None else contextlib.nullcontext()
         try:
             with guard:
-                payment = Payment.create(
+                payment = insert_row(
+                    Payment,
                     agreement=agreement.id,
                     amount=amount,
                     paid_at=paid_at,
