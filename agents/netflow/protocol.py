@@ -7,6 +7,14 @@ records gathered since the last call with one `np.frombuffer` per record
 layout (v5, or one fixed-layout template), so Python does per-packet work,
 never per-record work.  Templates with variable-length fields fall back to
 a per-record path.
+
+`Decoder.feed_burst()` takes many datagrams at once (the rows of the
+receive buffer that recvmmsg filled) and does even the per-packet work in
+numpy for the common cases — well-formed v5 packets and IPFIX packets made
+of one data set of a known fixed-layout template — so a burst of hundreds
+of datagrams costs a few dozen numpy calls.  Every other datagram (v9,
+templates, options, malformed ones) goes through `feed()` in arrival
+order, so templates and sequence numbers see the same order either way.
 """
 
 from __future__ import annotations
@@ -28,6 +36,15 @@ V5_RECORD = np.dtype([
     ("src_as", ">u2"), ("dst_as", ">u2"), ("src_mask", "u1"), ("dst_mask", "u1"), ("pad2", ">u2"),
 ])  # fmt: skip
 assert V5_RECORD.itemsize == 48
+V5_HEADER_DTYPE = np.dtype([
+    ("version", ">u2"), ("count", ">u2"), ("uptime", ">u4"), ("secs", ">u4"), ("nsecs", ">u4"),
+    ("sequence", ">u4"), ("engine_type", "u1"), ("engine_id", "u1"), ("sampling", ">u2"),
+])  # fmt: skip
+IPFIX_HEAD_DTYPE = np.dtype([
+    ("version", ">u2"), ("length", ">u2"), ("export", ">u4"), ("sequence", ">u4"), ("domain", ">u4"),
+    ("set_id", ">u2"), ("set_length", ">u2"),
+])  # fmt: skip  -- the message header and the first set header
+assert V5_HEADER_DTYPE.itemsize == 24 and IPFIX_HEAD_DTYPE.itemsize == 20
 V5_MAX_RECORDS = 30  # Cisco's limit per datagram
 _V5_UNPACK = V5_HEADER.unpack_from
 _now = time.time
@@ -109,6 +126,67 @@ class Chunk:
     sampling: int
     exporter: int  # index into Decoder.exporters
     uptime_based: bool = False  # v5/v9: base_ms is the exporter's boot time
+
+
+@dataclass(slots=True)
+class Block:
+    """Records of one layout from several packets, already cut out of the
+    receive buffer by `feed_burst()`: a structured array of records and,
+    per packet, its record count and header values."""
+
+    records: np.ndarray
+    counts: np.ndarray  # int64, records per packet
+    base_ms: np.ndarray  # int64
+    export_ms: np.ndarray  # int64
+    sampling: np.ndarray  # uint64
+    exporter: np.ndarray  # int32
+    uptime_based: bool = False
+
+    @property
+    def count(self) -> int:
+        return len(self.records)
+
+    def per_record(self, name: str) -> np.ndarray:
+        values = getattr(self, name)
+        if len(values) == 1 or (values == values[0]).all():
+            return np.full(len(self.records), values[0], dtype=values.dtype)
+        return np.repeat(values, self.counts)
+
+
+def _merge(blocks: list[Block]) -> Block:
+    if len(blocks) == 1:
+        return blocks[0]
+    # records as plain bytes: concatenating structured arrays goes field by field
+    dtype = blocks[0].records.dtype
+    records = np.concatenate([b.records.view(np.uint8) for b in blocks]).view(dtype)
+    return Block(records, *(np.concatenate([getattr(b, name) for b in blocks])
+                            for name in ("counts", "base_ms", "export_ms", "sampling", "exporter")),
+                 uptime_based=blocks[0].uptime_based)
+
+
+def _gather(data: np.ndarray, rows: np.ndarray, offset: int, counts: np.ndarray, size: int) -> np.ndarray:
+    """Cut `counts[i]` records of `size` bytes starting at `offset` out of
+    row `rows[i]` of the receive buffer: a new (records, size) uint8 array
+    (always a copy, never a view of `data`)."""
+    first = int(counts[0])
+    if (counts == first).all():
+        start = int(rows[0])
+        if int(rows[-1]) - start == len(rows) - 1:  # consecutive rows (the usual case): no fancy indexing
+            # .copy(): one row is contiguous already, and the buffer is reused by the next receive
+            return data[start:start + len(rows), offset:offset + first * size].copy().reshape(-1, size)
+        return data[rows, offset:offset + first * size].reshape(-1, size)
+    most = int(counts.max())
+    cells = data[rows, offset:offset + most * size].reshape(len(rows), most, size)
+    return cells[np.arange(most) < counts[:, None]]
+
+
+def _streams(key: np.ndarray):
+    """Positions of each distinct `key`, in arrival order: [(key, positions)]."""
+    first = key[0]
+    if (key == first).all():
+        return [(int(first), slice(None))]
+    unique, inverse = np.unique(key, return_inverse=True)
+    return [(int(k), np.flatnonzero(inverse == i)) for i, k in enumerate(unique.tolist())]
 
 
 @dataclass
@@ -202,8 +280,9 @@ class Decoder:
         self.sampling: dict[tuple, int] = {}  # (exporter, domain) → rate from options data
         self._sequence: dict[tuple, int | None] = {}
         self._pending: dict[tuple, list] = {}  # (exporter, domain, template id) → [(arrived, data, ...)]
-        self._chunks: dict[object, tuple] = {}  # layout key → (layout, [Chunk])
+        self._chunks: dict[object, tuple] = {}  # layout key → (layout, [Chunk or Block])
         self._v5: list[tuple] = []  # (datagram, count, base ms, export ms, sampling, exporter index)
+        self._v5_blocks: list[Block] = []  # from feed_burst()
         self.pending_seconds = pending_seconds
         self.clock = clock
 
@@ -264,6 +343,157 @@ class Decoder:
         except (Malformed, struct.error, ValueError, IndexError):
             stats.malformed += 1
             return False
+
+    def feed_burst(self, data: np.ndarray, lengths: np.ndarray, sources: list[str],
+                   source_of: np.ndarray | None = None, truncated: np.ndarray | None = None) -> None:
+        """Take many datagrams at once: row i of the uint8 array `data` holds
+        datagram i (its first `lengths[i]` bytes), which came from
+        `sources[source_of[i]]` (all from `sources[0]` if `source_of` is
+        None); `truncated[i]` marks one cut short by the receive buffer
+        (dropped as malformed).  The records are copied out, so the buffer
+        may be reused as soon as this returns."""
+        n = len(lengths)
+        if not n:
+            return
+        lengths = lengths.astype(np.int64, copy=False)
+        indexes = []
+        for source in sources:
+            self.exporter_stats(source)
+            indexes.append(self._exporter_index[source])
+        if source_of is None:
+            exporter = np.full(n, indexes[0], dtype=np.int32)
+        else:
+            exporter = np.array(indexes, dtype=np.int32)[source_of]
+        head = data[:, :24]
+        version = (head[:, 0].astype(np.uint16) << 8) | head[:, 1]
+        cut = np.zeros(n, dtype=bool) if truncated is None else truncated.astype(bool, copy=False)
+        whole = (lengths >= 24) & ~cut  # what the fast paths read lies inside the datagram
+        count = (head[:, 2].astype(np.int64) << 8) | head[:, 3]
+        fast_v5 = whole & (version == 5) & (count >= 1) & (count <= V5_MAX_RECORDS) & (24 + count * 48 <= lengths)
+        length = count  # IPFIX: the same two bytes are the message length
+        set_id = (head[:, 16].astype(np.int64) << 8) | head[:, 17]
+        set_length = (head[:, 18].astype(np.int64) << 8) | head[:, 19]
+        fast_ipfix = (whole & (version == 10) & (length >= 20) & (length <= lengths) & (set_id >= 256)
+                      & (set_length == length - 16))
+        # v9 and IPFIX may carry templates and sequence numbers: kept in order.
+        # Each datagram is counted (packets, records) where it is decoded.
+        ordered = fast_ipfix | (((version == 9) | (version == 10)) & (lengths >= 2) & ~cut)
+        now = _now()
+        for index in set(indexes):
+            self.stats[self.exporters[index]].last_packet_at = now
+        other = ~(fast_v5 | ordered)
+        if other.any():  # malformed v5, garbage, truncated: their order does not matter
+            for i in np.flatnonzero(other).tolist():
+                source = self.exporters[exporter[i]]
+                if cut[i]:
+                    stats = self.stats[source]
+                    stats.packets += 1
+                    stats.malformed += 1
+                else:
+                    self.feed(bytes(data[i, :lengths[i]]), source)
+        if fast_v5.any():
+            self._v5_burst(data, np.flatnonzero(fast_v5), count, exporter)
+        if ordered.any():
+            self._templated_burst(data, lengths, np.flatnonzero(ordered), fast_ipfix, exporter)
+
+    def _v5_burst(self, data, rows, count, exporter) -> None:
+        header = _gather(data, rows, 0, np.ones(len(rows), dtype=np.int64), 24).view(V5_HEADER_DTYPE).reshape(-1)
+        counts = count[rows]
+        exporter = exporter[rows]
+        export_ms = header["secs"].astype(np.int64) * 1000 + header["nsecs"].astype(np.int64) // 1_000_000
+        interval = (header["sampling"] & 0x3FFF).astype(np.uint64)
+        sequence = header["sequence"].astype(np.int64)
+        stream = ((exporter.astype(np.int64) << 16) | (header["engine_type"].astype(np.int64) << 8)
+                  | header["engine_id"])
+        for key, at in _streams(stream):
+            source = self.exporters[key >> 16]
+            stats = self.stats[source]
+            stats.lost_flows += self._sequence_run((source, (key >> 8) & 0xFF, key & 0xFF), sequence[at], counts[at])
+            stats.records += int(counts[at].sum())
+            stats.packets += len(counts[at])
+        records = _gather(data, rows, 24, counts, 48).view(V5_RECORD).reshape(-1)
+        self._v5_blocks.append(Block(records, counts, export_ms - header["uptime"], export_ms,
+                                     np.maximum(interval, 1), exporter))
+
+    def _sequence_run(self, key, sequence: np.ndarray, advance: np.ndarray) -> int:
+        """Flows lost in front of packets of one stream (in arrival order);
+        leaves the next expected sequence number for the stream."""
+        expected = np.empty_like(sequence)
+        expected[1:] = (sequence[:-1] + advance[:-1]) & 0xFFFFFFFF
+        previous = self._sequence.get(key)
+        expected[0] = sequence[0] if previous is None else previous
+        gap = (sequence - expected) & 0xFFFFFFFF
+        self._sequence[key] = int((sequence[-1] + advance[-1]) & 0xFFFFFFFF)
+        return int(gap[gap < 0x80000000].sum())
+
+    def _templated_burst(self, data, lengths, rows, fast_ipfix, exporter) -> None:
+        """v9 and IPFIX datagrams in arrival order: runs of fast IPFIX
+        packets in numpy, the others one by one (they may bring templates)."""
+        fast = fast_ipfix[rows]
+        slow_at = np.flatnonzero(~fast).tolist()
+        position, end = 0, len(rows)
+        for stop in slow_at + [end]:
+            while position < stop:
+                done = self._ipfix_run(data, rows[position:stop], exporter)
+                position += done
+                if position < stop:  # no usable template for it: the full path buffers it
+                    row = int(rows[position])
+                    self.feed(bytes(data[row, :lengths[row]]), self.exporters[exporter[row]])
+                    position += 1
+            if stop < end:
+                row = int(rows[stop])
+                self.feed(bytes(data[row, :lengths[row]]), self.exporters[exporter[row]])
+                position = stop + 1
+
+    def _ipfix_run(self, data, rows, exporter) -> int:
+        """IPFIX packets of one data set each, known to be well-formed:
+        decode the leading ones whose template is known and of fixed
+        layout; returns how many were taken."""
+        head = _gather(data, rows, 0, np.ones(len(rows), dtype=np.int64), 20).view(IPFIX_HEAD_DTYPE).reshape(-1)
+        exporter = exporter[rows]
+        domain = head["domain"].astype(np.int64)
+        set_id = head["set_id"].astype(np.int64)
+        key = (exporter.astype(np.int64) << 48) | (set_id << 32) | domain
+        templates, usable = {}, True
+        for k, _ in _streams(key):
+            template = self.templates.get((self.exporters[k >> 48], k & 0xFFFFFFFF, 10, (k >> 32) & 0xFFFF))
+            if template is None or template.dtype is None or template.is_options or not template.record_length:
+                usable = False
+                continue
+            templates[k] = template
+        if not usable:
+            good = np.array([k in templates for k in key.tolist()])
+            taken = len(good) if good.all() else int(np.argmin(good))
+            if taken == 0:
+                return 0
+            rows, head, exporter = rows[:taken], head[:taken], exporter[:taken]
+            domain, key = domain[:taken], key[:taken]
+        set_length = head["set_length"].astype(np.int64)
+        export_ms = head["export"].astype(np.int64) * 1000
+        sequence = head["sequence"].astype(np.int64)
+        counts = np.zeros(len(rows), dtype=np.int64)
+        for k, at in _streams(key):
+            counts[at] = (set_length[at] - 4) // templates[k].record_length
+        for k, at in _streams((exporter.astype(np.int64) << 32) | domain):
+            source = self.exporters[k >> 32]
+            stats = self.stats[source]
+            stats.lost_flows += self._sequence_run((source, k & 0xFFFFFFFF, "ipfix"), sequence[at], counts[at])
+            stats.records += int(counts[at].sum())
+            stats.packets += len(counts[at])
+        positions = np.arange(len(rows))
+        for k, at in _streams(key):
+            template = templates[k]
+            source, dom, tid = self.exporters[k >> 48], k & 0xFFFFFFFF, (k >> 32) & 0xFFFF
+            at = positions[at]
+            at = at[counts[at] > 0]  # a set of padding only
+            if not len(at):
+                continue
+            records = _gather(data, rows[at], 20, counts[at], template.record_length)
+            sampling = np.full(len(at), self.sampling.get((source, dom), 1), dtype=np.uint64)
+            self._add_chunk((source, dom, 10, tid), template, Block(
+                records.view(template.dtype).reshape(-1), counts[at], export_ms[at], export_ms[at], sampling,
+                exporter[at]))
+        return len(rows)
 
     def _feed_templated(self, data: bytes, exporter: str, stats: ExporterStats, *, ipfix: bool) -> None:
         if ipfix:
@@ -518,8 +748,8 @@ class Decoder:
     def take_raw(self) -> tuple:
         """Hand over the raw records gathered since the last call (cheap:
         the decoding itself is `decode()`, which may run in another thread)."""
-        raw = (self._v5, self._chunks)
-        self._v5, self._chunks = [], {}
+        raw = (self._v5, self._chunks, self._v5_blocks)
+        self._v5, self._chunks, self._v5_blocks = [], {}, []
         return raw
 
     def take(self) -> list[Flows]:
@@ -529,12 +759,17 @@ class Decoder:
 
 def decode(raw) -> list[Flows]:
     """Raw records → one `Flows` per address family (usually one or two)."""
-    v5, chunks = raw
+    v5, chunks, v5_blocks = raw
     v4, v6 = [], []
     if v5:
-        v4.append(_decode_v5(v5))
+        v5_blocks = v5_blocks + [_v5_block(v5)]
+    if v5_blocks:
+        v4.append(_decode_v5(_merge(v5_blocks)))
     for layout, items in chunks.values():
-        flows = _decode_fixed(layout, items) if layout.dtype is not None else _decode_variable(layout, items)
+        if layout.dtype is not None:
+            flows = _decode_fixed(layout, _fixed_block(layout, items))
+        else:
+            flows = _decode_variable(layout, items)
         if flows is not None:
             (v6 if flows.v6 else v4).append(flows)
     out = []
@@ -558,11 +793,6 @@ def _sampling_rate(values: dict) -> int:
     return 0
 
 
-def _per_chunk(items: list, attribute: str, dtype) -> np.ndarray:
-    counts = [c.count for c in items]
-    return np.repeat(np.array([getattr(c, attribute) for c in items], dtype=dtype), counts)
-
-
 def _end_seconds(end_ms: np.ndarray, export_ms: np.ndarray) -> np.ndarray:
     """Flow end in unix seconds; an end more than a day away from the
     export time (a broken exporter clock) is replaced by the export time."""
@@ -572,29 +802,48 @@ def _end_seconds(end_ms: np.ndarray, export_ms: np.ndarray) -> np.ndarray:
     return end_ms // 1000
 
 
-def _sampled(octets: np.ndarray, items: list) -> np.ndarray:
-    if all(c.sampling == 1 for c in items):
+def _sampled(octets: np.ndarray, block: Block) -> np.ndarray:
+    if (block.sampling == 1).all():
         return octets
-    return octets * _per_chunk(items, "sampling", np.uint64)
+    return octets * block.per_record("sampling")
 
 
-def _decode_v5(items: list) -> Flows:
-    counts = [item[1] for item in items]
+def _v5_block(items: list) -> Block:
+    """v5 packets fed one by one → a Block."""
     records = np.frombuffer(b"".join([item[0][24:24 + item[1] * 48] for item in items]), dtype=V5_RECORD)
-    base = np.repeat(np.array([item[2] for item in items], dtype=np.int64), counts)
-    export = np.repeat(np.array([item[3] for item in items], dtype=np.int64), counts)
-    end = _end_seconds(base + records["last"].astype(np.int64), export)
-    octets = records["octets"].astype(np.uint64)
-    if any(item[4] != 1 for item in items):
-        octets = octets * np.repeat(np.array([item[4] for item in items], dtype=np.uint64), counts)
-    exporters = np.repeat(np.array([item[5] for item in items], dtype=np.int32), counts)
+    columns = list(zip(*[item[1:] for item in items], strict=True))
+    return Block(records, np.array(columns[0], dtype=np.int64), np.array(columns[1], dtype=np.int64),
+                 np.array(columns[2], dtype=np.int64), np.array(columns[3], dtype=np.uint64),
+                 np.array(columns[4], dtype=np.int32))
+
+
+def _fixed_block(template: Template, items: list) -> Block:
+    """Chunks (fed one by one) and Blocks (from bursts) of one fixed
+    layout → one Block."""
+    blocks = [item for item in items if isinstance(item, Block)]
+    chunks = [item for item in items if not isinstance(item, Block)]
+    if chunks:
+        blocks.append(Block(
+            np.frombuffer(b"".join(c.data for c in chunks), dtype=template.dtype),
+            np.array([c.count for c in chunks], dtype=np.int64), np.array([c.base_ms for c in chunks], dtype=np.int64),
+            np.array([c.export_ms for c in chunks], dtype=np.int64),
+            np.array([c.sampling for c in chunks], dtype=np.uint64),
+            np.array([c.exporter for c in chunks], dtype=np.int32), chunks[0].uptime_based))
+    return _merge(blocks)
+
+
+def _decode_v5(block: Block) -> Flows:
+    records = block.records
+    end = _end_seconds(block.per_record("base_ms") + records["last"].astype(np.int64), block.per_record("export_ms"))
+    octets = _sampled(records["octets"].astype(np.uint64), block)
     return Flows(records["src"].astype(np.uint32), records["dst"].astype(np.uint32), octets,
-                 records["sport"].astype(np.int32), records["dport"].astype(np.int32), end, exporters)
+                 records["sport"].astype(np.int32), records["dport"].astype(np.int32), end,
+                 block.per_record("exporter"))
 
 
-def _decode_fixed(template: Template, items: list) -> Flows | None:
+def _decode_fixed(template: Template, block: Block) -> Flows | None:
     names = template.dtype.names
-    records = np.frombuffer(b"".join(c.data for c in items), dtype=template.dtype)
+    records = block.records
     n = len(records)
     if "f8" in names and "f12" in names:
         src, dst, v6 = records["f8"].astype(np.uint32), records["f12"].astype(np.uint32), False
@@ -608,22 +857,22 @@ def _decode_fixed(template: Template, items: list) -> Flows | None:
     if any(f"f{ie}" in names for ie in SAMPLING_IES):
         octets = octets * _record_sampling(records, names)
     else:
-        octets = _sampled(octets, items)
+        octets = _sampled(octets, block)
     zeros = np.zeros(n, dtype=np.int32)
     sport = _as_uint(records["f7"]).astype(np.int32) if "f7" in names else zeros
     dport = _as_uint(records["f11"]).astype(np.int32) if "f11" in names else zeros
-    export = _per_chunk(items, "export_ms", np.int64)
+    export = block.per_record("export_ms")
     if template.time_mode == "ms":
         end_ms = _as_uint(records["f153"]).astype(np.int64)
     elif template.time_mode == "s":
         end_ms = _as_uint(records["f151"]).astype(np.int64) * 1000
     elif template.time_mode == "uptime" and "f160" in names:
         end_ms = _as_uint(records["f160"]).astype(np.int64) + _as_uint(records["f21"]).astype(np.int64)
-    elif template.time_mode == "uptime" and items[0].uptime_based:  # v9
-        end_ms = _per_chunk(items, "base_ms", np.int64) + _as_uint(records["f21"]).astype(np.int64)
+    elif template.time_mode == "uptime" and block.uptime_based:  # v9
+        end_ms = block.per_record("base_ms") + _as_uint(records["f21"]).astype(np.int64)
     else:
         end_ms = export
-    end, exporters = _end_seconds(end_ms, export), _per_chunk(items, "exporter", np.int32)
+    end, exporters = _end_seconds(end_ms, export), block.per_record("exporter")
     flows = Flows(src, dst, octets, sport, dport, end, exporters, v6=v6)
     reverse_name = f"f{IE_REVERSE_OCTETS}"
     if reverse_name in names:  # a biflow: the reverse direction's bytes go from dst to src
@@ -631,7 +880,7 @@ def _decode_fixed(template: Template, items: list) -> Flows | None:
         if any(f"f{ie}" in names for ie in SAMPLING_IES):
             reverse = reverse * _record_sampling(records, names)
         else:
-            reverse = _sampled(reverse, items)
+            reverse = _sampled(reverse, block)
         keep = reverse > 0
         flows = Flows(*(np.concatenate([a, b[keep]]) for a, b in (
             (src, dst), (dst, src), (octets, reverse), (sport, dport), (dport, sport), (end, end),

@@ -95,24 +95,20 @@ class NetflowServer:
     # --- receiving -------------------------------------------------------------
 
     def _receive_loop(self) -> None:
-        """Datagrams are read many per system call (recvmmsg) and handed to
-        the matching thread every BURST datagrams, or when the socket is
-        empty."""
+        """Datagrams are read many per system call (recvmmsg), fed to the
+        decoder as one numpy batch and handed to the matching thread every
+        BURST datagrams, or when the socket is empty."""
         _name_thread("netflow-recv")
-        sock, feed, decoder = self.sock, self.decoder.feed, self.decoder
-        receiver = make_receiver(sock)
+        decoder = self.decoder
+        receiver = make_receiver(self.sock)
         poller = select.poll()
-        poller.register(sock, select.POLLIN)
+        poller.register(self.sock, select.POLLIN)
         last_expire = time.monotonic()
         burst = 0
         try:
             while not self.stop_event.is_set():
                 try:
-                    if receiver is not None:
-                        datagrams = receiver.receive()
-                    else:
-                        data, address = sock.recvfrom(MAX_DATAGRAM)
-                        datagrams = [(data, address[0], False)]
+                    burst += self.receive_once(receiver)
                 except BlockingIOError:
                     if burst:
                         self._process()
@@ -123,14 +119,6 @@ class NetflowServer:
                         last_expire = now
                     poller.poll(200)
                     continue
-                for data, exporter, truncated in datagrams:
-                    if truncated:  # longer than a receive slot: cannot be parsed whole
-                        stats = decoder.exporter_stats(exporter)
-                        stats.packets += 1
-                        stats.malformed += 1
-                    else:
-                        feed(data, exporter)
-                burst += len(datagrams)
                 if burst >= BURST:
                     self._process()
                     burst = 0
@@ -140,6 +128,17 @@ class NetflowServer:
         finally:
             self.sock.close()
             self._batches.put(None)
+
+    def receive_once(self, receiver) -> int:
+        """Read what the socket holds (up to one recvmmsg call) into the
+        decoder; the number of datagrams, BlockingIOError if none."""
+        if receiver is not None:
+            burst = receiver.receive_burst()
+            self.decoder.feed_burst(burst.data, burst.lengths, burst.sources, burst.source_of, burst.truncated)
+            return len(burst)
+        data, address = self.sock.recvfrom(MAX_DATAGRAM)
+        self.decoder.feed(data, address[0])
+        return 1
 
     def _drain(self) -> None:
         """On shutdown: count what the kernel still holds for us."""
@@ -158,7 +157,7 @@ class NetflowServer:
     def _process(self) -> None:
         """Hand the records gathered so far to the matching thread."""
         raw = self.decoder.take_raw()
-        if raw[0] or raw[1]:
+        if any(raw):
             self._batches.put(raw)
 
     def _work_loop(self) -> None:
@@ -167,13 +166,17 @@ class NetflowServer:
             raw = self._batches.get()
             if raw is None:
                 return
-            matcher = self.matcher
-            try:
-                for flows in decode(raw):
-                    self.matched_records += account_flows(flows, matcher, self.aggregator, self.unmatched)
-            except Exception:  # pragma: no cover - counted, never fatal
-                self.failed_batches += 1
-                log.exception("netflow: a batch could not be decoded or matched")
+            self.count(raw)
+
+    def count(self, raw) -> None:
+        """Decode, match and aggregate one batch (`Decoder.take_raw()`)."""
+        matcher = self.matcher
+        try:
+            for flows in decode(raw):
+                self.matched_records += account_flows(flows, matcher, self.aggregator, self.unmatched)
+        except Exception:  # pragma: no cover - counted, never fatal
+            self.failed_batches += 1
+            log.exception("netflow: a batch could not be decoded or matched")
 
     # --- housekeeping ------------------------------------------------------------
 
