@@ -133,6 +133,7 @@ class Cache:
         self.recent_accepts: dict[int, list] = {}  # account id -> monotonic times of Accepts not yet seen as sessions
         self.funds: dict[int, object] = {}  # agreement id -> available funds (time tariffs only)
         self.account_watermark: dt.datetime | None = None
+        self.seen_versions: dict[int, dt.datetime] = {}  # account id -> updated_at last loaded (deleted too)
         self.session_watermark: dt.datetime | None = None
         self.lock = threading.Lock()
         self.listeners = []  # callables(old_entry, new_entry) for speed-change CoA
@@ -190,13 +191,21 @@ class Cache:
                            Account.updated_at, Account.deleted)
             .where(Account.agent.in_(self.agent_ids))
         )
-        if since is not None:
-            query = query.where(Account.updated_at >= since - OVERLAP)
         if since is None:  # the full load goes in id ranges: 100,000 rows never sit in one list
             rows = self._in_chunks(query)
             ips = self._load_ips(None)
         else:
-            rows = list(query.tuples())
+            # The overlap window is read as (id, updated_at) only; whole rows
+            # (with their passwords to decrypt) only for versions not seen yet.
+            # Reading whole rows here re-read every account of a bulk import
+            # each second for good: the window hangs on the newest change.
+            recent = (Account.select(Account.id, Account.updated_at)
+                      .where(Account.agent.in_(self.agent_ids) & (Account.updated_at >= since - OVERLAP)).tuples())
+            seen = self.seen_versions
+            changed = [i for i, updated_at in recent if seen.get(i) != updated_at]
+            rows = []
+            for start in range(0, len(changed), 500):
+                rows.extend(query.where(Account.id.in_(changed[start:start + 500])).tuples())
             ips = self._load_ips([r[0] for r in rows])
         newest = self.account_watermark
         for row in rows:
@@ -204,6 +213,7 @@ class Cache:
              updated_at, deleted) = row
             if newest is None or updated_at > newest:
                 newest = updated_at
+            self.seen_versions[account_id] = updated_at
             old = self.accounts_by_id.get(account_id)
             if old is not None and old.updated_at == updated_at and since is not None:
                 continue
