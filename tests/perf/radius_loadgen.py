@@ -4,6 +4,8 @@ UDP sockets, closed loop (N in flight) or open loop (fixed rate).
     python tests/perf/radius_loadgen.py MODE PORT SECRET USERS COUNT [INFLIGHT|RATE] [auth|acct]
 
 Prints one JSON line: sent, received, lost, seconds, rate, p50_ms, p99_ms.
+The packets are built here; the sending loop runs in udp_loadgen.c when a C
+compiler is present (LOADGEN_PYTHON=1 forces the Python loop below).
 """
 
 from __future__ import annotations
@@ -134,12 +136,52 @@ def run(mode: str, port: int, packets: list[bytes], count: int, arg: float, time
             "rate": round(received / seconds, 1), "p50_ms": pct(0.5), "p99_ms": pct(0.99)}
 
 
+def c_generator() -> str | None:
+    """udp_loadgen.c compiled once (cached by its source's hash): the
+    sending and timing loop in C, so the generator leaves the cores to the
+    server.  None when there is no C compiler (the Python loop is used)."""
+    import hashlib
+    import shutil
+    import subprocess
+    import tempfile
+
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udp_loadgen.c")
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        return None
+    with open(source, "rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()[:12]
+    binary = os.path.join(tempfile.gettempdir(), f"lanbill-udp-loadgen-{digest}")
+    if not os.path.exists(binary):
+        subprocess.run([compiler, "-O2", "-o", binary + ".tmp", source], check=True)
+        os.replace(binary + ".tmp", binary)
+    return binary
+
+
+def run_c(binary: str, mode: str, port: int, packets: list[bytes], count: int, arg: float) -> dict:
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".packets") as handle:
+        handle.write(b"".join(struct.pack("!H", len(data)) + data for data in packets))
+        handle.flush()
+        out = subprocess.run([binary, mode, str(port), handle.name, str(count), str(arg)],
+                             capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main():
     mode, port, secret, users, count, arg = sys.argv[1:7]
     kind = sys.argv[7] if len(sys.argv) > 7 else "auth"
     build = access_packets if kind == "auth" else acct_packets
     packets = build(int(users), secret.encode(), int(count))
-    print(json.dumps(run(mode, int(port), packets, int(count), float(arg))), flush=True)
+    binary = None if os.environ.get("LOADGEN_PYTHON") else c_generator()
+    if binary:
+        result = run_c(binary, mode, int(port), packets, int(count), float(arg))
+    else:
+        result = run(mode, int(port), packets, int(count), float(arg))
+        result["generator"] = "python"
+    print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
