@@ -160,11 +160,9 @@ def account_flows(flows: Flows, matcher: Matcher, aggregator: Aggregator, unmatc
     to `unmatched[exporter index] = [records, bytes]`.  Returns the
     number of records matched to at least one account."""
     n = len(flows)
-    if flows.v6:
-        to_account, from_account = matcher.match6(flows.dst), matcher.match6(flows.src)
-    else:  # one lookup for both sides
-        both = matcher.match4(np.concatenate([flows.dst, flows.src]))
-        to_account, from_account = both[:n], both[n:]
+    match, slots_for = (matcher.match6, matcher.slots_for6) if flows.v6 else (matcher.match4, matcher.slots_for4)
+    both = match(np.concatenate([flows.dst, flows.src]))  # one lookup for both sides
+    to_account, from_account = both[:n], both[n:]
     is_in = to_account >= 0
     is_out = from_account >= 0
     missed = ~(is_in | is_out)
@@ -184,9 +182,9 @@ def account_flows(flows: Flows, matcher: Matcher, aggregator: Aggregator, unmatc
     positions = np.concatenate([pos_in, pos_out])
     all_hours = hours[rows]
     octets = flows.octets[rows]
-    if not flows.v6 and len(matcher) * matcher.slots <= DENSE_MAX:
+    if len(matcher) * matcher.slots <= DENSE_MAX:
         remotes = np.concatenate([flows.src[sel_in], flows.dst[sel_out]])
-        slots = matcher.slots_for4(positions, remotes)
+        slots = slots_for(positions, remotes)
         aggregator.add_dense(matcher, all_hours, positions * matcher.slots + slots, octets, incoming)
         if matcher.any_detail:
             categories = matcher.slot_category[matcher.account_tariff[positions].astype(np.int64), slots]

@@ -1,10 +1,14 @@
 """Matching flows to accounts and traffic categories, in memory.
 
-Longest-prefix match, vectorised: for every prefix length in use, a sorted
-array of network addresses; an address is masked and looked up with one
-`np.searchsorted` per length, longest first.  Categories are keyed by
-(tariff, network) so one lookup serves every tariff.  IPv6 (rarer) is
-matched per distinct address with dictionaries per prefix length.
+Longest-prefix match, vectorised: nested prefixes are flattened into
+disjoint intervals (each carrying its longest prefix), so an address is
+found with one `np.searchsorted` whatever the prefix lengths.  IPv4
+categories are keyed by (tariff, network) so one lookup serves every
+tariff; dense /16 blocks of subscriber addresses are direct arrays.  IPv6
+uses the same intervals over the upper 64 bits when every prefix is /64 or
+shorter (the usual case: subscribers get a /64, /56 or /48), else over the
+full 128 bits as 16-byte big-endian strings; categories have one table per
+tariff.
 The cache mirrors the accounts of one NetFlow agent and is rebuilt when
 `Account.updated_at` or the categories change (`Snapshot.signature`).
 """
@@ -33,11 +37,13 @@ class CategoryEntry:
     networks: list  # empty: matches every address ("the rest")
 
 
-def _flatten(entries) -> tuple[np.ndarray, np.ndarray]:
+def _intervals(entries, bits: int = 32) -> tuple[list[int], list[int]]:
     """Nested prefixes → disjoint intervals: (sorted starts, values), each
     value the longest prefix covering that interval (-1: none).  Keys may
-    carry a tag above bit 32 (the tariff), so one array serves all tags."""
-    ranges = sorted({(key, key + (1 << (32 - length)) - 1, -length): value for key, length, value in entries}.items())
+    carry a tag above bit `bits` (the tariff), so one list serves all tags."""
+    unique = {(key, key + (1 << (bits - length)) - 1): value for key, length, value in entries}
+    # by start, and the wider of two prefixes with the same start first (it is the outer one)
+    ranges = sorted(unique.items(), key=lambda item: (item[0][0], -item[0][1]))
     starts: list[int] = []
     values: list[int] = []
 
@@ -49,7 +55,7 @@ def _flatten(entries) -> tuple[np.ndarray, np.ndarray]:
             values.append(value)
 
     stack: list[tuple[int, int]] = []  # (end, value) of the open prefixes, innermost last
-    for (first, last, _), value in ranges:
+    for (first, last), value in ranges:
         while stack and stack[-1][0] < first:
             ended, _ = stack.pop()
             emit(ended + 1, stack[-1][1] if stack else -1)
@@ -58,6 +64,11 @@ def _flatten(entries) -> tuple[np.ndarray, np.ndarray]:
     while stack:
         ended, _ = stack.pop()
         emit(ended + 1, stack[-1][1] if stack else -1)
+    return starts, values
+
+
+def _flatten(entries) -> tuple[np.ndarray, np.ndarray]:
+    starts, values = _intervals(entries, 32)
     return np.array(starts, dtype=np.uint64), np.array(values, dtype=np.int64)
 
 
@@ -130,22 +141,62 @@ class _Accounts4:
         return result
 
 
-class _Table6:
-    """IPv6 prefixes: {length: {network int: value}}, longest first."""
+class _Intervals6:
+    """IPv6 longest-prefix match over disjoint intervals: uint64 starts of
+    the upper half when no prefix is longer than /64, else 16-byte
+    big-endian strings (numpy compares them bytewise, i.e. numerically)."""
 
     def __init__(self, entries):
-        self.levels: dict[int, dict] = {}
-        for prefix, length, value in entries:
-            self.levels.setdefault(length, {}).setdefault(prefix, value)
-        self.order = sorted(self.levels, reverse=True)
+        self.narrow = all(length <= 64 for _, length, _ in entries)
+        if self.narrow:
+            starts, values = _intervals([(network >> 64, length, value) for network, length, value in entries], 64)
+            keep = [i for i, start in enumerate(starts) if start < 1 << 64]  # past the last address
+            self.starts = np.array([starts[i] for i in keep], dtype=np.uint64)
+        else:
+            starts, values = _intervals(entries, 128)
+            keep = [i for i, start in enumerate(starts) if start < 1 << 128]
+            self.starts = np.frombuffer(b"".join(starts[i].to_bytes(16, "big") for i in keep), dtype="S16")
+        self.values = np.array([values[i] for i in keep], dtype=np.int64)
 
-    def lookup_one(self, address: int, tag=None):
-        for length in self.order:
-            mask = ((1 << 128) - 1) ^ ((1 << (128 - length)) - 1)
-            value = self.levels[length].get((tag, address & mask) if tag is not None else address & mask)
-            if value is not None:
-                return value
-        return -1
+    def lookup(self, addresses: np.ndarray) -> np.ndarray:
+        if self.narrow:
+            query = addresses[:, 0]
+        else:
+            query = np.ascontiguousarray(addresses, dtype=">u8").view("S16").reshape(-1)
+        index = np.searchsorted(self.starts, query, side="right") - 1
+        found = self.values[np.maximum(index, 0)]
+        found[index < 0] = -1
+        return found
+
+
+class _Table6:
+    """IPv6 prefixes, optionally one table per tag (the tariff):
+    entries are (tag or None, network as int, prefix length, value)."""
+
+    def __init__(self, entries):
+        by_tag: dict = {}
+        for tag, network, length, value in entries:
+            by_tag.setdefault(tag, []).append((network, length, value))
+        self.tables = {tag: _Intervals6(items) for tag, items in by_tag.items()}
+
+    def lookup(self, addresses: np.ndarray, tags: np.ndarray | None = None) -> np.ndarray:
+        """Values of the longest prefix containing each (n, 2) uint64
+        address (-1: none); with `tags`, in the table of each one's tag."""
+        n = len(addresses)
+        if tags is None:
+            table = self.tables.get(None)
+            return table.lookup(addresses) if table is not None and n else np.full(n, -1, dtype=np.int64)
+        out = np.full(n, -1, dtype=np.int64)
+        if not n:
+            return out
+        first = int(tags[0])
+        groups = [(first, slice(None))] if (tags == first).all() else \
+            [(int(t), tags == t) for t in np.unique(tags)]
+        for tag, sel in groups:
+            table = self.tables.get(tag)
+            if table is not None:
+                out[sel] = table.lookup(addresses[sel])
+        return out
 
 
 class Matcher:
@@ -168,7 +219,7 @@ class Matcher:
                 (v4 if network.version == 4 else v6).append(
                     (int(network.network_address), network.prefixlen, position))
         self.accounts4 = _Accounts4(v4)
-        self.accounts6 = _Table6(v6)
+        self.accounts6 = _Table6([(None, network, length, position) for network, length, position in v6])
         # Slots: a category's 1-based place among its tariff's categories
         # (0: none).  IPv4 lookups answer slots, so counters can live in a
         # dense (account position × slot) array; slot_category maps back.
@@ -189,9 +240,9 @@ class Matcher:
                 if network.version == 4:
                     c4.append(((tag << 32) | int(network.network_address), network.prefixlen, slot))
                 else:
-                    c6.append(((tag, int(network.network_address)), network.prefixlen, category.category_id))
+                    c6.append((tag, int(network.network_address), network.prefixlen, slot))
         self.categories4 = _Table(c4)
-        self.categories6 = _Table6([((t, p), length, v) for (t, p), length, v in c6])
+        self.categories6 = _Table6(c6)
 
     def __len__(self):
         return len(self.accounts)
@@ -224,20 +275,19 @@ class Matcher:
     # --- IPv6 -----------------------------------------------------------------
 
     def match6(self, addresses: np.ndarray) -> np.ndarray:
-        """Account positions for (n, 2) uint64 IPv6 addresses."""
-        if not len(addresses):
+        """Account positions (-1: none) for (n, 2) uint64 IPv6 addresses."""
+        return self.accounts6.lookup(addresses)
+
+    def slots_for6(self, positions: np.ndarray, remotes: np.ndarray) -> np.ndarray:
+        """Category slots (0: none of the tariff's) for matched positions."""
+        if not len(positions):
             return np.zeros(0, dtype=np.int64)
-        unique, inverse = np.unique(addresses, axis=0, return_inverse=True)
-        found = np.array([self.accounts6.lookup_one((int(hi) << 64) | int(lo)) for hi, lo in unique],
-                         dtype=np.int64)
-        return found[inverse.reshape(-1)]
+        return np.maximum(self.categories6.lookup(remotes, self.account_tariff[positions].astype(np.int64)), 0)
 
     def categories_for6(self, positions: np.ndarray, remotes: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(positions), dtype=np.int64)
-        for i, (position, (hi, lo)) in enumerate(zip(positions.tolist(), remotes.tolist(), strict=True)):
-            tag = int(self.account_tariff[position])
-            out[i] = max(self.categories6.lookup_one((int(hi) << 64) | int(lo), tag), 0)
-        return out
+        """Category ids (0: none of the tariff's) for matched positions."""
+        slots = self.slots_for6(positions, remotes)
+        return self.slot_category[self.account_tariff[positions].astype(np.int64), slots] if len(slots) else slots
 
 
 def address_text(value, v6: bool) -> str:
