@@ -1,5 +1,6 @@
 """`flask --app app agents` as a real subprocess: counters held in memory
-(the minute's flush not yet due) are written on SIGTERM, none lost."""
+(the minute's flush not yet due) are written on SIGTERM, none lost — also
+when SIGTERM arrives in the middle of a stream of bursts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,3 +84,61 @@ def test_sigterm_writes_every_counter_held_in_memory(app, app_config, tmp_path):
     assert sum(r.bytes_in + r.bytes_out for r in rows) == expected, output
     status = NetflowStatus.get(NetflowStatus.agent_id == agent.id)
     assert status.packets == 401 and status.lost_flows == 0 and status.malformed == 0
+
+
+def test_sigterm_in_the_middle_of_a_stream_loses_no_counted_record(app, app_config, tmp_path):
+    """Datagrams keep coming (in bursts, a malformed one among every ten)
+    while SIGTERM arrives: whatever the listener counted as received —
+    records and malformed datagrams — is in the database afterwards."""
+    agent = make_agent(type="netflow", options={"flush_seconds": 3600}, listen_address="127.0.0.1")
+    account = make_account(agent=agent, ips=["10.30.0.0/16"])
+    port = free_udp_port()
+    env = dict(os.environ)
+    env.update({
+        "LANBILL_INSTANCE": str(tmp_path / "agents-instance"), "DATABASE_URL": app_config["DATABASE_URL"],
+        "HUEY_URL": f"sqlite:///{tmp_path / 'agents-huey.db'}", "LANBILL_DATA_KEY": app_config["DATA_KEY"],
+        "LANBILL_SECRET_KEY": "test-secret", "LANBILL_NETFLOW_PORT": str(port), "LANBILL_TIMEZONE": "Europe/Moscow",
+    })
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "agents"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    stop = threading.Event()
+    sent = {"packets": 0}
+
+    def send_forever():
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        flows = [("93.184.216.34", f"10.30.{i // 250}.{i % 250 + 1}", 100, 443, 5000) for i in range(30)]
+        i = 0
+        while not stop.is_set():
+            for _ in range(50):
+                packet = b"\x00\x05garbage" if i % 10 == 9 else build_v5(flows, sequence=i * 30)
+                try:
+                    sender.sendto(packet, ("127.0.0.1", port))
+                except OSError:
+                    pass
+                i += 1
+            sent["packets"] = i
+            time.sleep(0.002)
+        sender.close()
+
+    thread = threading.Thread(target=send_forever, daemon=True)
+    try:
+        wait_for_line(proc, "listening on")
+        thread.start()
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)  # the stream goes on while the listener shuts down
+        stop.set()
+        thread.join(10)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        stop.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, output
+    status = NetflowStatus.get(NetflowStatus.agent_id == agent.id)
+    assert status.packets > 200 and status.malformed > 20, (status.packets, sent)
+    assert status.records == 30 * (status.packets - status.malformed)
+    rows = list(TrafficHourly.select().where(TrafficHourly.account_id == account.id))
+    assert sum(r.bytes_in for r in rows) == status.records * 100
+    assert sum(r.bytes_out for r in rows) == 0
