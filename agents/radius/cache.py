@@ -185,6 +185,11 @@ class Cache:
                         listener(entry, entry)
 
     def _load_accounts(self, since: dt.datetime | None) -> None:
+        # The next poll looks back OVERLAP from this poll's start: a row
+        # committed after this poll's snapshot was stamped at most OVERLAP
+        # before its commit.  (The newest row alone would keep a bulk
+        # import inside the window for as long as nothing newer came.)
+        poll_started = now_utc()
         query = (
             Account.select(Account.id, Account.agent, Account.login, Account.password, Account.state,
                            Account.tariff, Account.bandwidth_kbit, Account.max_sessions, Account.agreement,
@@ -234,7 +239,7 @@ class Cache:
             if old is not None:
                 for listener in self.listeners:
                     listener(old, entry)
-        self.account_watermark = newest
+        self.account_watermark = max(newest, poll_started) if newest else poll_started
 
     @staticmethod
     def _in_chunks(query, size: int = 5000):
@@ -277,13 +282,14 @@ class Cache:
             query = query.where(RadiusSession.stopped_at.is_null())
         else:
             query = query.where(RadiusSession.state_changed_at >= since - OVERLAP)
+        poll_started = now_utc()  # as in _load_accounts
         newest = self.session_watermark
         rows = sorted(query.tuples().iterator(), key=lambda r: r[4])
         for nas_id, session_id, account_id, stopped_at, changed_at in rows:
             if newest is None or changed_at > newest:
                 newest = changed_at
             self.note_session(session_key(nas_id, session_id), account_id, stopped_at is None)
-        self.session_watermark = newest or now_utc()
+        self.session_watermark = max(newest, poll_started) if newest else poll_started
 
     def _load_funds(self) -> None:
         """Available funds of agreements whose accounts are on per-minute
