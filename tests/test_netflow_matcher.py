@@ -132,3 +132,37 @@ def test_nested_prefixes_with_the_same_start_take_the_longest():
     remotes = np.array([int(ipaddress.IPv4Address(a)) for a in ("192.168.0.1", "192.168.0.200", "192.168.9.9")],
                        dtype=np.uint32)
     assert matcher.categories_for4(np.zeros(3, dtype=np.int64), remotes).tolist() == [102, 100, 101]
+
+
+def test_ipv4_categories_match_brute_force_per_tariff():
+    """Random nested category networks over a few tariffs: whole /16s come
+    from the direct table, split ones from the intervals."""
+    rng = random.Random(8)
+    categories, per_tariff = [], {}
+    for tariff in (1, 2, 3):
+        for k in range(6):
+            length = rng.choice([8, 12, 16, 16, 20, 24, 28, 32])
+            base = rng.choice([0x0A000000, 0xC0A80000, 0xAC100000, rng.getrandbits(32)])
+            network = ipaddress.ip_network((base & ~((1 << (32 - length)) - 1), length))
+            if any(text == str(network) for _, text in per_tariff.get(tariff, [])):
+                continue  # the same network twice in one tariff: which category wins is not defined
+            category_id = tariff * 100 + k
+            categories.append(CategoryEntry(category_id, tariff, [str(network)]))
+            per_tariff.setdefault(tariff, []).append((category_id, str(network)))
+    categories.append(CategoryEntry(999, 3, []))  # tariff 3 has a catch-all
+    per_tariff[3].append((999, "0.0.0.0/0"))
+    accounts = [AccountEntry(t, t, [f"10.255.255.{t}/32"]) for t in (1, 2, 3)]
+    matcher = Matcher(accounts, categories)
+    assert matcher.categories4.direct is not None
+    probes, positions = [], []
+    for position, tariff in enumerate((1, 2, 3)):
+        for _, text in per_tariff[tariff]:
+            network = ipaddress.ip_network(text)
+            probes += [network.network_address, network.broadcast_address,
+                       ipaddress.IPv4Address(int(network.network_address) | rng.getrandbits(32 - network.prefixlen))]
+        probes += [ipaddress.IPv4Address(rng.getrandbits(32)) for _ in range(50)]
+        positions += [position] * (len(probes) - len(positions))
+    found = matcher.categories_for4(np.array(positions, dtype=np.int64),
+                                    np.array([int(p) for p in probes], dtype=np.uint32))
+    expected = [max(brute(per_tariff[(1, 2, 3)[pos]], p), 0) for pos, p in zip(positions, probes, strict=True)]
+    assert found.tolist() == expected

@@ -93,6 +93,37 @@ class _Table:
         return found
 
 
+class _Categories4:
+    """IPv4 categories keyed by (tariff tag, address): a direct table of
+    the value of every (tag, /16) that one interval covers whole, and the
+    sorted intervals for the few /16s split between categories."""
+
+    MAX_TAGS = 64  # 64 × 65536 × 2 bytes = 8 MiB at most
+    MIXED = -2
+
+    def __init__(self, entries, tags: int):
+        self.table = _Table(entries)
+        self.direct = None
+        if not len(self.table.starts) or tags > self.MAX_TAGS or self.table.values.max() > np.iinfo(np.int16).max:
+            return
+        first = np.arange(max(tags, 1) * 65536, dtype=np.uint64) << np.uint64(16)  # (tag << 32) | (block << 16)
+        at_first = np.searchsorted(self.table.starts, first, side="right") - 1
+        at_last = np.searchsorted(self.table.starts, first + np.uint64(0xFFFF), side="right") - 1
+        values = np.where(at_first >= 0, self.table.values[np.maximum(at_first, 0)], -1)
+        self.direct = np.where(at_first == at_last, values, self.MIXED).astype(np.int16)
+
+    def lookup(self, addresses: np.ndarray, tags: np.ndarray) -> np.ndarray:
+        """Values for uint32 `addresses` in the tables of int64 `tags`."""
+        if self.direct is None:
+            return self.table.lookup(addresses, tags.astype(np.uint64) << np.uint64(32))
+        addresses = addresses.astype(np.uint32, copy=False)
+        found = self.direct[(tags << 16) | (addresses >> np.uint32(16))].astype(np.int64)
+        mixed = found == self.MIXED
+        if mixed.any():
+            found[mixed] = self.table.lookup(addresses[mixed], tags[mixed].astype(np.uint64) << np.uint64(32))
+        return found
+
+
 class _Accounts4:
     """Account addresses: /16 blocks with many subscribers become direct
     arrays (one gather per address, no search); the rest, and prefixes
@@ -122,17 +153,17 @@ class _Accounts4:
                 rest.append((prefix, length, value))
         self.rest = _Table(rest)
         self.has_blocks = bool(dense)
-        self.padding = len(dense) * 65536
-        self.flat = np.concatenate([self.blocks.reshape(-1), np.array([-1], dtype=np.int32)])
+        # where each /16 starts in `flat`; addresses outside the direct
+        # blocks read a last padding row of -1, so no branch is needed
+        self.block_base = np.where(self.block_of >= 0, self.block_of.astype(np.int64) << 16, len(dense) << 16)
+        self.flat = np.concatenate([self.blocks.reshape(-1), np.full(65536, -1, dtype=np.int32)])
         del self.blocks
 
     def lookup(self, addresses: np.ndarray) -> np.ndarray:
         if not self.has_blocks:
             return self.rest.lookup(addresses)
         addresses = addresses.astype(np.uint32, copy=False)
-        block = self.block_of[addresses >> np.uint32(16)].astype(np.int64)
-        # addresses outside the direct blocks read cell 0 of a padding row of -1
-        cell = np.where(block >= 0, (block << 16) | (addresses & np.uint32(0xFFFF)), self.padding)
+        cell = self.block_base[addresses >> np.uint32(16)] + (addresses & np.uint32(0xFFFF))
         result = self.flat[cell].astype(np.int64)
         if len(self.rest.starts):
             missing = result < 0
@@ -241,7 +272,7 @@ class Matcher:
                     c4.append(((tag << 32) | int(network.network_address), network.prefixlen, slot))
                 else:
                     c6.append((tag, int(network.network_address), network.prefixlen, slot))
-        self.categories4 = _Table(c4)
+        self.categories4 = _Categories4(c4, len(tariffs))
         self.categories6 = _Table6(c6)
 
     def __len__(self):
@@ -257,8 +288,7 @@ class Matcher:
         """Category slots (0: none of the tariff's) for matched positions."""
         if not len(positions):
             return np.zeros(0, dtype=np.int64)
-        high = self.account_tariff[positions] << np.uint64(32)
-        return np.maximum(self.categories4.lookup(remotes, high), 0)
+        return np.maximum(self.categories4.lookup(remotes, self.account_tariff[positions].astype(np.int64)), 0)
 
     def categories_for4(self, positions: np.ndarray, remotes: np.ndarray) -> np.ndarray:
         """Category ids (0: none of the tariff's) for matched positions."""
