@@ -239,3 +239,22 @@ def test_records_are_copied_out_of_the_receive_buffer(rows):
         decoder.feed_burst(buffer, lengths, ["e"])
         buffer[:] = 0xFF  # the next recvmmsg call
     assert sum(int(f.octets.sum()) for f in decoder.take()) == rows * 33 * 1234
+
+
+def test_a_flood_of_data_before_its_template_is_buffered_up_to_the_cap_and_cheap():
+    """After a restart an exporter may send thousands of data sets before
+    it repeats its template: bounded buffering, each drop counted, and no
+    per-datagram numpy pass over the rest of the burst."""
+    decoder = Decoder(clock=lambda: 1000.0)
+    flow = ("10.0.0.1", "8.8.8.8", 10, 1, 2)
+    datagrams = [build_ipfix([data_set(300, [flow] * 30)], sequence=i * 30) for i in range(256)]
+    rows, lengths = as_rows(datagrams)
+    started = time.process_time()
+    for _ in range(20):
+        decoder.feed_burst(rows, lengths, ["e"])
+    assert time.process_time() - started < 2.0  # ≈ 5,000 datagrams
+    stats = decoder.stats["e"]
+    assert (stats.packets, stats.unknown_template_sets, stats.records) == (5120, 5120, 0)
+    assert stats.dropped_sets == 5120 - 256  # PENDING_MAX_SETS wait for the template
+    feed_burst(decoder, [build_ipfix([template_set(2, 300, FIELDS4)])], ["e"])
+    assert sum(int(f.octets.sum()) for f in decoder.take()) == 256 * 30 * 10

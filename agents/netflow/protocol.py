@@ -427,47 +427,55 @@ class Decoder:
         return int(gap[gap < 0x80000000].sum())
 
     def _templated_burst(self, data, lengths, rows, fast_ipfix, exporter) -> None:
-        """v9 and IPFIX datagrams in arrival order: runs of fast IPFIX
-        packets in numpy, the others one by one (they may bring templates)."""
+        """v9 and IPFIX datagrams in arrival order: runs of IPFIX packets
+        of a known fixed-layout template in numpy, the others one by one
+        (they may bring templates, or wait for theirs)."""
         fast = fast_ipfix[rows]
         slow_at = np.flatnonzero(~fast).tolist()
-        position, end = 0, len(rows)
-        for stop in slow_at + [end]:
-            while position < stop:
-                done = self._ipfix_run(data, rows[position:stop], exporter)
-                position += done
-                if position < stop:  # no usable template for it: the full path buffers it
-                    row = int(rows[position])
-                    self.feed(bytes(data[row, :lengths[row]]), self.exporters[exporter[row]])
-                    position += 1
-            if stop < end:
+        position = 0
+        for stop in slow_at + [len(rows)]:
+            if position < stop:  # no template can change within this run
+                run = rows[position:stop]
+                usable = self._usable_templates(data, run, exporter)
+                edges = np.flatnonzero(usable[1:] != usable[:-1]) + 1
+                for part, ok in zip(np.split(run, edges), usable[np.r_[0, edges]].tolist(), strict=True):
+                    if ok:
+                        self._ipfix_decode(data, part, exporter)
+                    else:  # the full path buffers them until their template comes
+                        for row in part.tolist():
+                            self.feed(bytes(data[row, :lengths[row]]), self.exporters[exporter[row]])
+            if stop < len(rows):
                 row = int(rows[stop])
                 self.feed(bytes(data[row, :lengths[row]]), self.exporters[exporter[row]])
                 position = stop + 1
 
-    def _ipfix_run(self, data, rows, exporter) -> int:
-        """IPFIX packets of one data set each, known to be well-formed:
-        decode the leading ones whose template is known and of fixed
-        layout; returns how many were taken."""
+    def _template_keys(self, data, rows, exporter):
         head = _gather(data, rows, 0, np.ones(len(rows), dtype=np.int64), 20).view(IPFIX_HEAD_DTYPE).reshape(-1)
         exporter = exporter[rows]
+        key = (exporter.astype(np.int64) << 48) | (head["set_id"].astype(np.int64) << 32) | head["domain"]
+        return head, exporter, key
+
+    def _template_of(self, key: int) -> Template | None:
+        """The fixed-layout data template of a packet key, or None."""
+        template = self.templates.get((self.exporters[key >> 48], key & 0xFFFFFFFF, 10, (key >> 32) & 0xFFFF))
+        if template is None or template.dtype is None or template.is_options or not template.record_length:
+            return None
+        return template
+
+    def _usable_templates(self, data, rows, exporter) -> np.ndarray:
+        """Per packet: is its template known and of a fixed layout?"""
+        _, _, key = self._template_keys(data, rows, exporter)
+        usable = np.zeros(len(rows), dtype=bool)
+        for k, at in _streams(key):
+            usable[at] = self._template_of(k) is not None
+        return usable
+
+    def _ipfix_decode(self, data, rows, exporter) -> None:
+        """IPFIX packets of one data set each, well-formed and with a known
+        fixed-layout template: records cut out, counted, sequences checked."""
+        head, exporter, key = self._template_keys(data, rows, exporter)
         domain = head["domain"].astype(np.int64)
-        set_id = head["set_id"].astype(np.int64)
-        key = (exporter.astype(np.int64) << 48) | (set_id << 32) | domain
-        templates, usable = {}, True
-        for k, _ in _streams(key):
-            template = self.templates.get((self.exporters[k >> 48], k & 0xFFFFFFFF, 10, (k >> 32) & 0xFFFF))
-            if template is None or template.dtype is None or template.is_options or not template.record_length:
-                usable = False
-                continue
-            templates[k] = template
-        if not usable:
-            good = np.array([k in templates for k in key.tolist()])
-            taken = len(good) if good.all() else int(np.argmin(good))
-            if taken == 0:
-                return 0
-            rows, head, exporter = rows[:taken], head[:taken], exporter[:taken]
-            domain, key = domain[:taken], key[:taken]
+        templates = {k: self._template_of(k) for k, _ in _streams(key)}
         set_length = head["set_length"].astype(np.int64)
         export_ms = head["export"].astype(np.int64) * 1000
         sequence = head["sequence"].astype(np.int64)
@@ -493,7 +501,6 @@ class Decoder:
             self._add_chunk((source, dom, 10, tid), template, Block(
                 records.view(template.dtype).reshape(-1), counts[at], export_ms[at], export_ms[at], sampling,
                 exporter[at]))
-        return len(rows)
 
     def _feed_templated(self, data: bytes, exporter: str, stats: ExporterStats, *, ipfix: bool) -> None:
         if ipfix:
