@@ -46,6 +46,7 @@ IPFIX_HEAD_DTYPE = np.dtype([
 ])  # fmt: skip  -- the message header and the first set header
 assert V5_HEADER_DTYPE.itemsize == 24 and IPFIX_HEAD_DTYPE.itemsize == 20
 V5_MAX_RECORDS = 30  # Cisco's limit per datagram
+FEW = 24  # bursts shorter than this are fed one datagram at a time
 _V5_UNPACK = V5_HEADER.unpack_from
 _now = time.time
 
@@ -272,7 +273,7 @@ class Decoder:
     domain, template id), sequence tracking, counters per exporter, and
     records gathered since the last `take()`."""
 
-    def __init__(self, *, pending_seconds: float = PENDING_SECONDS, clock=time.monotonic):
+    def __init__(self, *, pending_seconds: float = PENDING_SECONDS, clock=time.monotonic, few: int = FEW):
         self.exporters: list[str] = []
         self._exporter_index: dict[str, int] = {}
         self.stats: dict[str, ExporterStats] = {}
@@ -285,6 +286,7 @@ class Decoder:
         self._v5_blocks: list[Block] = []  # from feed_burst()
         self.pending_seconds = pending_seconds
         self.clock = clock
+        self.few = few  # bursts shorter than this go one datagram at a time
 
     # --- bookkeeping ---------------------------------------------------------
 
@@ -353,7 +355,15 @@ class Decoder:
         (dropped as malformed).  The records are copied out, so the buffer
         may be reused as soon as this returns."""
         n = len(lengths)
-        if not n:
+        if n < self.few:  # the numpy set-up costs more than a few datagrams one by one
+            for i, length in enumerate(lengths.tolist()):
+                source = sources[0 if source_of is None else source_of[i]]
+                if truncated is not None and truncated[i]:
+                    stats = self.exporter_stats(source)
+                    stats.packets += 1
+                    stats.malformed += 1
+                else:
+                    self.feed(data[i, :length].tobytes(), source)
             return
         lengths = lengths.astype(np.int64, copy=False)
         indexes = []

@@ -18,7 +18,7 @@ import time
 
 from agents.netflow.aggregator import Aggregator, account_flows, write_counters
 from agents.netflow.cache import load_matcher, signature
-from agents.netflow.mmsg import make_receiver
+from agents.netflow.mmsg import RECEIVE_COUNT, make_receiver
 from agents.netflow.protocol import Decoder, decode
 
 log = logging.getLogger("lanbill.netflow")
@@ -26,6 +26,7 @@ log = logging.getLogger("lanbill.netflow")
 DEFAULT_PORT = 2055
 RECEIVE_BUFFER = 4 * 1024 * 1024
 BURST = 512  # datagrams read before a batch is decoded
+GATHER_SECONDS = 0.004  # pause after a read that found the socket nearly empty
 MAX_DATAGRAM = 65535
 FLUSH_SECONDS = 60
 REFRESH_SECONDS = 1.0
@@ -108,7 +109,8 @@ class NetflowServer:
         try:
             while not self.stop_event.is_set():
                 try:
-                    burst += self.receive_once(receiver)
+                    received = self.receive_once(receiver)
+                    burst += received
                 except BlockingIOError:
                     if burst:
                         self._process()
@@ -122,6 +124,11 @@ class NetflowServer:
                 if burst >= BURST:
                     self._process()
                     burst = 0
+                if received < RECEIVE_COUNT // 2:
+                    # The socket was nearly empty: let datagrams gather for a
+                    # moment (the 4 MiB buffer holds some 50 ms at 1.5 million
+                    # records/s) rather than read them a few at a time.
+                    time.sleep(GATHER_SECONDS)
             self._drain()
         except Exception:  # pragma: no cover - a bug must not lose what was counted
             log.exception("netflow receiver failed")
