@@ -5,7 +5,7 @@ records a second (33,000 datagrams) the calls alone cost a core.  This
 reads up to `count` datagrams at once into a fixed buffer through ctypes.
 `receive_burst()` hands the buffer itself over as a numpy array (one row
 per datagram) for `Decoder.feed_burst()`, with no Python object per
-datagram; `receive()` gives (bytes, address, truncated) tuples.
+datagram.
 `make_receiver()` falls back to one `recvfrom` per datagram where
 recvmmsg is not available.
 """
@@ -95,8 +95,6 @@ class MmsgReceiver:
         self._namelen = raw[:, name_at:name_at + 4].view(np.uint32)
         self._lengths = raw[:, len_at:len_at + 4].view(np.uint32)
         self._flags = raw[:, flags_at:flags_at + 4].view(np.int32)
-        self._view = memoryview(self._data).cast("B")
-        self._name_view = memoryview(self._names).cast("B")
         self._addresses: dict[bytes, str] = {}
         self._rows = np.frombuffer(self._data, dtype=np.uint8).reshape(count, slot)
         self._name_rows = np.frombuffer(self._names, dtype=np.uint8).reshape(count, NAME_SIZE)
@@ -137,25 +135,6 @@ class MmsgReceiver:
         truncated = (self._flags[:n, 0] & MSG_TRUNC) != 0
         return Burst(self._rows[:n], self._lengths[:n, 0].copy(), sources, source_of,
                      truncated if truncated.any() else None)
-
-    def receive(self) -> list[tuple[bytes, str, bool]]:
-        """[(datagram, source address, truncated)]; BlockingIOError if none."""
-        n = self._call()
-        lengths = self._lengths[:n, 0].tolist()
-        truncated = (self._flags[:n, 0] & MSG_TRUNC).tolist()
-        view, names, slot, cache = self._view, self._name_view, self.slot, self._addresses
-        out = []
-        if len(cache) > 65536:  # many sources (spoofed?): do not grow without bound
-            cache.clear()
-        for i in range(n):
-            at = i * NAME_SIZE
-            raw = bytes(names[at:at + 2]) + bytes(names[at + 4:at + 24])  # the family and address, not the port
-            address = cache.get(raw)
-            if address is None:
-                address = cache[raw] = _address(raw)
-            start = i * slot
-            out.append((bytes(view[start:start + lengths[i]]), address, bool(truncated[i])))
-        return out
 
 
 def _key(name) -> bytes:
