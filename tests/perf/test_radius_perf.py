@@ -168,11 +168,10 @@ def _freeradius(folder: Path, auth_port: int, acct_port: int, *, sql: bool):
         module = module.replace('filename = "/tmp/freeradius.db"', f'filename = "{db}"')
         module = module.replace('bootstrap = "${modconfdir}/${..:name}/main/sqlite/schema.sql"', "")
         module = module.replace("busy_timeout = 200", "busy_timeout = 10000")
-        # SQLite takes one writer: one connection, not a pool fighting over the lock
-        module = module.replace("start = ${thread[pool].start_servers}", "start = 1")
-        module = module.replace("min = ${thread[pool].min_spare_servers}", "min = 1")
-        module = module.replace("max = ${thread[pool].max_servers}", "max = 1")
-        module = module.replace("spare = ${thread[pool].max_spare_servers}", "spare = 0")
+        # the pool as shipped (one connection per server thread); the file in
+        # WAL mode so readers do not wait for the radpostauth/radacct writers
+        with sqlite3.connect(db) as wal:
+            wal.execute("PRAGMA journal_mode = WAL")
         (conf / "mods-enabled" / "sql").write_text(module)
     site = conf / "sites-enabled" / "default"
     text = site.read_text()
