@@ -284,10 +284,15 @@ class Cache:
             query = query.where(RadiusSession.state_changed_at >= since - OVERLAP)
         poll_started = now_utc()  # as in _load_accounts
         newest = self.session_watermark
-        rows = sorted(query.tuples().iterator(), key=lambda r: r[4])
-        for nas_id, session_id, account_id, stopped_at, changed_at in rows:
+        # Raw rows: Peewee's per-row conversion (timestamps parsed from text
+        # on SQLite) held the GIL long enough to delay the event loop.  The
+        # raw timestamps order correctly as they are (ISO text or datetime).
+        rows = sorted(database.execute(query).fetchall(), key=lambda r: r[4])
+        if rows:
+            changed_at = RadiusSession.state_changed_at.python_value(rows[-1][4])
             if newest is None or changed_at > newest:
                 newest = changed_at
+        for nas_id, session_id, account_id, stopped_at, _ in rows:
             self.note_session(session_key(nas_id, session_id), account_id, stopped_at is None)
         self.session_watermark = max(newest, poll_started) if newest else poll_started
 

@@ -16,6 +16,7 @@ import hmac
 import multiprocessing
 import os
 import socket
+import sys
 import threading
 import time
 
@@ -469,8 +470,16 @@ def start_all(app, stop_event: threading.Event) -> list:
     return [service]
 
 
+def favour_the_loop() -> None:
+    """Hand the GIL over every 0.5 ms instead of Python's 5 ms: the cache
+    refresher and the accounting writer then delay a waiting request by
+    fractions of a millisecond, not by whole switch intervals (p99)."""
+    sys.setswitchinterval(0.0005)
+
+
 def start_service(config: dict, agent_ids: list[int], stop: threading.Event):
     """Start the listeners in this process; returns a joinable with `.worker`."""
+    favour_the_loop()
     cache = Cache(agent_ids)
     cache.load(freeze=not config.get("TESTING"))
     worker = Worker(cache, config, name=f"{socket.gethostname()}:{os.getpid()}")
@@ -523,6 +532,7 @@ def worker_process(config: dict, agent_ids: list[int], stop, index: int) -> None
         local_stop.set()
 
     threading.Thread(target=relay, daemon=True).start()
+    favour_the_loop()
     cache = Cache(agent_ids)
     cache.load(freeze=True)
     worker = Worker(cache, config, name=f"{socket.gethostname()}:{os.getpid()}")
