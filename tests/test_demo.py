@@ -59,6 +59,11 @@ def test_demo_command_fills_the_database_and_check_passes(app, runner):
     assert result.exit_code == 0, result.output
     assert "demo: 40 subscribers" in result.output
     assert Subscriber.select().count() == 40
+    # the search index is built by the command, not by the first search
+    from lanbill.models.search import SubscriberSearch
+
+    assert "search index: 40 subscribers" in result.output
+    assert SubscriberSearch.select().count() == 40
     check = runner.invoke(args=["check"])
     assert check.exit_code == 0, check.output
 
