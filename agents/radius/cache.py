@@ -372,6 +372,10 @@ def agent_connection(cache_kib: int = 2000):
     with connection() as db:
         if is_sqlite():
             db.execute_sql(f"PRAGMA cache_size = -{int(cache_kib)}")
+            # No automatic checkpoint after an agent's commits: it ran inside
+            # the write lock (with its fsync) and held the accounting writer
+            # up for 10-25 ms.  The maintenance thread checkpoints instead.
+            db.execute_sql("PRAGMA wal_autocheckpoint = 0")
         yield db
 
 

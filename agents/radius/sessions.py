@@ -221,10 +221,6 @@ class Writer:
 
     def _run(self) -> None:
         with agent_connection(8000):
-            if is_sqlite():
-                # checkpoints (and their fsync) run in the maintenance thread,
-                # not between a commit and the Accounting-Responses it releases
-                database.execute_sql("PRAGMA wal_autocheckpoint = 0")
             while True:
                 with self.ready:
                     while not self.queue and not self.stopping:
