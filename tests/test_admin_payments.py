@@ -78,3 +78,39 @@ def test_cancel_needs_its_own_permission(client, admin, login_as):
     login_as("cashier", PASSWORD)
     assert "x-reason" not in client.get(f"/admin/payments?agreement={agreement.id}").get_data(as_text=True)
     assert client.post(f"/admin/payments/cancel/{Payment.get().id}", data={"x-reason": "x"}).status_code == 403
+
+
+def test_promised_payment_from_the_agreement_page(client, admin, login_as):
+    """Seed 002 «Обещанный платеж» by staff: within the group's maximum it
+    is given and shown; above it the form says why and nothing changes."""
+    from lanbill.models import Group, PromisedPayment, SubscriberGroup
+
+    group = Group.create(name="Обещанные", promise_allowed=True, promise_max_amount=Decimal("500"),
+                         promise_days=3, promise_interval_days=30)
+    subscriber = make_subscriber()
+    SubscriberGroup.create(subscriber=subscriber.id, group=group.id)
+    agreement = make_agreement(subscriber)
+    login_as()
+    page = client.get(f"/admin/agreements/{agreement.id}").get_data(as_text=True)
+    assert 'id="promise"' in page and "500,00" in page
+    refused = client.post(f"/admin/agreements/{agreement.id}/promise", data={"p-amount": "900"})
+    assert refused.status_code == 422
+    assert "не больше 500" in refused.get_data(as_text=True)
+    assert PromisedPayment.select().count() == 0
+    given = client.post(f"/admin/agreements/{agreement.id}/promise", data={"p-amount": "300,00"})
+    assert given.status_code == 302
+    assert Agreement.get_by_id(agreement.id).promised_amount == Decimal("300.00")
+    page = client.get(f"/admin/agreements/{agreement.id}").get_data(as_text=True)
+    section = page[page.index('id="promise"'):]
+    assert "Действует:" in section and "300,00" in section[:400] and "&lt;" not in section[:400], section[:400]
+
+
+def test_promised_payment_not_allowed_changes_nothing(client, admin, login_as):
+    agreement = make_agreement()
+    login_as()
+    page = client.get(f"/admin/agreements/{agreement.id}").get_data(as_text=True)
+    assert "Сейчас невозможен" in page
+    refused = client.post(f"/admin/agreements/{agreement.id}/promise", data={"p-amount": "100"})
+    assert refused.status_code == 422
+    assert "обещанный платёж не разрешён" in refused.get_data(as_text=True)
+    assert Agreement.get_by_id(agreement.id).promised_amount == Decimal("0.00")

@@ -12,11 +12,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.forms import AgreementForm, CreditLimitForm, apply_error
+from lanbill.admin.forms import AgreementForm, CreditLimitForm, PromiseForm, apply_error
 from lanbill.admin.permissions import ensure_visible, requires
 from lanbill.admin.subscribers import visible_subscriber
 from lanbill.admin.tables import Column, Table, wants_csv
-from lanbill.billing import agreements
+from lanbill.billing import agreements, promises
 from lanbill.billing.clock import midnight_utc, today
 from lanbill.billing.errors import BillingError
 from lanbill.models import Agreement, Currency, LedgerEntry, Operator
@@ -113,22 +113,31 @@ def ledger_query(agreement_id, args):
     return query
 
 
+def _render_agreement(agreement, *, credit_form=None, promise_form=None, status=200):
+    """The agreement page: properties, credit limit, promised payment, ledger."""
+    from lanbill.billing.blocks import available_funds
+
+    table = Table.from_request("ledger", LEDGER_COLUMNS, default_sort="created", descending=True,
+                               manager=current_user, tie_breaker=LedgerEntry.id)
+    query = ledger_query(agreement.id, request.args if status == 200 else {})
+    if status == 200 and wants_csv():
+        return table.csv(query, f"ledger-{agreement.number}.csv")
+    if credit_form is None:
+        credit_form = CreditLimitForm(prefix="c")
+        credit_form.credit_limit.data = str(agreement.credit_limit)
+    promise_form = promise_form or PromiseForm(prefix="p")
+    return render_template(
+        "admin/agreements/view.html", agreement=agreement, table=table, page=table.page(query),
+        credit_form=credit_form, promise_form=promise_form, kinds=KIND_LABELS,
+        available=available_funds(agreement), open_promise=promises.open_promise(agreement),
+        promise_allowed=promises.amount_allowed(agreement),
+    ), status
+
+
 @bp.route("/agreements/<int:agreement_id>")
 @requires("subscribers.view")
 def agreement_view(agreement_id):
-    agreement = visible_agreement(agreement_id)
-    table = Table.from_request("ledger", LEDGER_COLUMNS, default_sort="created", descending=True,
-                               manager=current_user, tie_breaker=LedgerEntry.id)
-    query = ledger_query(agreement.id, request.args)
-    if wants_csv():
-        return table.csv(query, f"ledger-{agreement.number}.csv")
-    page = table.page(query)
-    credit_form = CreditLimitForm(prefix="c")
-    credit_form.credit_limit.data = str(agreement.credit_limit)
-    from lanbill.billing.blocks import available_funds
-
-    return render_template("admin/agreements/view.html", agreement=agreement, table=table, page=page,
-                           credit_form=credit_form, kinds=KIND_LABELS, available=available_funds(agreement))
+    return _render_agreement(visible_agreement(agreement_id))
 
 
 @bp.route("/agreements/<int:agreement_id>/credit", methods=["POST"])
@@ -144,10 +153,22 @@ def agreement_credit(agreement_id):
         else:
             flash(_("The credit limit is saved."), "success")
             return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
-    table = Table.from_request("ledger", LEDGER_COLUMNS, default_sort="created", descending=True,
-                               manager=current_user, tie_breaker=LedgerEntry.id)
-    page = table.page(ledger_query(agreement.id, {}))
-    from lanbill.billing.blocks import available_funds
+    return _render_agreement(agreement, credit_form=form, status=422)
 
-    return render_template("admin/agreements/view.html", agreement=agreement, table=table, page=page,
-                           credit_form=form, kinds=KIND_LABELS, available=available_funds(agreement)), 422
+
+@bp.route("/agreements/<int:agreement_id>/promise", methods=["POST"])
+@requires("payments.create")
+def agreement_promise(agreement_id):
+    """Give a promised payment (the group's rules decide; refusals are shown
+    on the form and change nothing)."""
+    agreement = visible_agreement(agreement_id)
+    form = PromiseForm(prefix="p")
+    if form.validate():
+        try:
+            promises.request_promise(agreement, form.amount.data, actor=current_user)
+        except BillingError as exc:
+            apply_error(form, exc)
+        else:
+            flash(_("The promised payment is given."), "success")
+            return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
+    return _render_agreement(agreement, promise_form=form, status=422)

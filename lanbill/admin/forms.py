@@ -172,6 +172,12 @@ class CreditLimitForm(FlaskForm):
     credit_limit = StringField(_l("Credit limit"), validators=[DataRequired(message=REQUIRED)])
 
 
+class PromiseForm(FlaskForm):
+    """Seed 002 «Обещанный платеж», given by staff on the agreement page."""
+
+    amount = StringField(_l("Promised amount"), validators=[DataRequired(message=REQUIRED)])
+
+
 class AccountForm(FlaskForm):
     """Seed 002 «Учетные записи»: agent, NLAI, tariff, subscriber and
     agreement, description, connect/disconnect dates, options, bandwidth,
