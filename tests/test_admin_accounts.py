@@ -102,6 +102,25 @@ def test_planned_tariff_change_is_listed(client, admin, login_as):
     assert change.applied_at is None
     page = client.get(f"/admin/accounts/{account.id}").get_data(as_text=True)
     assert "Будущий" in page and ru("planned") in page
+    assert f"/admin/accounts/{account.id}/plan/{change.id}/cancel" in page
+
+
+def test_planned_tariff_change_can_be_cancelled_until_applied(client, admin, login_as):
+    account = make_account(login="unplan")
+    other = make_tariff(name="Передумали")
+    login_as()
+    day = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    client.post(f"/admin/accounts/{account.id}/plan", data={"plan-tariff_id": other.id, "plan-date": day,
+                                                            "plan-time": "03:00"})
+    change = TariffChange.get((TariffChange.account == account.id) & (TariffChange.tariff == other.id))
+    response = client.post(f"/admin/accounts/{account.id}/plan/{change.id}/cancel")
+    assert response.status_code == 302
+    assert TariffChange.get_by_id(change.id).cancelled_at is not None
+    page = client.get(f"/admin/accounts/{account.id}").get_data(as_text=True)
+    assert ru("cancelled") in page and f"/plan/{change.id}/cancel" not in page
+    # another account's change through this account's URL: not found, nothing changes
+    stranger = make_account(login="stranger")
+    assert client.post(f"/admin/accounts/{stranger.id}/plan/{change.id}/cancel").status_code == 404
 
 
 def test_delete_marks_deleted_and_keeps_history(client, admin, login_as):

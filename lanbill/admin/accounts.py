@@ -315,3 +315,20 @@ def account_plan(account_id):
     else:
         flash(_("The tariff change is planned."), "success")
     return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
+
+
+@bp.route("/accounts/<int:account_id>/plan/<int:change_id>/cancel", methods=["POST"])
+@requires("subscribers.edit")
+def account_plan_cancel(account_id, change_id):
+    """Withdraw a planned tariff change that has not been applied yet."""
+    account = visible_account(account_id)
+    change = TariffChange.get_or_none((TariffChange.id == change_id) & (TariffChange.account == account.id))
+    if change is None:
+        abort(404)
+    try:
+        tariff_schedule.cancel_change(change, actor=current_user)
+    except BillingError as exc:
+        flash(translate_error(exc), "error")
+    else:
+        flash(_("The planned tariff change is cancelled."), "success")
+    return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
