@@ -242,26 +242,30 @@ def attempt(requests: list[CoaRequest], *, now: dt.datetime | None = None,
             request.next_attempt_at = now + backoff(request.attempts)
             request.save()
         else:
-            _finish(request, "nak", now, "NAK" + (f": {ERROR_CAUSES.get(cause, cause)}" if cause else ""))
-            if request.kind == "coa":
-                CoaRequest.create(account_id=request.account_id, session_id=request.session_id,
-                                  nas_id=request.nas_id, kind="disconnect", reason="fallback",
-                                  state_change_id=request.state_change_id,
-                                  attributes={k: v for k, v in (request.attributes or {}).items()
-                                              if k in ("User-Name", "Acct-Session-Id", "Framed-IP-Address")},
-                                  actor=ACTOR, next_attempt_at=now)
+            with transaction():  # the NAK and its fallback Disconnect land together
+                _finish(request, "nak", now, "NAK" + (f": {ERROR_CAUSES.get(cause, cause)}" if cause else ""))
+                if request.kind == "coa":
+                    CoaRequest.create(account_id=request.account_id, session_id=request.session_id,
+                                      nas_id=request.nas_id, kind="disconnect", reason="fallback",
+                                      state_change_id=request.state_change_id,
+                                      attributes={k: v for k, v in (request.attributes or {}).items()
+                                                  if k in ("User-Name", "Acct-Session-Id", "Framed-IP-Address")},
+                                      actor=ACTOR, next_attempt_at=now)
     return requests
 
 
 def _finish(request: CoaRequest, status: str, now, result: str) -> None:
+    """Close a request and write its outcome to the account's history in one
+    transaction: nobody sees the final status without its audit row."""
     request.status = status
     request.result = result
     request.finished_at = now
-    request.save()
-    audit.record(ACTOR, f"radius.{request.kind}.{status}", "account", request.account_id,
-                 after={"request": request.id, "reason": request.reason, "result": result,
-                        "session": (request.attributes or {}).get("Acct-Session-Id"),
-                        "attempts": request.attempts})
+    with transaction():
+        request.save()
+        audit.record(ACTOR, f"radius.{request.kind}.{status}", "account", request.account_id,
+                     after={"request": request.id, "reason": request.reason, "result": result,
+                            "session": (request.attributes or {}).get("Acct-Session-Id"),
+                            "attempts": request.attempts})
 
 
 def retry_due(now: dt.datetime | None = None, timeout: float = REPLY_TIMEOUT) -> int:
@@ -313,13 +317,16 @@ class Dispatcher:
             self.speed_changes.put(new.id)
 
     def start(self, stop: threading.Event) -> threading.Thread:
+        # The cursor is placed before the agent answers its first packet
+        # (not later in the thread): a block set right after start-up is
+        # then after the cursor and is pushed, never skipped.
+        with agent_connection():
+            self._init_cursor()
         thread = threading.Thread(target=self._run, args=(stop,), name="radius-coa", daemon=True)
         thread.start()
         return thread
 
     def _run(self, stop) -> None:
-        with agent_connection():
-            self._init_cursor()
         while not stop.wait(self.poll):
             try:
                 with agent_connection():
