@@ -114,3 +114,26 @@ def test_promised_payment_not_allowed_changes_nothing(client, admin, login_as):
     assert refused.status_code == 422
     assert "обещанный платёж не разрешён" in refused.get_data(as_text=True)
     assert Agreement.get_by_id(agreement.id).promised_amount == Decimal("0.00")
+
+
+def test_agreement_number_is_edited_in_place_and_stays_unique(client, admin, login_as):
+    from lanbill.billing import search_index
+    from lanbill.models import AuditLog
+
+    first = make_agreement(number="A-1")
+    make_agreement(number="A-2")
+    login_as()
+    taken = client.post(f"/admin/agreements/{first.id}/number", data={"n-number": "A-2"})
+    assert taken.status_code == 422
+    assert "A-2 уже занят" in taken.get_data(as_text=True)
+    assert Agreement.get_by_id(first.id).number == "A-1"
+    search_index.refresh()
+    saved = client.post(f"/admin/agreements/{first.id}/number", data={"n-number": "  Д-777 "})
+    assert saved.status_code == 302
+    assert Agreement.get_by_id(first.id).number == "Д-777"
+    row = AuditLog.select().where(AuditLog.action == "agreement.number").get()
+    assert row.before == {"number": "A-1"} and row.after == {"number": "Д-777"}
+    # the search finds the agreement by its new number
+    search_index.refresh()
+    page = client.get("/admin/subscribers?q=Д-777").get_data(as_text=True)
+    assert f"/admin/subscribers/{first.subscriber_id}" in page

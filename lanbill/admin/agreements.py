@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.forms import AgreementForm, CreditLimitForm, PromiseForm, apply_error
+from lanbill.admin.forms import AgreementForm, AgreementNumberForm, CreditLimitForm, PromiseForm, apply_error
 from lanbill.admin.permissions import ensure_visible, requires
 from lanbill.admin.subscribers import visible_subscriber
 from lanbill.admin.tables import Column, Table, wants_csv
@@ -113,7 +113,7 @@ def ledger_query(agreement_id, args):
     return query
 
 
-def _render_agreement(agreement, *, credit_form=None, promise_form=None, status=200):
+def _render_agreement(agreement, *, credit_form=None, promise_form=None, number_form=None, status=200):
     """The agreement page: properties, credit limit, promised payment, ledger."""
     from lanbill.billing.blocks import available_funds
 
@@ -126,9 +126,12 @@ def _render_agreement(agreement, *, credit_form=None, promise_form=None, status=
         credit_form = CreditLimitForm(prefix="c")
         credit_form.credit_limit.data = str(agreement.credit_limit)
     promise_form = promise_form or PromiseForm(prefix="p")
+    if number_form is None:
+        number_form = AgreementNumberForm(prefix="n")
+        number_form.number.data = agreement.number
     return render_template(
         "admin/agreements/view.html", agreement=agreement, table=table, page=table.page(query),
-        credit_form=credit_form, promise_form=promise_form, kinds=KIND_LABELS,
+        credit_form=credit_form, promise_form=promise_form, number_form=number_form, kinds=KIND_LABELS,
         available=available_funds(agreement), open_promise=promises.open_promise(agreement),
         promise_allowed=promises.amount_allowed(agreement),
     ), status
@@ -172,3 +175,20 @@ def agreement_promise(agreement_id):
             flash(_("The promised payment is given."), "success")
             return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
     return _render_agreement(agreement, promise_form=form, status=422)
+
+
+@bp.route("/agreements/<int:agreement_id>/number", methods=["POST"])
+@requires("subscribers.edit")
+def agreement_number(agreement_id):
+    """Edit the number in place (unique per operator)."""
+    agreement = visible_agreement(agreement_id)
+    form = AgreementNumberForm(prefix="n")
+    if form.validate():
+        try:
+            agreements.set_number(agreement, form.number.data, actor=current_user)
+        except BillingError as exc:
+            apply_error(form, exc)
+        else:
+            flash(_("The agreement number is saved."), "success")
+            return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
+    return _render_agreement(agreement, number_form=form, status=422)

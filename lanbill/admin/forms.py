@@ -172,6 +172,10 @@ class CreditLimitForm(FlaskForm):
     credit_limit = StringField(_l("Credit limit"), validators=[DataRequired(message=REQUIRED)])
 
 
+class AgreementNumberForm(FlaskForm):
+    number = StringField(_l("Number"), validators=[DataRequired(message=REQUIRED)])
+
+
 class PromiseForm(FlaskForm):
     """Seed 002 «Обещанный платеж», given by staff on the agreement page."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from lanbill.billing import audit, blocks
-from lanbill.billing.clock import today
+from lanbill.billing.clock import now_utc, today
 from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.db import transaction
 from lanbill.models import Agreement, Counter, Currency, Operator, Setting, Subscriber
@@ -87,19 +87,13 @@ def create_agreement(subscriber, *, actor, number: str | None = None, operator=N
     except MoneyError as exc:
         raise ValidationError(exc.message, fields={"credit_limit": exc.message}) from None
     if number is not None:
-        number = str(number).strip()
-        if not number or len(number) > 64:
-            raise ValidationError(N_("Agreement number must be 1 to 64 characters."),
-                                  fields={"number": N_("1 to 64 characters.")})
+        number = _clean_number(number)
     day = date or today()
     with transaction():
         if number is None:
             number = next_number(operator.id, day)
-        elif Agreement.select().where(
-            (Agreement.operator == operator.id) & (Agreement.number == number)
-        ).exists():
-            raise Conflict(N_("Agreement number %(number)s is taken."),
-                           fields={"number": N_("Taken.")}, number=number)
+        else:
+            _check_number_free(operator.id, number)
         agreement = Agreement.create(
             number=number, date=day, operator=operator, subscriber=subscriber,
             currency=currency, credit_limit=credit,
@@ -108,6 +102,40 @@ def create_agreement(subscriber, *, actor, number: str | None = None, operator=N
                      after={"number": number, "subscriber": subscriber.id, "currency": currency.code,
                             "credit_limit": str(credit)})
     return agreement
+
+
+def _clean_number(number) -> str:
+    number = str(number).strip()
+    if not number or len(number) > 64:
+        raise ValidationError(N_("Agreement number must be 1 to 64 characters."),
+                              fields={"number": N_("1 to 64 characters.")})
+    return number
+
+
+def _check_number_free(operator_id: int, number: str, agreement_id: int | None = None) -> None:
+    query = Agreement.select().where((Agreement.operator == operator_id) & (Agreement.number == number))
+    if agreement_id is not None:
+        query = query.where(Agreement.id != agreement_id)
+    if query.exists():
+        raise Conflict(N_("Agreement number %(number)s is taken."), fields={"number": N_("Taken.")}, number=number)
+
+
+def set_number(agreement: Agreement, number, *, actor) -> Agreement:
+    """Change the agreement's number by hand (a paper agreement signed
+    under another number): still unique per operator, audited.  The
+    subscriber is stamped as changed so the search index picks the new
+    number up on its next refresh."""
+    number = _clean_number(number)
+    with transaction():
+        current = Agreement.get_by_id(agreement.id)
+        if current.number == number:
+            return current
+        _check_number_free(current.operator_id, number, current.id)
+        Agreement.update(number=number).where(Agreement.id == current.id).execute()
+        Subscriber.update(updated_at=now_utc()).where(Subscriber.id == current.subscriber_id).execute()
+        audit.record(actor, "agreement.number", "agreement", current.id,
+                     before={"number": current.number}, after={"number": number})
+    return Agreement.get_by_id(agreement.id)
 
 
 def set_credit_limit(agreement: Agreement, amount, *, actor) -> Agreement:
