@@ -4,6 +4,7 @@ and the next valid request is still answered.  Also radclient/radtest."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import struct
@@ -16,6 +17,7 @@ from pyrad import packet
 
 from agents.radius import protocol as p
 from tests.factories import make_account
+from tests.radius_harness import SECRET
 
 
 def _valid(radius, login="dave", password="pw-1", max_sessions=0):
@@ -73,6 +75,79 @@ def test_nas_without_requirement_accepts_requests_without_message_authenticator(
     reply = client.SendPacket(req)
     assert reply.code == packet.AccessAccept
     assert reply.message_authenticator  # always sent in replies
+
+
+def _acct_with_ma(radius, login, session_id, status="Start"):
+    """An Accounting-Request carrying a Message-Authenticator, built by
+    pyrad (RFC 3579 §3.2 / RFC 5176 §3.3: HMAC over a zeroed Request
+    Authenticator, then the Request Authenticator over the whole packet)."""
+    client = radius.client()
+    req = client.CreateAcctPacket(User_Name=login, message_authenticator=True)
+    req["Acct-Status-Type"] = status
+    req["Acct-Session-Id"] = session_id
+    req.add_message_authenticator()
+    return client, req
+
+
+def test_accounting_request_with_valid_message_authenticator_answered(app, radius_factory):
+    from lanbill.models.radius import RadiusSession
+
+    radius = radius_factory()  # this NAS requires Message-Authenticator (the default)
+    make_account(agent=radius.agent, login="dave", password="pw-1")
+    radius.refresh()
+    client, req = _acct_with_ma(radius, "dave", "ma-1")
+    data = req.RequestPacket()
+    assert b"\x50\x12" in data[20:]
+    reply = radius.raw(data, port=radius.acct_port, timeout=2.0)
+    assert reply is not None and reply[0] == packet.AccountingResponse
+    assert RadiusSession.get(RadiusSession.acct_session_id == "ma-1").stopped_at is None
+    assert radius.drops("bad_authenticator") == 0
+
+
+def test_accounting_request_with_wrong_message_authenticator_dropped_and_counted(app, radius_factory):
+    from lanbill.models.radius import RadiusSession
+
+    radius = radius_factory()
+    make_account(agent=radius.agent, login="dave", password="pw-1")
+    radius.refresh()
+    client, req = _acct_with_ma(radius, "dave", "ma-2")
+    data = bytearray(req.RequestPacket())
+    offset = data.index(b"\x50\x12", 20) + 2
+    data[offset] ^= 0xFF
+    # the Request Authenticator is made right again over the altered bytes:
+    # only the Message-Authenticator is wrong, and it alone must drop it
+    data[4:20] = bytes(16)
+    data[4:20] = hashlib.md5(bytes(data) + SECRET.encode()).digest()
+    mangled = p.parse(bytes(data))
+    assert p.accounting_authenticator_ok(mangled, SECRET.encode())
+    assert not p.message_authenticator_ok(mangled, SECRET.encode())
+    assert radius.raw(bytes(data), port=radius.acct_port) is None
+    assert radius.drops("bad_authenticator") == 1
+    assert RadiusSession.get_or_none(RadiusSession.acct_session_id == "ma-2") is None
+    # the next valid one is answered
+    assert radius.accounting("dave", "ma-2", "Start").code == packet.AccountingResponse
+    assert RadiusSession.get(RadiusSession.acct_session_id == "ma-2").stopped_at is None
+
+
+def test_accounting_request_without_message_authenticator_answered_even_when_required(app, radius_factory):
+    """The requirement (CVE-2024-3596) is on Access-Request, as in FreeRADIUS's
+    require_message_authenticator: an Accounting-Request is already signed
+    whole by its Request Authenticator, and MikroTik/accel-ppp send none."""
+    from lanbill.models.radius import RadiusSession
+
+    radius = radius_factory(nas_over={"require_message_authenticator": True})
+    make_account(agent=radius.agent, login="dave", password="pw-1")
+    radius.refresh()
+    client = radius.client()
+    req = client.CreateAcctPacket(User_Name="dave")
+    req["Acct-Status-Type"] = "Start"
+    req["Acct-Session-Id"] = "ma-3"
+    data = req.RequestPacket()
+    assert b"\x50\x12" not in data[20:]
+    reply = radius.raw(data, port=radius.acct_port, timeout=2.0)
+    assert reply is not None and reply[0] == packet.AccountingResponse
+    assert RadiusSession.get(RadiusSession.acct_session_id == "ma-3")
+    assert radius.drops("missing_message_authenticator") == 0
 
 
 @pytest.mark.parametrize("mangle,reason", [
