@@ -136,7 +136,10 @@ class Cache:
         self.seen_versions: dict[int, dt.datetime] = {}  # account id -> updated_at last loaded (deleted too)
         self.session_watermark: dt.datetime | None = None
         self.lock = threading.Lock()
-        self.listeners = []  # callables(old_entry, new_entry) for speed-change CoA
+        # callables(old_entry, new_entry, old_tariff=None) for speed-change CoA:
+        # an account changed (old_tariff None: its tariff is in self.tariffs),
+        # or its tariff's terms changed (old_tariff: the tariff before)
+        self.listeners = []
         # reply attributes shared by accounts alike: (agent, tariff, bandwidth, vendor, mode) -> bytes
         self.reply_cache: dict = {}
         self.refreshed_at = 0.0
@@ -175,14 +178,16 @@ class Cache:
         self.tariffs = tariffs
         if changed:
             self.reply_cache = {}
-        if changed and self.accounts_by_id:
-            for listener in self.listeners:
-                old = old_tariffs
-                for entry in self.accounts_by_id.values():
-                    before = old.get(entry.tariff_id)
-                    after = tariffs.get(entry.tariff_id)
-                    if before is not None and after is not None and before.key() != after.key():
-                        listener(entry, entry)
+        if changed and self.accounts_by_id and self.listeners:
+            moved = {i: old_tariffs[i] for i, t in tariffs.items()
+                     if i in old_tariffs and old_tariffs[i].key() != t.key()}
+            if moved:
+                for entry in list(self.accounts_by_id.values()):
+                    before = moved.get(entry.tariff_id)
+                    if before is not None:
+                        # the account is the same; its tariff was `before`
+                        for listener in self.listeners:
+                            listener(entry, entry, before)
 
     def _load_accounts(self, since: dt.datetime | None) -> None:
         # The next poll looks back OVERLAP from this poll's start: a row

@@ -306,12 +306,15 @@ class Dispatcher:
         self.cursor_name = "coa:" + ",".join(str(i) for i in sorted(cache.agent_ids))
         self.timeout = float(config.get("RADIUS_COA_TIMEOUT") or REPLY_TIMEOUT)
 
-    def on_account_changed(self, old, new) -> None:
+    def on_account_changed(self, old, new, old_tariff=None) -> None:
+        """A cache listener (the refresher's thread): the account's entry
+        went from `old` to `new`, or its tariff from `old_tariff` to the
+        cached one.  A changed speed of an online account queues a CoA."""
         from agents.radius.server import speed_of
 
         if old.state != new.state:
             return  # the state-change feed handles it
-        before = speed_of(old, self.cache.tariffs.get(old.tariff_id))
+        before = speed_of(old, old_tariff or self.cache.tariffs.get(old.tariff_id))
         after = speed_of(new, self.cache.tariffs.get(new.tariff_id))
         if before != after and self.cache.open_sessions.get(new.id):
             self.speed_changes.put(new.id)
@@ -342,25 +345,38 @@ class Dispatcher:
                 last = AccountStateChange.select(AccountStateChange.id).order_by(AccountStateChange.id.desc()).first()
                 RadiusCursor.create(name=self.cursor_name, value=last.id if last else 0)
 
+    def _take_speed_changes(self) -> list[int]:
+        ids = set()
+        while True:
+            try:
+                ids.add(self.speed_changes.get_nowait())
+            except queue.Empty:
+                return sorted(ids)
+
     def process_once(self) -> list[CoaRequest]:
         created: list[CoaRequest] = []
-        with transaction():
-            cursor = RadiusCursor.get(RadiusCursor.name == self.cursor_name)
-            changes = list(AccountStateChange.select().where(AccountStateChange.id > cursor.value)
-                           .order_by(AccountStateChange.id).limit(1000))
-            if changes:
-                agent_ids = set(self.cache.agent_ids)
-                accounts = {a.id: a.agent_id for a in Account.select(Account.id, Account.agent)
-                            .where(Account.id.in_({c.account_id for c in changes}))}
-                for change in changes:
-                    agent_id = accounts.get(change.account_id)
-                    if agent_id in agent_ids:
-                        created.extend(requests_for_change(change, self.cache.agents.get(agent_id)))
-                RadiusCursor.update(value=changes[-1].id).where(RadiusCursor.id == cursor.id).execute()
-            while not self.speed_changes.empty():
-                account = Account.get_or_none(Account.id == self.speed_changes.get_nowait())
-                if account is not None:
-                    created.extend(requests_for_speed(account, self.cache.agents.get(account.agent_id)))
+        speed = self._take_speed_changes()
+        try:
+            with transaction():
+                cursor = RadiusCursor.get(RadiusCursor.name == self.cursor_name)
+                changes = list(AccountStateChange.select().where(AccountStateChange.id > cursor.value)
+                               .order_by(AccountStateChange.id).limit(1000))
+                if changes:
+                    agent_ids = set(self.cache.agent_ids)
+                    accounts = {a.id: a.agent_id for a in Account.select(Account.id, Account.agent)
+                                .where(Account.id.in_({c.account_id for c in changes}))}
+                    for change in changes:
+                        agent_id = accounts.get(change.account_id)
+                        if agent_id in agent_ids:
+                            created.extend(requests_for_change(change, self.cache.agents.get(agent_id)))
+                    RadiusCursor.update(value=changes[-1].id).where(RadiusCursor.id == cursor.id).execute()
+                if speed:
+                    for account in Account.select().where(Account.id.in_(speed)).order_by(Account.id):
+                        created.extend(requests_for_speed(account, self.cache.agents.get(account.agent_id)))
+        except Exception:
+            for account_id in speed:  # rolled back: queued again for the next poll
+                self.speed_changes.put(account_id)
+            raise
         if created:
             # no transaction held while waiting for the NAS
             attempt(created, timeout=self.timeout)
