@@ -27,6 +27,13 @@ DEFAULTS = {
     "RADIUS_AUTH_PORT": None,  # None: each RADIUS agent's own (default 1812)
     "RADIUS_ACCT_PORT": None,  # None: each RADIUS agent's own (default 1813)
     "NETFLOW_PORT": None,  # None: each NetFlow agent's own (default 2055)
+    # CoA / Disconnect-Request (RFC 5176) to the NAS: how long one attempt
+    # waits for the ACK/NAK, how many attempts before "failed", and the
+    # wait before a retry (doubling from BACKOFF up to BACKOFF_MAX), seconds
+    "RADIUS_COA_TIMEOUT": 2.0,
+    "RADIUS_COA_MAX_ATTEMPTS": 20,
+    "RADIUS_COA_BACKOFF": 10,
+    "RADIUS_COA_BACKOFF_MAX": 600,
     "LOGIN_MAX_FAILURES": 5,
     "WTF_CSRF_ENABLED": True,
     "TESTING": False,
@@ -46,7 +53,11 @@ _INT_KEYS = {
     "RADIUS_ACCT_PORT",
     "NETFLOW_PORT",
     "LOGIN_MAX_FAILURES",
+    "RADIUS_COA_MAX_ATTEMPTS",
+    "RADIUS_COA_BACKOFF",
+    "RADIUS_COA_BACKOFF_MAX",
 }
+_FLOAT_KEYS = {"RADIUS_COA_TIMEOUT"}
 _BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING"}
 
 
@@ -63,6 +74,11 @@ def _coerce(key: str, value):
         return None
     if key in _INT_KEYS:
         return int(value)
+    if key in _FLOAT_KEYS:
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"LANBILL_{key}: a number of seconds is expected, not {value!r}") from None
     if key in _BOOL_KEYS and isinstance(value, str):
         return value.lower() in ("1", "true", "yes", "on")
     return value
@@ -100,6 +116,35 @@ def load_settings(overrides: dict | None = None) -> dict:
     if not settings.get("DATA_KEY"):
         settings["DATA_KEY"] = _data_key(folder)
     return settings
+
+
+RADIUS_COA_KEYS = ("RADIUS_COA_TIMEOUT", "RADIUS_COA_MAX_ATTEMPTS", "RADIUS_COA_BACKOFF", "RADIUS_COA_BACKOFF_MAX")
+
+
+def radius_coa_settings(config=None) -> dict:
+    """The CoA settings: from `config` (an app's config) where it has them,
+    else with load_settings' precedence (defaults, instance/config.py,
+    LANBILL_* env) but reading only — for threads without an app, like
+    the Huey worker's.  Refuses a value that is not a positive number."""
+    found = {k: config.get(k) for k in RADIUS_COA_KEYS} if config is not None else {}
+    if any(v is None for v in found.values()) or not found:
+        merged = {k: DEFAULTS[k] for k in RADIUS_COA_KEYS}
+        config_file = instance_path() / "config.py"
+        if config_file.exists():
+            namespace: dict = {}
+            exec(compile(config_file.read_text(), str(config_file), "exec"), namespace)
+            merged.update({k: namespace[k] for k in RADIUS_COA_KEYS if k in namespace})
+        for key in RADIUS_COA_KEYS:
+            if os.environ.get("LANBILL_" + key) is not None:
+                merged[key] = _coerce(key, os.environ["LANBILL_" + key])
+        found = {k: merged[k] if found.get(k) is None else found[k] for k in RADIUS_COA_KEYS}
+    out = {}
+    for key in RADIUS_COA_KEYS:
+        value = _coerce(key, found[key]) if isinstance(found[key], str) else found[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{key}: a positive number is expected, not {found[key]!r}")
+        out[key] = value
+    return out
 
 
 def _secret_key(folder: Path) -> str:

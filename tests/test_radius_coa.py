@@ -97,3 +97,60 @@ def test_speed_change_of_a_redirected_account_sends_nothing(app, radius_factory)
     account = Account.get_by_id(account.id)
     [request] = coa.requests_for_speed(account, radius.cache.agents[radius.agent.id])
     assert request.kind == "coa" and request.reason == "speed" and request.attributes["rate"] == [1024, 1024]
+
+
+# --- the RADIUS_COA_* settings ---------------------------------------------------------------
+
+def test_short_coa_timeout_and_retry_settings_are_honoured(app):
+    """A silent NAS: one attempt waits RADIUS_COA_TIMEOUT (not the 2 s
+    default), the retry comes after RADIUS_COA_BACKOFF, and after
+    RADIUS_COA_MAX_ATTEMPTS the request is given up as failed."""
+    import datetime as dt
+    import time
+
+    import time_machine
+
+    from tests.factories import make_nas
+    from tests.radius_harness import SECRET
+
+    app.config.update(RADIUS_COA_TIMEOUT=0.2, RADIUS_COA_BACKOFF=3, RADIUS_COA_MAX_ATTEMPTS=2)
+    nas = FakeNas([None, None])
+    try:
+        row = make_nas(ip="127.0.0.1", secret=SECRET, coa_port=nas.port)
+        account = make_account(login="sp5", password="pw-1")
+        request = CoaRequest.create(account_id=account.id, nas_id=row.id, kind="disconnect", reason="block",
+                                    attributes={"User-Name": "sp5", "Acct-Session-Id": "s-sp5"})
+        started = time.monotonic()
+        assert coa.retry_due() == 1
+        elapsed = time.monotonic() - started
+        assert 0.2 <= elapsed < 1.5, elapsed  # the default would wait 2 s
+        request = CoaRequest.get_by_id(request.id)
+        assert request.result == "timeout" and len(nas.received) == 1
+        assert request.next_attempt_at - request.last_attempt_at == dt.timedelta(seconds=3)
+        with time_machine.travel(request.next_attempt_at + dt.timedelta(seconds=1), tick=False):
+            assert coa.retry_due() == 1
+        request = CoaRequest.get_by_id(request.id)
+        assert request.status == "failed" and request.attempts == 2 and len(nas.received) == 2
+    finally:
+        nas.close()
+
+
+def test_coa_settings_from_environment_and_bad_values_refused(app, monkeypatch, tmp_path):
+    from lanbill.config import load_settings, radius_coa_settings
+
+    monkeypatch.setenv("LANBILL_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("LANBILL_RADIUS_COA_TIMEOUT", "0.25")
+    monkeypatch.setenv("LANBILL_RADIUS_COA_MAX_ATTEMPTS", "7")
+    assert load_settings({"INSTANCE_PATH": str(tmp_path)})["RADIUS_COA_TIMEOUT"] == 0.25
+    # without an app (a Huey worker thread): same precedence, read only
+    assert radius_coa_settings() == {"RADIUS_COA_TIMEOUT": 0.25, "RADIUS_COA_MAX_ATTEMPTS": 7,
+                                     "RADIUS_COA_BACKOFF": 10, "RADIUS_COA_BACKOFF_MAX": 600}
+    rules = coa.policy({})
+    assert rules.timeout == 0.25 and rules.max_attempts == 7
+    assert rules.backoff(1).total_seconds() == 10 and rules.backoff(50).total_seconds() == 600
+    monkeypatch.setenv("LANBILL_RADIUS_COA_TIMEOUT", "soon")
+    with pytest.raises(ValueError, match="LANBILL_RADIUS_COA_TIMEOUT"):
+        load_settings({"INSTANCE_PATH": str(tmp_path)})
+    with pytest.raises(ValueError, match="RADIUS_COA_BACKOFF: a positive number"):
+        radius_coa_settings({"RADIUS_COA_TIMEOUT": 1, "RADIUS_COA_MAX_ATTEMPTS": 3, "RADIUS_COA_BACKOFF": 0,
+                             "RADIUS_COA_BACKOFF_MAX": 60})

@@ -11,10 +11,12 @@ The event feed is `AccountStateChange` read by increasing id (DESIGN §5):
 
 Outcomes (CoaRequest.status): ack; nak (final, with Error-Cause); gone (the
 NAS answered Session-Context-Not-Found, or the session ended meanwhile);
-failed (no answer after MAX_ATTEMPTS).  A timeout or a NAK with
-Resources-Unavailable (506) is retried with backoff: 10 s doubling to
-10 min.  Every final outcome is written to the audit log of the account,
-which its history shows.
+failed (no answer after RADIUS_COA_MAX_ATTEMPTS).  A timeout or a NAK with
+Resources-Unavailable (506) is retried with backoff: RADIUS_COA_BACKOFF
+(10 s) doubling up to RADIUS_COA_BACKOFF_MAX (10 min); one attempt waits
+RADIUS_COA_TIMEOUT (2 s) for the answer — settings in lanbill/config.py,
+LANBILL_* in the environment.  Every final outcome is written to the audit
+log of the account, which its history shows.
 """
 
 from __future__ import annotations
@@ -26,17 +28,19 @@ import select
 import socket
 import threading
 import time
+from typing import NamedTuple
 
 from agents.radius import protocol as p
 from agents.radius.cache import agent_connection
 from lanbill.billing import audit
 from lanbill.billing.clock import now_utc
+from lanbill.config import DEFAULTS, radius_coa_settings
 from lanbill.db import transaction
 from lanbill.models import Account, AccountStateChange, Nas
 from lanbill.models.radius import CoaRequest, RadiusCursor, RadiusSession
 
-MAX_ATTEMPTS = 20
-REPLY_TIMEOUT = 2.0
+MAX_ATTEMPTS = DEFAULTS["RADIUS_COA_MAX_ATTEMPTS"]
+REPLY_TIMEOUT = DEFAULTS["RADIUS_COA_TIMEOUT"]
 ACTOR = "agent:radius"
 ERROR_SESSION_NOT_FOUND = 503
 ERROR_RESOURCES_UNAVAILABLE = 506
@@ -49,9 +53,36 @@ ERROR_CAUSES = {
 }
 
 
+class Policy(NamedTuple):
+    """How requests are sent and retried (the RADIUS_COA_* settings)."""
+
+    timeout: float = REPLY_TIMEOUT
+    max_attempts: int = MAX_ATTEMPTS
+    backoff_first: float = DEFAULTS["RADIUS_COA_BACKOFF"]
+    backoff_max: float = DEFAULTS["RADIUS_COA_BACKOFF_MAX"]
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """Wait before attempt n+1: first, 2×first, 4×first … at most max."""
+        return dt.timedelta(seconds=min(self.backoff_max, self.backoff_first * 2 ** min(30, max(0, attempts - 1))))
+
+
+def policy(config=None) -> Policy:
+    """The policy from `config`, else from the current app's config, else
+    from the settings files and environment (a Huey worker thread)."""
+    if config is None:
+        from flask import current_app, has_app_context
+
+        if has_app_context():
+            config = current_app.config
+    values = radius_coa_settings(config)
+    return Policy(timeout=float(values["RADIUS_COA_TIMEOUT"]), max_attempts=int(values["RADIUS_COA_MAX_ATTEMPTS"]),
+                  backoff_first=float(values["RADIUS_COA_BACKOFF"]),
+                  backoff_max=float(values["RADIUS_COA_BACKOFF_MAX"]))
+
+
 def backoff(attempts: int) -> dt.timedelta:
-    """Wait before attempt n+1: 10 s, 20 s, 40 s … at most 10 minutes."""
-    return dt.timedelta(seconds=min(600, 10 * 2 ** max(0, attempts - 1)))
+    """The default policy's wait before attempt n+1: 10 s, 20 s … 10 min."""
+    return Policy().backoff(attempts)
 
 
 # --- deciding --------------------------------------------------------------------------------
@@ -206,10 +237,13 @@ def send_batch(requests: list[CoaRequest], timeout: float = REPLY_TIMEOUT) -> di
 
 
 def attempt(requests: list[CoaRequest], *, now: dt.datetime | None = None,
-            timeout: float = REPLY_TIMEOUT) -> list[CoaRequest]:
+            timeout: float | None = None, rules: Policy | None = None) -> list[CoaRequest]:
     """One attempt for each request; record the outcomes.  Requests whose
-    session already ended are closed as `gone` without sending."""
+    session already ended are closed as `gone` without sending.  `rules`
+    defaults to policy(); `timeout` overrides its reply timeout."""
     now = now or now_utc()
+    rules = rules or policy()
+    timeout = rules.timeout if timeout is None else timeout
     live = []
     for request in requests:
         if request.session_id is not None:
@@ -224,11 +258,11 @@ def attempt(requests: list[CoaRequest], *, now: dt.datetime | None = None,
         request.last_attempt_at = now
         answer = answers.get(request.id)
         if answer is None:
-            if request.attempts >= MAX_ATTEMPTS:
+            if request.attempts >= rules.max_attempts:
                 _finish(request, "failed", now, f"no answer after {request.attempts} attempts")
             else:
                 request.result = "timeout"
-                request.next_attempt_at = now + backoff(request.attempts)
+                request.next_attempt_at = now + rules.backoff(request.attempts)
                 request.save()
             continue
         code, cause = answer
@@ -237,9 +271,9 @@ def attempt(requests: list[CoaRequest], *, now: dt.datetime | None = None,
             _finish(request, "ack", now, "ACK")
         elif cause == ERROR_SESSION_NOT_FOUND:
             _finish(request, "gone", now, "NAK: " + ERROR_CAUSES[cause])
-        elif cause == ERROR_RESOURCES_UNAVAILABLE and request.attempts < MAX_ATTEMPTS:
+        elif cause == ERROR_RESOURCES_UNAVAILABLE and request.attempts < rules.max_attempts:
             request.result = "NAK: " + ERROR_CAUSES[cause]
-            request.next_attempt_at = now + backoff(request.attempts)
+            request.next_attempt_at = now + rules.backoff(request.attempts)
             request.save()
         else:
             with transaction():  # the NAK and its fallback Disconnect land together
@@ -268,7 +302,7 @@ def _finish(request: CoaRequest, status: str, now, result: str) -> None:
                             "attempts": request.attempts})
 
 
-def retry_due(now: dt.datetime | None = None, timeout: float = REPLY_TIMEOUT) -> int:
+def retry_due(now: dt.datetime | None = None, timeout: float | None = None, rules: Policy | None = None) -> int:
     """Send every pending request whose time has come (the worker's job).
     Returns how many were attempted."""
     now = now or now_utc()
@@ -276,11 +310,11 @@ def retry_due(now: dt.datetime | None = None, timeout: float = REPLY_TIMEOUT) ->
                .order_by(CoaRequest.id).limit(256))
     if not due:
         return 0
-    attempt(due, now=now, timeout=timeout)
+    attempt(due, now=now, timeout=timeout, rules=rules)
     return len(due)
 
 
-def send_now(request_id: int, timeout: float = REPLY_TIMEOUT) -> CoaRequest:
+def send_now(request_id: int, timeout: float | None = None) -> CoaRequest:
     request = CoaRequest.get_by_id(request_id)
     if request.status == "pending":
         attempt([request], timeout=timeout)
@@ -304,7 +338,8 @@ class Dispatcher:
         self.poll = poll
         self.speed_changes: queue.Queue = queue.Queue()
         self.cursor_name = "coa:" + ",".join(str(i) for i in sorted(cache.agent_ids))
-        self.timeout = float(config.get("RADIUS_COA_TIMEOUT") or REPLY_TIMEOUT)
+        self.rules = policy(config)
+        self.timeout = self.rules.timeout
 
     def on_account_changed(self, old, new, old_tariff=None) -> None:
         """A cache listener (the refresher's thread): the account's entry
@@ -379,10 +414,10 @@ class Dispatcher:
             raise
         if created:
             # no transaction held while waiting for the NAS
-            attempt(created, timeout=self.timeout)
+            attempt(created, rules=self.rules)
             fallback = list(CoaRequest.select().where((CoaRequest.status == "pending")
                                                       & (CoaRequest.reason == "fallback")
                                                       & (CoaRequest.attempts == 0)))
             if fallback:
-                attempt(fallback, timeout=self.timeout)
+                attempt(fallback, rules=self.rules)
         return created
