@@ -72,3 +72,72 @@ def test_please_pay_page_finds_a_redirect_pool_address_by_session(app, client):
     _session(account, nas, ip="100.64.0.7")
     page = client.get("/blocked", environ_base={"REMOTE_ADDR": "100.64.0.7"})
     assert b"debtor3" in page.data
+
+
+def test_agents_page_shows_radius_and_netflow_status_summed_over_rows(app, client, admin, login_as):
+    """/admin/agents: each RADIUS agent's requests/s, accepts, rejects, drops
+    by reason, last packet and CoA queue summed over its worker rows; each
+    NetFlow agent's packets/s, flows/s, malformed, unknown templates, lost
+    flows and unmatched bytes summed over its exporters.  Russian by
+    default, English for a manager who chose it."""
+    import datetime as dt
+    import re
+
+    from flask_babel import refresh
+
+    from lanbill.models.radius import RadiusAgentStatus
+    from lanbill.models.traffic import NetflowStatus
+    from tests.admin_helpers import ru
+
+    now = now_utc()
+    radius = make_agent(name="radius-main")
+    idle = make_agent(name="radius-idle")
+    netflow = make_agent(name="nf-core", type="netflow")
+    RadiusAgentStatus.create(agent_id=radius.id, worker="host:1", requests_per_second=1200, updated_at=now,
+                             last_packet_at=now - dt.timedelta(minutes=5),
+                             counters={"accepts": 700, "rejects": 30, "drop:unknown_nas": 4, "drop:truncated": 1})
+    RadiusAgentStatus.create(agent_id=radius.id, worker="host:2", requests_per_second=834, updated_at=now,
+                             last_packet_at=now - dt.timedelta(minutes=1),
+                             counters={"accepts": 41, "rejects": 2, "drop:unknown_nas": 3})
+    # a worker gone quiet long ago: its counters count, its rate does not
+    RadiusAgentStatus.create(agent_id=radius.id, worker="host:3", requests_per_second=5000,
+                             updated_at=now - dt.timedelta(hours=1), counters={"accepts": 1})
+    nas = make_nas(agent_id=radius.id)
+    account = make_account(agent=radius, login="q1")
+    for kind in ("disconnect", "coa"):
+        CoaRequest.create(account_id=account.id, nas_id=nas.id, kind=kind, reason="block")
+    CoaRequest.create(account_id=account.id, nas_id=nas.id, kind="coa", reason="speed", status="ack")
+    for exporter, pps, fps, bad, unknown, lost, unmatched in (("10.0.0.1", 150, 3000, 2, 5, 17, 1000),
+                                                              ("10.0.0.2", 50, 1000, 1, 0, 3, 234)):
+        NetflowStatus.create(agent_id=netflow.id, exporter=exporter, packets_per_second=pps,
+                             records_per_second=fps, malformed=bad, unknown_template_sets=unknown,
+                             lost_flows=lost, unmatched_bytes=unmatched, updated_at=now, last_packet_at=now)
+    login_as()
+
+    def cell(html, agent_id, css):
+        found = re.search(rf'id="live-{agent_id}".*?class="{css}">(.*?)</b>', html, re.S)
+        assert found, (agent_id, css)
+        return found.group(1)
+
+    html = client.get("/admin/agents").get_data(as_text=True)
+    assert cell(html, radius.id, "rate") == "2034"
+    assert cell(html, radius.id, "accepts") == "742" and cell(html, radius.id, "rejects") == "32"
+    assert cell(html, radius.id, "drops") == "truncated: 1, unknown_nas: 7"
+    assert cell(html, radius.id, "coa-queue") == "2"
+    last = cell(html, radius.id, "last-packet")
+    assert last != ru("never") and last.strip()
+    assert ru("Requests per second") in html and ru("CoA queue") in html
+    assert f'id="live-{idle.id}"' not in html and ru("No status reported yet.") in html
+    assert cell(html, netflow.id, "pps") == "200" and cell(html, netflow.id, "fps") == "4000"
+    assert cell(html, netflow.id, "malformed") == "3" and cell(html, netflow.id, "unknown-templates") == "5"
+    assert cell(html, netflow.id, "lost-flows") == "20" and cell(html, netflow.id, "unmatched-bytes") == "1234"
+    assert ru("Flows per second") in html and ru("Unmatched bytes") in html
+
+    client.post("/admin/language", data={"language": "en"})
+    refresh()  # the test's app context outlives requests: drop the locale it cached
+    html = client.get("/admin/agents").get_data(as_text=True)
+    assert "Requests per second" in html and "Flows per second" in html and "CoA queue" in html
+    assert cell(html, radius.id, "accepts") == "742" and cell(html, netflow.id, "lost-flows") == "20"
+    # the RADIUS status page still works and shows the queue per agent
+    status = client.get("/admin/radius/status").get_data(as_text=True)
+    assert 'class="coa-queue">2<' in status and "unknown_nas: 7" in status

@@ -1,8 +1,12 @@
 """Agents (RADIUS, NetFlow/IPFIX, services) with the options of their type,
-and the NAS they talk to.  The RADIUS and NetFlow screens add their live
-status on pages of their own."""
+and the NAS they talk to.  The list shows each agent's live status in
+brief (RADIUS: requests/s, accepts, rejects, drops by reason, last packet,
+CoA queue; NetFlow: packets/s, flows/s, malformed, unknown templates, lost
+flows, unmatched bytes); the RADIUS and NetFlow screens give the detail."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -25,9 +29,11 @@ from lanbill.admin.settings_forms import (
 )
 from lanbill.admin.tables import Column, Table
 from lanbill.billing import catalog, settings
+from lanbill.billing.clock import now_utc
 from lanbill.billing.errors import BillingError
 from lanbill.models import Account, Agent, Nas
 from lanbill.models.agents import AGENT_TYPES
+from lanbill.models.traffic import NetflowStatus
 
 # The live status of each agent type is shown by that agent's own screen.
 STATUS_PAGES = {"radius": "admin.radius_status", "netflow": "admin.netflow_status"}
@@ -41,7 +47,49 @@ def _agent_columns():
         Column("listen_address", _l("Listen address"), sort=Agent.listen_address),
         Column("enabled", _l("Enabled"), sort=Agent.enabled, value=lambda a: _("yes") if a.enabled else _("no")),
         Column("accounts", _l("Accounts"), sort=fn.COUNT(Account.id), css="num", value=lambda a: a.account_count),
+        Column("status", _l("Status"), csv=False, value=_status_text),
     ]
+
+
+# NetFlow status rows are written at every flush (a minute by default).
+NETFLOW_FRESH = dt.timedelta(minutes=3)
+
+
+def netflow_status(agent_ids) -> dict[int, dict]:
+    """The live status of NetFlow agents, summed over their exporters'
+    rows (read only: the NetFlow agent owns them)."""
+    agent_ids = list(agent_ids)
+    out: dict[int, dict] = {}
+    if not agent_ids:
+        return out
+    fresh = now_utc() - NETFLOW_FRESH
+    for row in NetflowStatus.select().where(NetflowStatus.agent_id.in_(agent_ids)):
+        status = out.setdefault(row.agent_id, {
+            "exporters": 0, "packets_per_second": 0, "flows_per_second": 0, "malformed": 0,
+            "unknown_templates": 0, "lost_flows": 0, "unmatched_bytes": 0, "last_packet_at": None})
+        if row.updated_at >= fresh:
+            status["exporters"] += 1
+            status["packets_per_second"] += row.packets_per_second
+            status["flows_per_second"] += row.records_per_second
+        status["malformed"] += row.malformed
+        status["unknown_templates"] += row.unknown_template_sets
+        status["lost_flows"] += row.lost_flows
+        status["unmatched_bytes"] += row.unmatched_bytes
+        if row.last_packet_at and (status["last_packet_at"] is None or row.last_packet_at > status["last_packet_at"]):
+            status["last_packet_at"] = row.last_packet_at
+    return out
+
+
+def _status_text(agent) -> str:
+    """The status cell as plain text (the template renders it richer)."""
+    status = getattr(agent, "live", None)
+    if not status:
+        return ""
+    if agent.type == "radius":
+        return _("%(rate)s requests/s", rate=status["rate"])
+    if agent.type == "netflow":
+        return _("%(rate)s packets/s", rate=status["packets_per_second"])
+    return ""
 
 
 @bp.route("/agents")
@@ -54,8 +102,14 @@ def agents():
              .join(Account, JOIN.LEFT_OUTER, on=((Account.agent == Agent.id) & live))
              .group_by(Agent))
     page = table.page(query)
+    from lanbill.admin.radius import agent_status as radius_status
+
+    radius = radius_status(a.id for a in page.items if a.type == "radius")
+    netflow = netflow_status(a.id for a in page.items if a.type == "netflow")
+    for agent in page.items:
+        agent.live = radius.get(agent.id) if agent.type == "radius" else netflow.get(agent.id)
     return render_template("admin/agents/list.html", t=table, page=page, types=AGENT_TYPES,
-                           type_labels=AGENT_TYPE_LABELS)
+                           type_labels=AGENT_TYPE_LABELS, status_pages=STATUS_PAGES)
 
 
 def _initial_agent(agent):

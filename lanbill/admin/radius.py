@@ -9,6 +9,7 @@ import datetime as dt
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from peewee import fn
 
 from lanbill.admin import bp
 from lanbill.admin.permissions import requires
@@ -53,28 +54,61 @@ def radius_session_disconnect(session_id):
     return redirect(url_for("admin.radius_sessions"))
 
 
+# A worker row older than this no longer counts towards the live rate.
+FRESH = dt.timedelta(minutes=2)
+
+
+def agent_status(agent_ids) -> dict[int, dict]:
+    """The live status of RADIUS agents, summed over their worker rows:
+    requests/s (of workers that reported lately), counters, drops and
+    rejects by reason, last packet, and the CoA queue (pending
+    CoA/Disconnect requests for the agent's accounts).  {agent id: …} for
+    the agents that have status rows or queued requests."""
+    agent_ids = list(agent_ids)
+    if not agent_ids:
+        return {}
+    fresh = now_utc() - FRESH
+    out: dict[int, dict] = {}
+
+    def blank():
+        return {"workers": 0, "rate": 0, "counters": {}, "drops": [], "rejects": [], "last_packet_at": None,
+                "coa_queue": 0, "reported": False}
+
+    for row in RadiusAgentStatus.select().where(RadiusAgentStatus.agent_id.in_(agent_ids)):
+        status = out.setdefault(row.agent_id, blank())
+        status["reported"] = True
+        for key, value in (row.counters or {}).items():
+            status["counters"][key] = status["counters"].get(key, 0) + value
+        if row.updated_at >= fresh:
+            status["workers"] += 1
+            status["rate"] += row.requests_per_second
+        if row.last_packet_at and (status["last_packet_at"] is None or row.last_packet_at > status["last_packet_at"]):
+            status["last_packet_at"] = row.last_packet_at
+    for status in out.values():
+        counters = status["counters"]
+        status["drops"] = sorted((k[5:], v) for k, v in counters.items() if k.startswith("drop:"))
+        status["rejects"] = sorted((k[7:], v) for k, v in counters.items() if k.startswith("reject:"))
+    queued = (CoaRequest.select(Account.agent, fn.COUNT(CoaRequest.id))
+              .join(Account, on=(CoaRequest.account_id == Account.id))
+              .where((CoaRequest.status == "pending") & Account.agent.in_(agent_ids))
+              .group_by(Account.agent).tuples())
+    for agent_id, count in queued:
+        out.setdefault(agent_id, blank())["coa_queue"] = count
+    return out
+
+
 @bp.route("/radius/status")
 @requires("settings.edit")
 def radius_status():
     """Counters the agent processes publish every few seconds."""
-    fresh = now_utc() - dt.timedelta(minutes=2)
     agents = []
-    for agent in Agent.select().where(Agent.type == "radius").order_by(Agent.name):
-        rows = list(RadiusAgentStatus.select().where(RadiusAgentStatus.agent_id == agent.id))
-        counters: dict = {}
-        for row in rows:
-            for key, value in (row.counters or {}).items():
-                counters[key] = counters.get(key, 0) + value
-        live = [r for r in rows if r.updated_at >= fresh]
-        last = max((r.last_packet_at for r in rows if r.last_packet_at), default=None)
-        drops = sorted((k[5:], v) for k, v in counters.items() if k.startswith("drop:"))
-        rejects = sorted((k[7:], v) for k, v in counters.items() if k.startswith("reject:"))
-        agents.append({
-            "agent": agent, "workers": len(live), "rate": sum(r.requests_per_second for r in live),
-            "counters": counters, "drops": drops, "rejects": rejects, "last_packet_at": last,
-            "online": RadiusSession.select().where((RadiusSession.agent_id == agent.id)
-                                                   & RadiusSession.stopped_at.is_null()).count(),
-        })
+    radius_agents = list(Agent.select().where(Agent.type == "radius").order_by(Agent.name))
+    statuses = agent_status(a.id for a in radius_agents)
+    for agent in radius_agents:
+        status = statuses.get(agent.id) or {"workers": 0, "rate": 0, "counters": {}, "drops": [], "rejects": [],
+                                            "last_packet_at": None, "coa_queue": 0}
+        agents.append(dict(status, agent=agent, online=RadiusSession.select().where(
+            (RadiusSession.agent_id == agent.id) & RadiusSession.stopped_at.is_null()).count()))
     queue = list(CoaRequest.select().where(CoaRequest.status == "pending").order_by(CoaRequest.id).limit(100))
     failed = list(CoaRequest.select().where(CoaRequest.status.in_(["failed", "nak"]))
                   .order_by(CoaRequest.id.desc()).limit(50))
