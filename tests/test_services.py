@@ -132,3 +132,57 @@ def test_api_service_catalogue_and_csv_import(app, api):
     good = api.post("/services/import", json={"csv": text.rsplit("ghost", 1)[0], "mapping": mapping, "dry_run": False})
     assert good.status_code == 200 and len(good.json["created"]) == 1
     assert _service_total(account, "2020-01-01", "2020-01-01") == Decimal("100.00")
+
+
+def test_update_service_edits_the_catalogue_but_keeps_kind_and_currency_once_attached(app):
+    from lanbill.billing.errors import Conflict
+    from lanbill.models import Service
+
+    _, account = _account()
+    tv = services.create_service({"name": "TV", "kind": "periodic", "price": "100.00"}, actor=ACTOR)
+    services.update_service(tv, {"name": "TV+", "kind": "one_off", "price": "120,50"}, actor=ACTOR)
+    assert (Service.get_by_id(tv.id).kind, Service.get_by_id(tv.id).price) == ("one_off", Decimal("120.50"))
+    services.update_service(tv, {"kind": "periodic"}, actor=ACTOR)
+    services.attach_service(account, tv, actor=ACTOR)
+    with pytest.raises(Conflict) as refused:
+        services.update_service(tv, {"name": "Renamed", "kind": "one_off"}, actor=ACTOR)
+    assert "kind" in refused.value.fields
+    assert Service.get_by_id(tv.id).name == "TV+"  # nothing half-saved
+    with pytest.raises(ValidationError) as bad:
+        services.update_service(tv, {"name": " ", "price": "-1"}, actor=ACTOR)
+    assert set(bad.value.fields) == {"name", "price"}
+    services.update_service(tv, {"price": "130", "archived": True}, actor=ACTOR)
+    assert Service.get_by_id(tv.id).archived and Service.get_by_id(tv.id).price == Decimal("130.00")
+    with pytest.raises(ValidationError):
+        services.attach_service(account, tv, actor=ACTOR)  # archived: not offered any more
+
+
+def test_csv_import_by_agreement_number_and_archived_services_are_unknown(app):
+    from lanbill.models import Agreement
+
+    with travel("2026-01-15 12:00"):
+        agreement, account = _account()
+        two = make_agreement()
+        make_account(two)
+        make_account(two)
+        cable = services.create_service({"name": "Cable", "kind": "one_off", "price": "100.00"}, actor=ACTOR)
+        old = services.create_service({"name": "Old", "kind": "one_off", "price": "5.00"}, actor=ACTOR)
+        services.update_service(old, {"archived": True}, actor=ACTOR)
+        number, crowded = agreement.number, Agreement.get_by_id(two.id).number
+        text = ("dog,svc,day\n"
+                f"{number},Cable,2026-01-14\n"
+                f"{crowded},Cable,2026-01-14\n"
+                f"{number},Old,2026-01-14\n"
+                "NO-SUCH,Cable,2026-01-14\n")
+        mapping = {"agreement": "dog", "service": "svc", "date": "day"}
+        report = services.import_one_offs(text, mapping, actor=ACTOR, dry_run=True)
+        assert report.good == 1 and report.checked[0].account.id == account.id
+        assert report.checked[0].total == Decimal("100.00") and report.checked[0].service.id == cable.id
+        assert [line for line, _ in report.errors] == [3, 4, 5]
+        assert "several accounts" in report.errors[0][1] and "Old" in report.errors[1][1]
+        # the reason also carries its msgid for a translated screen
+        assert report.errors[2][1].msgid == "no agreement %(number)r"
+        assert report.errors[2][1].params == {"number": "NO-SUCH"}
+        good = services.import_one_offs(text.split(f"{crowded}")[0], mapping, actor=ACTOR, dry_run=False)
+        assert good.ok and len(good.created) == 1
+    assert _service_total(account) == Decimal("100.00")

@@ -43,6 +43,7 @@ from lanbill.admin import (  # noqa: E402,F401
     groups,
     operators,
     radius,  # noqa: E402,F401
+    services,  # noqa: E402,F401  catalogue, account services, one-off import
     staff,
     tariffs,
     traffic,  # noqa: E402,F401

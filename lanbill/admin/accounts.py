@@ -16,6 +16,7 @@ from lanbill.admin.agreements import KIND_LABELS
 from lanbill.admin.forms import AccountForm, BlockForm, PlanTariffForm, apply_error
 from lanbill.admin.permissions import ensure_visible, requires, scope
 from lanbill.admin.search import ACCOUNT_CRITERIA, account_condition, ensure_index, subscriber_condition
+from lanbill.admin.services import account_services_panel
 from lanbill.admin.subscribers import STATE_FILTER_LABELS, translate_error, visible_subscriber
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.billing import accounts, blocks, tariff_schedule
@@ -193,7 +194,7 @@ def _account_panels(account) -> dict:
                                    Tariff.select().where(Tariff.archived == False).order_by(Tariff.name)]  # noqa: E712
     return {"history": history, "changes": changes, "charges": charges, "block_form": BlockForm(prefix="b"),
             "plan_form": plan_form, "can_plan": hasattr(tariff_schedule, "plan_change"),
-            "ledger_kinds": KIND_LABELS}
+            "ledger_kinds": KIND_LABELS, **account_services_panel(account)}
 
 
 def _fill(form, account) -> None:

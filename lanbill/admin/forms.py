@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -264,3 +265,81 @@ class CancelPaymentForm(FlaskForm):
     reason = StringField(_l("Reason for cancelling"), validators=[DataRequired(message=REQUIRED)])
 
 
+
+
+# --- services (USBox): the catalogue, attaching to an account, the CSV import -------
+
+SERVICE_KIND_CHOICES = [("periodic", _l("Periodic")), ("one_off", _l("One-off"))]
+SERVICE_SCHEME_CHOICES = [("monthly", _l("Monthly in advance")), ("daily", _l("Daily")),
+                          ("dynamic", _l("Dynamic monthly with active block"))]
+
+
+class ServiceForm(FlaskForm):
+    """A catalogue entry (DESIGN §3 «Service»); the domain checks the values."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(message=REQUIRED), Length(max=128)])
+    kind = SelectField(_l("Kind"), choices=SERVICE_KIND_CHOICES, default="periodic")
+    scheme = SelectField(_l("Charging scheme"), choices=SERVICE_SCHEME_CHOICES, default="daily",
+                         description=_l("For periodic services: charged like a tariff's rent."))
+    price = StringField(_l("Price"), default="0", validators=[DataRequired(message=REQUIRED)])
+    currency = SelectField(_l("Currency"), choices=[])
+    archived = BooleanField(_l("Archived (not offered for attaching)"))
+
+    def domain_data(self) -> dict:
+        data = {"name": self.name.data or "", "kind": self.kind.data, "scheme": self.scheme.data,
+                "price": (self.price.data or "").strip(), "currency": self.currency.data}
+        if getattr(self, "archived", None) is not None:  # a new service has no archive box
+            data["archived"] = bool(self.archived.data)
+        return data
+
+
+class AttachServiceForm(FlaskForm):
+    """Attach a catalogue service to an account for start..end."""
+
+    service_id = SelectField(_l("Service"), coerce=int, choices=[])
+    start_date = StringField(_l("From"), validators=[Optional()], description=_l("Empty: today."))
+    end_date = StringField(_l("To"), validators=[Optional()], description=_l("Empty: until ended."))
+    quantity = StringField(_l("Quantity"), default="1")
+    amount = StringField(_l("Amount (one-off)"), validators=[Optional()],
+                         description=_l("Empty: price × quantity."))
+    comment = StringField(_l("Comment"), validators=[Length(max=500)])
+
+
+class EndServiceForm(FlaskForm):
+    end_date = StringField(_l("Last day"), validators=[Optional()], description=_l("Empty: today."))
+
+
+class ImportUploadForm(FlaskForm):
+    """Step 1 of the one-off import: the CSV file."""
+
+    file = FileField(_l("CSV file"))
+
+
+NO_COLUMN = ("", "—")
+
+
+class ImportMappingForm(FlaskForm):
+    """Step 2: which column of the file holds what (see
+    billing.services.import_one_offs), the file itself travelling in a
+    hidden field, and the choice between a dry run and the import."""
+
+    csv_text = HiddenField()
+    filename = HiddenField()
+    login = SelectField(_l("Account login"), choices=[], default="")
+    account_id = SelectField(_l("Account number (id)"), choices=[], default="")
+    agreement = SelectField(_l("Agreement number"), choices=[], default="")
+    service = SelectField(_l("Service (name or number)"), choices=[], default="")
+    service_id = SelectField(_l("Or one service for every row"), coerce=int, choices=[], default=0)
+    date = SelectField(_l("Date"), choices=[], default="")
+    quantity = SelectField(_l("Quantity"), choices=[], default="")
+    amount = SelectField(_l("Amount"), choices=[], default="")
+    comment = SelectField(_l("Comment"), choices=[], default="")
+
+    COLUMNS = ("login", "account_id", "agreement", "service", "date", "quantity", "amount", "comment")
+
+    def set_columns(self, headers: list[str]) -> None:
+        for name in self.COLUMNS:
+            getattr(self, name).choices = [NO_COLUMN] + [(h, h) for h in headers]
+
+    def mapping(self) -> dict:
+        return {name: getattr(self, name).data for name in self.COLUMNS if getattr(self, name).data}

@@ -12,6 +12,8 @@ MENU = [
     ("admin.payments", _l("Payments"), "payments.create"),
     # settings screens
     ("admin.tariffs", _l("Tariffs"), "tariffs.edit"),
+    ("admin.services_list", _l("Services"), "tariffs.edit"),
+    ("admin.services_import", _l("Import one-off services"), "payments.create"),
     ("admin.agents", _l("Agents"), "settings.edit"),
     ("admin.nas_list", _l("NAS"), "settings.edit"),
     ("admin.operators", _l("Operators"), "settings.edit"),

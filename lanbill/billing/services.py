@@ -32,39 +32,100 @@ from lanbill.money import MoneyError, parse_money
 SERVICE_KINDS = ("periodic", "one_off")
 
 
-def create_service(data: dict, *, actor) -> Service:
-    """A catalogue entry: name, kind (periodic|one_off), scheme, price, currency."""
-    errors = {}
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = N_("Required.")
-    kind = data.get("kind", "periodic")
-    if kind not in SERVICE_KINDS:
-        errors["kind"] = N_("One of periodic, one_off.")
-    scheme = data.get("scheme", "daily")
-    if scheme not in SCHEMES:
-        errors["scheme"] = N_("One of monthly, daily, dynamic.")
-    price = None
-    try:
-        price = parse_money(data.get("price", "0"), allow_negative=False)
-    except MoneyError as exc:
-        errors["price"] = exc.message
-    currency = None
+def _clean_service(data: dict, *, partial: bool = False) -> dict:
+    """Check a catalogue entry's fields; `partial` (an edit) checks only the
+    fields given.  Raises ValidationError with every bad field at once."""
+    errors, clean = {}, {}
+    if not partial or "name" in data:
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            errors["name"] = N_("Required.")
+        elif len(name.strip()) > 128:
+            errors["name"] = N_("At most 128 characters.")
+        else:
+            clean["name"] = name.strip()
+    if not partial or "kind" in data:
+        clean["kind"] = data.get("kind") or "periodic"
+        if clean["kind"] not in SERVICE_KINDS:
+            errors["kind"] = N_("One of periodic, one_off.")
+    if not partial or "scheme" in data:
+        clean["scheme"] = data.get("scheme") or "daily"
+        if clean["scheme"] not in SCHEMES:
+            errors["scheme"] = N_("One of monthly, daily, dynamic.")
+    if not partial or "price" in data:
+        try:
+            clean["price"] = parse_money(data.get("price", "0"), allow_negative=False)
+        except MoneyError as exc:
+            errors["price"] = exc.message
     if data.get("currency"):
         currency = Currency.get_or_none(Currency.code == str(data["currency"]).upper())
         if currency is None:
             errors["currency"] = N_("Unknown currency.")
-    else:
+        clean["currency"] = currency
+    elif not partial:
         from lanbill.billing.agreements import default_currency
 
-        currency = default_currency()
+        clean["currency"] = default_currency()
+    if "archived" in data:
+        clean["archived"] = bool(data["archived"])
     if errors:
         raise ValidationError(N_("Check the highlighted fields."), fields=errors)
+    return clean
+
+
+def create_service(data: dict, *, actor) -> Service:
+    """A catalogue entry: name, kind (periodic|one_off), scheme, price, currency."""
+    clean = _clean_service(data)
+    clean.pop("archived", None)
     with transaction():
-        service = Service.create(name=name.strip(), kind=kind, scheme=scheme, price=price, currency=currency)
+        service = Service.create(**clean)
         audit.record(actor, "service.create", "service", service.id,
-                     after={"name": service.name, "kind": kind, "scheme": scheme, "price": str(price)})
+                     after={"name": service.name, "kind": service.kind, "scheme": service.scheme,
+                            "price": str(service.price)})
     return service
+
+
+def is_service_in_use(service) -> bool:
+    service_id = service.id if isinstance(service, Service) else service
+    return AccountService.select().where(AccountService.service == service_id).exists()
+
+
+def update_service(service, data: dict, *, actor) -> Service:
+    """Edit a catalogue entry (name, scheme, price, currency, archived).
+
+    The kind and the currency are fixed once the service is attached to an
+    account: a one-off attachment is keyed as charged once and a periodic one
+    is charged day by day, so switching kinds (or currencies) under existing
+    attachments would re-price history.  A new price applies to the days
+    charged from now on, as with a tariff's rent.  Archived services are
+    not offered for attaching; attachments already made go on (DESIGN §3:
+    catalogue entries are archived, never deleted while in use)."""
+    service = service if isinstance(service, Service) else Service.get_or_none(Service.id == service)
+    if service is None:
+        raise NotFound(N_("Service not found."))
+    clean = _clean_service(data, partial=True)
+    with transaction():
+        current = Service.get_by_id(service.id)
+        if is_service_in_use(current):
+            fixed = {}
+            if "kind" in clean and clean["kind"] != current.kind:
+                fixed["kind"] = N_("Cannot change: the service is attached to accounts.")
+            if "currency" in clean and clean["currency"].id != current.currency_id:
+                fixed["currency"] = N_("Cannot change: the service is attached to accounts.")
+            if fixed:
+                raise Conflict(N_("The service is attached to accounts: its kind and currency stay."),
+                               fields=fixed)
+        before, after = {}, {}
+        for key, value in clean.items():
+            old = getattr(current, key + "_id") if key == "currency" else getattr(current, key)
+            new = value.id if key == "currency" else value
+            if old != new:
+                before[key], after[key] = str(old), str(new)
+            setattr(current, key, value)
+        if after:
+            current.save()
+            audit.record(actor, "service.update", "service", current.id, before=before, after=after)
+    return current
 
 
 def _parse_date(value, field_name: str) -> dt.date:
@@ -89,7 +150,8 @@ def attach_service(account, service, *, actor, start_date=None, end_date=None, q
         raise NotFound(N_("Account not found."))
     if account.deleted:
         raise Conflict(N_("The account is deleted."))
-    service = service if isinstance(service, Service) else Service.get_or_none(Service.id == service)
+    # read afresh: a caller's copy may predate the service's archiving
+    service = Service.get_or_none(Service.id == (service.id if isinstance(service, Service) else service))
     if service is None or service.archived:
         raise ValidationError(N_("No such service."), fields={"service_id": N_("No such service.")})
     start = _parse_date(start_date, "start_date") if start_date else today()
@@ -183,19 +245,59 @@ def charge_due_one_offs(day: dt.date) -> int:
 
 # --- CSV import of rendered one-off services ------------------------------------
 
-IMPORT_FIELDS = ("login", "account_id", "service", "date", "quantity", "amount", "comment")
+IMPORT_FIELDS = ("login", "account_id", "agreement", "service", "date", "quantity", "amount", "comment")
+ACCOUNT_FIELDS = ("login", "account_id", "agreement")
+
+
+class RowMessage(str):
+    """A bad row's reason: the English text (what the API answers) that also
+    carries its msgid and parameters, so a screen can show it translated."""
+
+    msgid: str
+    params: dict
+
+    def __new__(cls, msgid: str, **params):
+        text = super().__new__(cls, msgid % params if params else msgid)
+        text.msgid, text.params = msgid, params
+        return text
+
+
+class RowError(ValueError):
+    def __init__(self, msgid: str, **params):
+        self.message = RowMessage(msgid, **params)
+        super().__init__(self.message)
+
+
+@dataclass
+class ImportRow:
+    """A good row as it would be booked: the amount is the one to charge
+    (the file's, or price × quantity) in the service's currency."""
+
+    line: int
+    account: Account
+    service: Service
+    date: dt.date
+    quantity: int
+    amount: Decimal | None
+    comment: str
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount if self.amount is not None else self.service.price * self.quantity
 
 
 @dataclass
 class ImportReport:
-    """What an import found: rows read, rows good, every bad row with its
-    line number and reason, and (without dry-run) the attachments made."""
+    """What an import found: rows read, rows good (`checked`, each as it
+    would be booked), every bad row with its line number and reason, and
+    (without dry-run) the attachments made."""
 
     dry_run: bool
     rows: int = 0
     good: int = 0
-    errors: list = field(default_factory=list)  # (line, message)
+    errors: list = field(default_factory=list)  # (line, RowMessage)
     created: list = field(default_factory=list)
+    checked: list = field(default_factory=list)  # ImportRow
 
     @property
     def ok(self) -> bool:
@@ -206,24 +308,33 @@ def import_one_offs(text: str, mapping: dict, *, actor, dry_run: bool = True, de
                     service=None) -> ImportReport:
     """Import rendered one-off services from CSV text.
 
-    `mapping` maps our fields to the file's column headers: `login` or
-    `account_id` (which account), `service` (catalogue name or id; or pass
-    `service` for every row), `date` (YYYY-MM-DD or DD.MM.YYYY), optional
-    `quantity`, `amount` (overrides price × quantity) and `comment`.
+    `mapping` maps our fields to the file's column headers: which account —
+    `account_id`, `login`, or `agreement` (the agreement number, for an
+    agreement with exactly one live account); a row uses the first of them
+    that is filled in —, `service` (catalogue name or id of a current
+    one-off service; or pass `service` for every row), `date` (YYYY-MM-DD
+    or DD.MM.YYYY, not in the future), optional `quantity`, `amount`
+    (overrides price × quantity) and `comment`.
     Every row is checked first; a dry run only reports.  A real run with
-    any bad row imports nothing (DESIGN §9: nothing half-saved)."""
+    any bad row imports nothing, and the good file is booked in one
+    transaction (DESIGN §9: nothing half-saved)."""
     unknown = set(mapping) - set(IMPORT_FIELDS)
     if unknown:
         raise ValidationError(N_("Unknown fields in the column mapping: %(names)s."),
                               fields={"mapping": N_("Unknown field.")}, names=", ".join(sorted(unknown)))
-    if "login" not in mapping and "account_id" not in mapping:
-        raise ValidationError(N_("Map a column to the account (login or account_id)."),
+    if not any(name in mapping for name in ACCOUNT_FIELDS):
+        raise ValidationError(N_("Map a column to the account (login, account_id or agreement number)."),
                               fields={"mapping": N_("Account column missing.")})
     if "service" not in mapping and service is None:
         raise ValidationError(N_("Map a column to the service or choose one service for every row."),
                               fields={"mapping": N_("Service column missing.")})
     if "date" not in mapping:
         raise ValidationError(N_("Map a column to the date."), fields={"mapping": N_("Date column missing.")})
+    fixed_service = None
+    if service is not None:
+        fixed_service = service if isinstance(service, Service) else Service.get_or_none(Service.id == service)
+        if fixed_service is None or fixed_service.kind != "one_off" or fixed_service.archived:
+            raise ValidationError(N_("No such one-off service."), fields={"service_id": N_("No such service.")})
     if delimiter is None:
         sample = text[:2048]
         delimiter = ";" if sample.count(";") > sample.count(",") else ","
@@ -231,29 +342,59 @@ def import_one_offs(text: str, mapping: dict, *, actor, dry_run: bool = True, de
     missing = [col for col in mapping.values() if col not in (reader.fieldnames or [])]
     report = ImportReport(dry_run=dry_run)
     if missing:
-        report.errors.append((1, "No column " + ", ".join(missing) + " in the file"))
+        report.errors.append((1, RowMessage(N_("No column %(names)s in the file"), names=", ".join(missing))))
         return report
-    fixed_service = None
-    if service is not None:
-        fixed_service = service if isinstance(service, Service) else Service.get_or_none(Service.id == service)
-        if fixed_service is None or fixed_service.kind != "one_off":
-            raise ValidationError(N_("No such one-off service."), fields={"service_id": N_("No such service.")})
-    services_by_name = {s.name.lower(): s for s in Service.select().where(Service.kind == "one_off")}
-    good = []
+    current = Service.select().where((Service.kind == "one_off") & (Service.archived == False))  # noqa: E712
+    services_by_name = {s.name.lower(): s for s in current}
     for line, row in enumerate(reader, start=2):
         report.rows += 1
         try:
-            good.append(_check_row(row, mapping, fixed_service, services_by_name))
-        except ValueError as exc:
-            report.errors.append((line, str(exc)))
-    report.good = len(good)
+            report.checked.append(ImportRow(line, *_check_row(row, mapping, fixed_service, services_by_name)))
+        except RowError as exc:
+            report.errors.append((line, exc.message))
+    report.good = len(report.checked)
     if dry_run or report.errors:
         return report
     with transaction():
-        for account, svc, day, quantity, amount, comment in good:
-            report.created.append(attach_service(account, svc, actor=actor, start_date=day, quantity=quantity,
-                                                 comment=comment, amount=amount))
+        for good in report.checked:
+            report.created.append(attach_service(good.account, good.service, actor=actor, start_date=good.date,
+                                                 quantity=good.quantity, comment=good.comment,
+                                                 amount=good.amount))
     return report
+
+
+def _find_account(value) -> Account:
+    live = Account.deleted == False  # noqa: E712
+    if value("account_id"):
+        if not value("account_id").isdigit():
+            raise RowError(N_("account_id %(value)r is not a number"), value=value("account_id"))
+        account = Account.get_or_none((Account.id == int(value("account_id"))) & live)
+        if account is None:
+            raise RowError(N_("no account %(value)s"), value=value("account_id"))
+        return account
+    if value("login"):
+        login = value("login")
+        found = list(Account.select().where((Account.login == login) & live).limit(2))
+        if not found:
+            raise RowError(N_("no account with login %(login)r"), login=login)
+        if len(found) > 1:
+            raise RowError(N_("login %(login)r belongs to several agents' accounts; use account_id"), login=login)
+        return found[0]
+    if value("agreement"):
+        number = value("agreement")
+        agreements = list(Agreement.select().where(Agreement.number == number).limit(2))
+        if not agreements:
+            raise RowError(N_("no agreement %(number)r"), number=number)
+        if len(agreements) > 1:
+            raise RowError(N_("agreement number %(number)r is used by several operators; use the login"),
+                           number=number)
+        found = list(Account.select().where((Account.agreement == agreements[0].id) & live).limit(2))
+        if not found:
+            raise RowError(N_("agreement %(number)r has no accounts"), number=number)
+        if len(found) > 1:
+            raise RowError(N_("agreement %(number)r has several accounts; use the login"), number=number)
+        return found[0]
+    raise RowError(N_("the row names no account (login, account_id or agreement are empty)"))
 
 
 def _check_row(row: dict, mapping: dict, fixed_service, services_by_name):
@@ -261,45 +402,31 @@ def _check_row(row: dict, mapping: dict, fixed_service, services_by_name):
         column = mapping.get(name)
         return (row.get(column) or "").strip() if column else ""
 
-    account = None
-    if value("account_id"):
-        if not value("account_id").isdigit():
-            raise ValueError(f"account_id {value('account_id')!r} is not a number")
-        account = Account.get_or_none((Account.id == int(value("account_id"))) & (Account.deleted == False))  # noqa: E712
-        if account is None:
-            raise ValueError(f"no account {value('account_id')}")
-    else:
-        login = value("login")
-        if not login:
-            raise ValueError("the login is empty")
-        found = list(Account.select().where((Account.login == login) & (Account.deleted == False)).limit(2))  # noqa: E712
-        if not found:
-            raise ValueError(f"no account with login {login!r}")
-        if len(found) > 1:
-            raise ValueError(f"login {login!r} belongs to several agents' accounts; use account_id")
-        account = found[0]
+    account = _find_account(value)
     svc = fixed_service
     if svc is None:
         name = value("service")
-        svc = Service.get_or_none((Service.id == int(name)) & (Service.kind == "one_off")) if name.isdigit() else None
+        svc = None
+        if name.isdigit():
+            svc = next((s for s in services_by_name.values() if s.id == int(name)), None)
         svc = svc or services_by_name.get(name.lower())
         if svc is None:
-            raise ValueError(f"no one-off service {name!r}")
+            raise RowError(N_("no one-off service %(name)r"), name=name)
     try:
         day = _parse_date(value("date"), "date")
     except ValidationError:
-        raise ValueError(f"date {value('date')!r} is not a date (YYYY-MM-DD or DD.MM.YYYY)") from None
+        raise RowError(N_("date %(value)r is not a date (YYYY-MM-DD or DD.MM.YYYY)"), value=value("date")) from None
     if day > today():
-        raise ValueError(f"date {day} is in the future")
+        raise RowError(N_("date %(date)s is in the future"), date=day.isoformat())
     quantity = 1
     if value("quantity"):
         if not value("quantity").isdigit() or int(value("quantity")) < 1:
-            raise ValueError(f"quantity {value('quantity')!r} is not a whole number, 1 or more")
+            raise RowError(N_("quantity %(value)r is not a whole number, 1 or more"), value=value("quantity"))
         quantity = int(value("quantity"))
     amount = None
     if value("amount"):
         try:
             amount = parse_money(value("amount"), allow_negative=False)
         except MoneyError:
-            raise ValueError(f"amount {value('amount')!r} is not an amount of money") from None
+            raise RowError(N_("amount %(value)r is not an amount of money"), value=value("amount")) from None
     return account, svc, day, quantity, amount, value("comment")
