@@ -169,8 +169,9 @@ SCHEMAS.update({
     "ServiceImport": obj({
         "csv": TEXT, "dry_run": {"type": "boolean", "default": True},
         "mapping": {"type": "object", "additionalProperties": TEXT,
-                    "description": "Our field → the file's column: login or account_id, service (or service_id "
-                                   "for every row), date, quantity, amount, comment."},
+                    "description": "Our field → the file's column: login, account_id or agreement (its "
+                                   "number, with one live account), service (or service_id for every row), "
+                                   "date, quantity, amount, comment."},
         "service_id": nullable(ID), "delimiter": nullable(TEXT),
     }, required=("csv", "mapping")),
     "ServiceImportReport": obj({
