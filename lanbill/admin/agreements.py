@@ -143,52 +143,47 @@ def agreement_view(agreement_id):
     return _render_agreement(visible_agreement(agreement_id))
 
 
+def _post_agreement_form(agreement_id, form_class, prefix: str, form_name: str, change, done_message):
+    """One small form of the agreement page: validate → one domain call →
+    redirect with `done_message`; a refusal is shown on the form (422) and
+    changes nothing."""
+    agreement = visible_agreement(agreement_id)
+    form = form_class(prefix=prefix)
+    if form.validate():
+        try:
+            change(agreement, form)
+        except BillingError as exc:
+            apply_error(form, exc)
+        else:
+            flash(done_message(), "success")
+            return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
+    return _render_agreement(agreement, status=422, **{form_name: form})
+
+
 @bp.route("/agreements/<int:agreement_id>/credit", methods=["POST"])
 @requires("subscribers.edit")
 def agreement_credit(agreement_id):
-    agreement = visible_agreement(agreement_id)
-    form = CreditLimitForm(prefix="c")
-    if form.validate():
-        try:
-            agreements.set_credit_limit(agreement, form.credit_limit.data, actor=current_user)
-        except BillingError as exc:
-            apply_error(form, exc, {"credit_limit": "credit_limit"})
-        else:
-            flash(_("The credit limit is saved."), "success")
-            return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
-    return _render_agreement(agreement, credit_form=form, status=422)
+    return _post_agreement_form(
+        agreement_id, CreditLimitForm, "c", "credit_form",
+        lambda agreement, form: agreements.set_credit_limit(agreement, form.credit_limit.data, actor=current_user),
+        lambda: _("The credit limit is saved."))
 
 
 @bp.route("/agreements/<int:agreement_id>/promise", methods=["POST"])
 @requires("payments.create")
 def agreement_promise(agreement_id):
-    """Give a promised payment (the group's rules decide; refusals are shown
-    on the form and change nothing)."""
-    agreement = visible_agreement(agreement_id)
-    form = PromiseForm(prefix="p")
-    if form.validate():
-        try:
-            promises.request_promise(agreement, form.amount.data, actor=current_user)
-        except BillingError as exc:
-            apply_error(form, exc)
-        else:
-            flash(_("The promised payment is given."), "success")
-            return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
-    return _render_agreement(agreement, promise_form=form, status=422)
+    """Give a promised payment (the group's rules decide)."""
+    return _post_agreement_form(
+        agreement_id, PromiseForm, "p", "promise_form",
+        lambda agreement, form: promises.request_promise(agreement, form.amount.data, actor=current_user),
+        lambda: _("The promised payment is given."))
 
 
 @bp.route("/agreements/<int:agreement_id>/number", methods=["POST"])
 @requires("subscribers.edit")
 def agreement_number(agreement_id):
     """Edit the number in place (unique per operator)."""
-    agreement = visible_agreement(agreement_id)
-    form = AgreementNumberForm(prefix="n")
-    if form.validate():
-        try:
-            agreements.set_number(agreement, form.number.data, actor=current_user)
-        except BillingError as exc:
-            apply_error(form, exc)
-        else:
-            flash(_("The agreement number is saved."), "success")
-            return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
-    return _render_agreement(agreement, number_form=form, status=422)
+    return _post_agreement_form(
+        agreement_id, AgreementNumberForm, "n", "number_form",
+        lambda agreement, form: agreements.set_number(agreement, form.number.data, actor=current_user),
+        lambda: _("The agreement number is saved."))
