@@ -163,3 +163,47 @@ def test_limited_manager_cannot_see_another_groups_subscriber(app, live_server, 
     response = page.goto(f"{live_server}/admin/subscribers/{hidden.id}")
     assert response.status == 404
     shot(page, "14-limited-manager")
+
+
+def test_agreement_number_promise_and_account_service(app, admin, live_server, page, shot):
+    """The agreement page's forms (number edited in place, a promised
+    payment within the group's rules) and a catalogue service attached on
+    the account page, in a real browser with CSRF on."""
+    from lanbill.billing.services import create_service
+    from lanbill.models import AccountService, Group, PromisedPayment, SubscriberGroup
+    from tests.factories import ACTOR
+
+    group = Group.create(name="Обещанные", promise_allowed=True, promise_max_amount=Decimal("500"),
+                         promise_days=3, promise_interval_days=30)
+    subscriber = make_subscriber(name="Обещалкин Пётр")
+    SubscriberGroup.create(subscriber=subscriber.id, group=group.id)
+    agreement = make_agreement(subscriber, number="E-1")
+    account = make_account(agreement, login="svc-user", agent=make_agent(), tariff=make_tariff())
+    router = create_service({"name": "Аренда роутера", "kind": "periodic", "scheme": "daily", "price": "150.00"},
+                   actor=ACTOR)
+    log_in(page, live_server)
+    page.goto(f"{live_server}/admin/agreements/{agreement.id}")
+    page.fill("#n-number", "E-2026/77")
+    page.click("#number button[type=submit]")
+    page.wait_for_load_state()
+    assert Agreement.get_by_id(agreement.id).number == "E-2026/77"
+    page.fill("#p-amount", "900")
+    page.click("#promise button[type=submit]")
+    page.wait_for_load_state()
+    expect(page.locator("#promise .error").first).to_be_visible()
+    assert PromisedPayment.select().count() == 0
+    page.fill("#p-amount", "300,00")
+    page.click("#promise button[type=submit]")
+    page.wait_for_load_state()
+    assert Agreement.get_by_id(agreement.id).promised_amount == Decimal("300.00")
+    assert "Действует" in page.inner_text("#promise")
+    shot(page, "15-agreement-promise")
+    page.goto(f"{live_server}/admin/accounts/{account.id}#services")
+    page.click("#services summary")
+    page.select_option("#svc-service_id", value=str(router.id))
+    page.click("#attach-service button[type=submit]")
+    page.wait_for_load_state()
+    attached = AccountService.get(AccountService.account == account.id)
+    assert attached.end_date is None
+    assert "Аренда роутера" in page.inner_text("#account-services")
+    shot(page, "16-account-service")
