@@ -137,3 +137,16 @@ def test_agreement_number_is_edited_in_place_and_stays_unique(client, admin, log
     search_index.refresh()
     page = client.get("/admin/subscribers?q=Д-777").get_data(as_text=True)
     assert f"/admin/subscribers/{first.subscriber_id}" in page
+
+
+def test_credit_limit_shown_and_typed_with_a_comma(client, admin, login_as):
+    agreement = make_agreement()
+    login_as()
+    page = client.get(f"/admin/agreements/{agreement.id}").get_data(as_text=True)
+    assert 'name="c-credit_limit"' in page and 'value="0,00"' in page
+    saved = client.post(f"/admin/agreements/{agreement.id}/credit", data={"c-credit_limit": "1500,50"})
+    assert saved.status_code == 302
+    assert Agreement.get_by_id(agreement.id).credit_limit == Decimal("1500.50")
+    refused = client.post(f"/admin/agreements/{agreement.id}/credit", data={"c-credit_limit": "-5"})
+    assert refused.status_code == 422
+    assert Agreement.get_by_id(agreement.id).credit_limit == Decimal("1500.50")

@@ -124,7 +124,7 @@ def _render_agreement(agreement, *, credit_form=None, promise_form=None, number_
         return table.csv(query, f"ledger-{agreement.number}.csv")
     if credit_form is None:
         credit_form = CreditLimitForm(prefix="c")
-        credit_form.credit_limit.data = str(agreement.credit_limit)
+        credit_form.credit_limit.data = str(agreement.credit_limit).replace(".", ",")  # as typed in Russian
     promise_form = promise_form or PromiseForm(prefix="p")
     if number_form is None:
         number_form = AgreementNumberForm(prefix="n")
