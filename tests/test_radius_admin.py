@@ -51,7 +51,9 @@ def test_status_page_shows_published_counters(app, client, admin, login_as):
     page = client.get("/admin/radius/status")
     assert page.status_code == 200
     text = page.data.decode()
-    assert "unknown_nas: 1" in text and 'class="accepts">7<' in text
+    from tests.admin_helpers import ru
+
+    assert ru("unknown NAS") + ": 1" in text and 'class="accepts">7<' in text
 
 
 def test_please_pay_page_finds_the_account_by_ip(app, client):
@@ -122,7 +124,7 @@ def test_agents_page_shows_radius_and_netflow_status_summed_over_rows(app, clien
     html = client.get("/admin/agents").get_data(as_text=True)
     assert cell(html, radius.id, "rate") == "2034"
     assert cell(html, radius.id, "accepts") == "742" and cell(html, radius.id, "rejects") == "32"
-    assert cell(html, radius.id, "drops") == "truncated: 1, unknown_nas: 7"
+    assert cell(html, radius.id, "drops") == f"{ru('truncated packet')}: 1, {ru('unknown NAS')}: 7"
     assert cell(html, radius.id, "coa-queue") == "2"
     last = cell(html, radius.id, "last-packet")
     assert last != ru("never") and last.strip()
@@ -140,4 +142,4 @@ def test_agents_page_shows_radius_and_netflow_status_summed_over_rows(app, clien
     assert cell(html, radius.id, "accepts") == "742" and cell(html, netflow.id, "lost-flows") == "20"
     # the RADIUS status page still works and shows the queue per agent
     status = client.get("/admin/radius/status").get_data(as_text=True)
-    assert 'class="coa-queue">2<' in status and "unknown_nas: 7" in status
+    assert 'class="coa-queue">2<' in status and "unknown NAS: 7" in status

@@ -8,6 +8,7 @@ import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import fn
 
@@ -58,6 +59,35 @@ def radius_session_disconnect(session_id):
 FRESH = dt.timedelta(minutes=2)
 
 
+# What the agent counts by its internal names, as staff read them.
+DROP_LABELS = {
+    "unknown_nas": _l("unknown NAS"),
+    "bad_authenticator": _l("wrong secret or authenticator"),
+    "missing_message_authenticator": _l("no Message-Authenticator"),
+    "truncated": _l("truncated packet"),
+    "bad_length": _l("wrong length field"),
+    "bad_attribute": _l("malformed attribute"),
+    "bad_code": _l("unexpected packet code"),
+    "no_session_id": _l("no Acct-Session-Id"),
+    "socket_error": _l("socket error"),
+    "internal_error": _l("internal error"),
+}
+REJECT_LABELS = {
+    "unknown_login": _l("unknown login"),
+    "wrong_password": _l("wrong password"),
+    "blocked": _l("blocked"),
+    "too_many_sessions": _l("too many sessions"),
+    "off": _l("account off"),
+    "no_password": _l("no password given"),
+}
+
+
+def _labelled(counters: dict, prefix: str, labels: dict) -> list:
+    """[(label, count)] of the counters named `prefix` + reason, in reason order."""
+    found = sorted((k[len(prefix):], v) for k, v in counters.items() if k.startswith(prefix))
+    return [(labels.get(reason, reason), count) for reason, count in found]
+
+
 def agent_status(agent_ids) -> dict[int, dict]:
     """The live status of RADIUS agents, summed over their worker rows:
     requests/s (of workers that reported lately), counters, drops and
@@ -86,8 +116,8 @@ def agent_status(agent_ids) -> dict[int, dict]:
             status["last_packet_at"] = row.last_packet_at
     for status in out.values():
         counters = status["counters"]
-        status["drops"] = sorted((k[5:], v) for k, v in counters.items() if k.startswith("drop:"))
-        status["rejects"] = sorted((k[7:], v) for k, v in counters.items() if k.startswith("reject:"))
+        status["drops"] = _labelled(counters, "drop:", DROP_LABELS)
+        status["rejects"] = _labelled(counters, "reject:", REJECT_LABELS)
     queued = (CoaRequest.select(Account.agent, fn.COUNT(CoaRequest.id))
               .join(Account, on=(CoaRequest.account_id == Account.id))
               .where((CoaRequest.status == "pending") & Account.agent.in_(agent_ids))
