@@ -23,6 +23,7 @@ from lanbill.admin.forms import (
 from lanbill.admin.permissions import requires
 from lanbill.admin.settings_forms import current_actor
 from lanbill.admin.tables import Column, Table
+from lanbill.admin.tariffs import currency_choices
 from lanbill.billing import services
 from lanbill.billing.clock import today
 from lanbill.billing.errors import BillingError
@@ -95,16 +96,11 @@ def services_list():
     return render_template("admin/services/list.html", t=table, page=page, show=show, q=q)
 
 
-def _currency_choices(form) -> None:
-    form.currency.choices = [(c.code, f"{c.code} — {c.name}") for c in Currency.select().order_by(
-        Currency.is_default.desc(), Currency.code)]
-
-
 @bp.route("/services/new", methods=["GET", "POST"])
 @requires("tariffs.edit")
 def service_new():
     form = ServiceForm()
-    _currency_choices(form)
+    currency_choices(form)
     del form.archived
     status = 200
     if form.validate_on_submit():
@@ -133,7 +129,7 @@ def service_edit(service_id):
                                  "archived": service.archived})
     else:
         form = ServiceForm()
-    _currency_choices(form)
+    currency_choices(form)
     status = 200
     if form.validate_on_submit():
         try:

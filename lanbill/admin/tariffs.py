@@ -66,7 +66,9 @@ def tariffs():
     return render_template("admin/tariffs/list.html", t=table, page=page, show=show, q=q)
 
 
-def _currency_choices(form):
+def currency_choices(form) -> None:
+    """The form's currency select: the default currency first, then by code
+    (tariffs and services)."""
     form.currency.choices = [(c.code, f"{c.code} — {c.name}") for c in Currency.select().order_by(
         Currency.is_default.desc(), Currency.code)]
 
@@ -86,7 +88,7 @@ def _initial(tariff: Tariff) -> dict:
 @requires("tariffs.edit")
 def tariff_new():
     form = TariffForm()
-    _currency_choices(form)
+    currency_choices(form)
     status = 200
     if form.validate_on_submit():
         try:
@@ -107,7 +109,7 @@ def tariff_new():
 def tariff_edit(tariff_id):
     tariff = Tariff.get_or_none(Tariff.id == tariff_id) or abort(404)
     form = TariffForm(data=_initial(tariff) if request.method == "GET" else None)
-    _currency_choices(form)
+    currency_choices(form)
     status = 200
     if form.validate_on_submit():
         try:
