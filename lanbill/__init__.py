@@ -61,7 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_database(app: Flask) -> None:
-    from lanbill.billing import clock
+    from lanbill import clock
     from lanbill.db import bind_database, configure_encryption, database, is_sqlite
 
     bind_database(app.config["DATABASE_URL"])

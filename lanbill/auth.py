@@ -15,9 +15,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
-from lanbill.billing import login_limits, staff
-from lanbill.billing.actor import actor_of
-from lanbill.billing.errors import N_, ValidationError
+from lanbill.actor import actor_of
+from lanbill.errors import N_, ValidationError
+from lanbill.staff import login_limits, managers
 
 bp = Blueprint("auth", __name__)
 
@@ -65,11 +65,11 @@ def login():
         try:
             wait = login_limits.address_wait(ip, _free_failures_per_address())
             if wait:
-                raise staff.LoginRefused(N_("Too many failed logins; try again in %(seconds)s seconds."), wait)
-            manager = staff.authenticate(
+                raise managers.LoginRefused(N_("Too many failed logins; try again in %(seconds)s seconds."), wait)
+            manager = managers.authenticate(
                 form.login.data, form.password.data or "", ip=ip, free_failures=_free_failures(),
             )
-        except staff.LoginRefused as exc:
+        except managers.LoginRefused as exc:
             login_limits.record_failure(ip, form.login.data)
             form.password.errors = [_(exc.message, seconds=exc.wait_seconds)]
             if exc.wait_seconds:
@@ -96,13 +96,13 @@ def logout():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
-        if not current_user.needs_password and not staff.verify_password(
+        if not current_user.needs_password and not managers.verify_password(
             current_user.password_hash, form.current.data or ""
         ):
             form.current.errors = [_("The current password is wrong.")]
             return render_template("auth/password.html", form=form), 422
         try:
-            staff.set_password(current_user, form.password.data, actor=actor_of(current_user))
+            managers.set_password(current_user, form.password.data, actor=actor_of(current_user))
         except ValidationError as exc:
             form.password.errors = [_(exc.message)]
             return render_template("auth/password.html", form=form), 422

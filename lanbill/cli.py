@@ -32,7 +32,7 @@ def register(app: Flask) -> None:
 @click.command("init")
 def init_command():
     """Create the schema and the first operator, currency, group and admin."""
-    from lanbill.setup import initialize
+    from lanbill.first_run import initialize
 
     created = initialize()
     click.echo("initialised: " + (", ".join(created) if created else "nothing to do"))
@@ -68,8 +68,8 @@ def check_command():
 @click.option("--name", default="", help="A note to recognise the token by.")
 def token_create(login, name):
     """Create an API token and print it (it is shown only once)."""
-    from lanbill.billing.staff import create_token
     from lanbill.models import Manager
+    from lanbill.staff.tokens import create_token
 
     manager = Manager.get_or_none(Manager.login == login)
     if manager is None:
@@ -114,7 +114,7 @@ def demo_command(count, seed, months):
     # the screens is not the one that pays for indexing the whole import.
     import time
 
-    from lanbill.billing import search_index
+    from lanbill.customers import search_index
 
     started = time.perf_counter()
     indexed = search_index.refresh()

@@ -37,13 +37,13 @@ from decimal import Decimal
 
 import peewee
 
-from lanbill.billing import agreements as agreement_service
-from lanbill.billing import audit, catalog
-from lanbill.billing.actor import Actor
-from lanbill.billing.clock import midnight_utc, now_utc, today
+from lanbill.actor import Actor
+from lanbill.billing import tariffs
 from lanbill.billing.ledger import idempotency_key
 from lanbill.billing.periods import range_share
-from lanbill.billing.subscribers import name_skeleton, system_group
+from lanbill.clock import midnight_utc, now_utc, today
+from lanbill.customers import agreements as agreement_service
+from lanbill.customers.subscribers import name_skeleton, system_group
 from lanbill.db import SQLITE_PRAGMAS, database, encrypt_text, is_sqlite
 from lanbill.models import (
     Account,
@@ -66,6 +66,8 @@ from lanbill.models import (
     Tariff,
     TariffChange,
 )
+from lanbill.network import agents
+from lanbill.staff import audit
 
 ACTOR = Actor("demo")
 CHUNK = 20_000
@@ -415,7 +417,7 @@ class DemoGenerator:
         for spec in TARIFFS:
             tariff = Tariff.get_or_none(Tariff.name == spec["name"])
             if tariff is None:
-                tariff = catalog.create_tariff({
+                tariff = tariffs.create_tariff({
                     "name": spec["name"], "scheme": spec["scheme"], "rent": spec["rent"], "rent_blocked": "0",
                     "speed_in_kbit": spec["speed"], "speed_out_kbit": spec["speed"],
                     "description": "Демо-тариф",
@@ -429,11 +431,11 @@ class DemoGenerator:
         ):
             agent = Agent.get_or_none(Agent.name == name)
             if agent is None:
-                agent = catalog.create_agent({"name": name, "type": kind, "options": options}, actor=ACTOR)
+                agent = agents.create_agent({"name": name, "type": kind, "options": options}, actor=ACTOR)
             self.agents[name] = agent
         for name, ip, vendor, agent_name in NAS_LIST:
             if Nas.get_or_none(Nas.ip == ip) is None:
-                catalog.create_nas({"name": name, "ip": ip, "vendor": vendor, "agent_id": self.agents[agent_name].id,
+                agents.create_nas({"name": name, "ip": ip, "vendor": vendor, "agent_id": self.agents[agent_name].id,
                                     "secret": "".join(self.rng.choice(string.ascii_letters + string.digits)
                                                       for _ in range(16))}, actor=ACTOR)
         self.system_group = system_group()

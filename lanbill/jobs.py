@@ -82,8 +82,8 @@ def charge_volume_nightly():
 def purge_old_traffic():
     """Nightly: hourly and detailed traffic older than its retention
     (settings traffic.hourly_days, traffic.detail_days) is deleted."""
-    from lanbill.billing.traffic_stats import purge_old_traffic as purge
     from lanbill.db import connection
+    from lanbill.network.traffic_stats import purge_old_traffic as purge
 
     with connection():
         hourly, detail = purge()

@@ -3,9 +3,9 @@ visible groups."""
 
 from __future__ import annotations
 
-from lanbill.billing.staff import hash_password
 from lanbill.models import Group, Manager, Role, RoleGroup
 from lanbill.models.staff import PERMISSIONS
+from lanbill.staff.managers import hash_password
 
 PASSWORD = "Secret-pass1"
 

@@ -39,7 +39,7 @@ def _pg_admin_url(url: str, dbname: str) -> str:
 def database_template(tmp_path_factory):
     """Prepare the database every test starts from; returns its URL/path."""
     from lanbill.db import bind_database, configure_encryption, database
-    from lanbill.setup import initialize
+    from lanbill.first_run import initialize
 
     configure_encryption(DATA_KEY)
     if USE_PG:
@@ -70,7 +70,7 @@ def database_template(tmp_path_factory):
 
 def _reset_pg(url: str) -> None:
     from lanbill.db import bind_database, database
-    from lanbill.setup import initialize
+    from lanbill.first_run import initialize
 
     bind_database(url)
     database.connect(reuse_if_open=True)
@@ -128,8 +128,8 @@ def runner(app):
 @pytest.fixture
 def admin(app):
     """The admin manager with a password set."""
-    from lanbill.billing.staff import hash_password
     from lanbill.models import Manager
+    from lanbill.staff.managers import hash_password
 
     manager = Manager.get(Manager.login == "admin")
     manager.password_hash = hash_password("Secret-pass1")
@@ -180,7 +180,7 @@ class ApiClient:
 
 @pytest.fixture
 def api(app, client, admin):
-    from lanbill.billing.staff import create_token
+    from lanbill.staff.tokens import create_token
 
     return ApiClient(client, create_token(admin, name="tests"))
 

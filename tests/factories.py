@@ -8,8 +8,10 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
-from lanbill.billing import accounts, agreements, catalog, subscribers
-from lanbill.billing.actor import Actor
+from lanbill.actor import Actor
+from lanbill.billing import tariffs
+from lanbill.customers import accounts, agreements, subscribers
+from lanbill.network import agents
 
 ACTOR = Actor("test", is_staff=True)
 _seq = itertools.count(1)
@@ -32,13 +34,13 @@ def make_agreement(subscriber=None, **over):
 def make_tariff(**over):
     data = {"name": f"Тариф {next(_seq)}", "scheme": "dynamic", "rent": "650.00", "rent_blocked": "0"}
     data.update(over)
-    return catalog.create_tariff(data, actor=ACTOR)
+    return tariffs.create_tariff(data, actor=ACTOR)
 
 
 def make_agent(**over):
     data = {"name": f"agent-{next(_seq)}", "type": "radius", "options": {}}
     data.update(over)
-    return catalog.create_agent(data, actor=ACTOR)
+    return agents.create_agent(data, actor=ACTOR)
 
 
 def make_account(agreement=None, **over):
@@ -55,7 +57,7 @@ def make_nas(**over):
     data = {"name": f"nas-{next(_seq)}", "ip": f"127.0.0.{next(_seq) % 250 + 2}", "secret": "testing123",
             "vendor": "mikrotik"}
     data.update(over)
-    return catalog.create_nas(data, actor=ACTOR)
+    return agents.create_nas(data, actor=ACTOR)
 
 
 def money(text) -> Decimal:

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from lanbill.billing import accounts, blocks, payments
-from lanbill.billing.errors import Conflict, ValidationError
+from lanbill.billing import blocks, payments
+from lanbill.customers import accounts
+from lanbill.errors import Conflict, ValidationError
 from lanbill.models import Account, AccountIp, AccountStateChange
 from tests.factories import ACTOR, make_account, make_agent, make_agreement
 
@@ -85,7 +86,7 @@ def test_block_priorities_and_reveal(app):
 
 
 def test_credit_limit_lifts_balance_block(app):
-    from lanbill.billing import agreements
+    from lanbill.customers import agreements
 
     agreement = make_agreement()
     payments.set_balance_to(agreement, "-100", "C-2", actor=ACTOR)

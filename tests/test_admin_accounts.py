@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lanbill.billing.accounts import login_error
+from lanbill.customers.accounts import login_error
 from lanbill.models import Account, AccountStateChange, TariffChange
 from tests.admin_helpers import ru
 from tests.factories import make_account, make_agent, make_agreement, make_tariff

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from lanbill.billing import audit
-from lanbill.billing.actor import Actor
+from lanbill.actor import Actor
 from lanbill.models import AuditLog
+from lanbill.staff import audit
 
 
 @pytest.fixture

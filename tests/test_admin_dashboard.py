@@ -12,8 +12,8 @@ import time_machine
 
 from lanbill.admin.dashboard import render_chart
 from lanbill.billing import blocks, ledger, payments
-from lanbill.billing.staff import create_manager, hash_password
 from lanbill.models import Group, Manager, Role, RoleGroup
+from lanbill.staff.managers import create_manager, hash_password
 from tests.factories import ACTOR, make_account, make_agreement, make_subscriber
 
 NOW = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)  # 12:00 in Moscow

@@ -117,7 +117,7 @@ def test_promised_payment_not_allowed_changes_nothing(client, admin, login_as):
 
 
 def test_agreement_number_is_edited_in_place_and_stays_unique(client, admin, login_as):
-    from lanbill.billing import search_index
+    from lanbill.customers import search_index
     from lanbill.models import AuditLog
 
     first = make_agreement(number="A-1")

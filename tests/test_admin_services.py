@@ -8,8 +8,8 @@ import io
 from decimal import Decimal
 
 from lanbill.billing import services
-from lanbill.billing.clock import today
 from lanbill.billing.payments import post_payment
+from lanbill.clock import today
 from lanbill.models import AccountService, Agreement, LedgerEntry, Service
 from tests.admin_helpers import PASSWORD, make_manager, ru
 from tests.factories import ACTOR, make_account, make_agreement, make_tariff, table_counts

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from lanbill.billing import currency as currency_rates
+from lanbill.customers import groups
 from lanbill.models import (
     Agent,
     AuditLog,
@@ -24,6 +26,8 @@ from lanbill.models import (
     Tariff,
     TrafficCategory,
 )
+from lanbill.network import agents
+from lanbill.staff import roles
 from tests.factories import ACTOR, make_agent, make_nas, make_tariff
 
 
@@ -379,23 +383,22 @@ def test_address_entry_edit_and_delete_rules(admin_client):
 
 
 def test_every_versioned_settings_write_refuses_a_stale_version(app):
-    from lanbill.billing import settings
-    from lanbill.billing.errors import Conflict
+    from lanbill.errors import Conflict
     from lanbill.models import Role
 
-    group = settings.create_group({"name": "Север"}, actor=ACTOR)
+    group = groups.create_group({"name": "Север"}, actor=ACTOR)
     currency = Currency.get(Currency.code == "USD")
-    role = settings.create_role({"name": "Кассир", "permissions": [], "all_groups": True}, actor=ACTOR)
+    role = roles.create_role({"name": "Кассир", "permissions": [], "all_groups": True}, actor=ACTOR)
     agent = make_agent()
     nas = make_nas(agent_id=agent.id)
     writes = [
-        (Group, group.id, lambda v: settings.update_group(group.id, {"name": "Юг"}, actor=ACTOR, version=v)),
+        (Group, group.id, lambda v: groups.update_group(group.id, {"name": "Юг"}, actor=ACTOR, version=v)),
         (Currency, currency.id,
-         lambda v: settings.update_currency(currency.id, {"name": "Доллар"}, actor=ACTOR, version=v)),
-        (Role, role.id, lambda v: settings.update_role(role.id, {"name": "Касса", "all_groups": True}, actor=ACTOR,
+         lambda v: currency_rates.update_currency(currency.id, {"name": "Доллар"}, actor=ACTOR, version=v)),
+        (Role, role.id, lambda v: roles.update_role(role.id, {"name": "Касса", "all_groups": True}, actor=ACTOR,
                                                        version=v)),
-        (Agent, agent.id, lambda v: settings.update_agent(agent.id, {"name": "a-2"}, actor=ACTOR, version=v)),
-        (Nas, nas.id, lambda v: settings.update_nas(nas.id, {"name": "n-2"}, actor=ACTOR, version=v)),
+        (Agent, agent.id, lambda v: agents.update_agent(agent.id, {"name": "a-2"}, actor=ACTOR, version=v)),
+        (Nas, nas.id, lambda v: agents.update_nas(nas.id, {"name": "n-2"}, actor=ACTOR, version=v)),
     ]
     for model, object_id, write in writes:
         version = model.get_by_id(object_id).version
@@ -424,9 +427,9 @@ def _count_queries(client, url) -> int:
 
 
 def test_lists_run_the_same_queries_for_3_and_for_30_rows(admin_client):
-    from lanbill.billing import audit as audit_log
-    from lanbill.billing.staff import create_manager
     from lanbill.models import Role
+    from lanbill.staff import audit as audit_log
+    from lanbill.staff.managers import create_manager
 
     role = Role.get(Role.name == "Administrator")
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from lanbill.admin.permissions import can_see_subscriber
-from lanbill.billing.staff import create_manager, hash_password, verify_password
 from lanbill.models import AuditLog, Group, Manager, Role, RoleGroup
+from lanbill.staff.access import can_see_subscriber
+from lanbill.staff.managers import create_manager, hash_password, verify_password
 from tests.factories import ACTOR, make_subscriber
 
 # The view modules of the settings screens: every route in them is checked.

@@ -160,7 +160,7 @@ def test_create_from_template_prefills_the_form(client, admin, login_as):
 
 
 def test_system_group_cannot_be_left_other_groups_can(client, admin, login_as):
-    from lanbill.billing.subscribers import system_group
+    from lanbill.customers.subscribers import system_group
 
     group = make_group("Офис")
     subscriber = make_subscriber(name="Групповой", groups=[group])
@@ -225,7 +225,7 @@ def test_agreement_created_from_the_subscriber_page(client, admin, login_as):
 
 
 def test_address_picker_adds_a_missing_street_in_place(client, admin, login_as):
-    from lanbill.billing import addresses
+    from lanbill.customers import addresses
     from tests.factories import ACTOR
 
     region = addresses.add_entry("region", None, "Калужская обл.", actor=ACTOR)
@@ -310,7 +310,7 @@ def test_subscriber_list_runs_a_fixed_number_of_queries(client, admin, login_as)
 def test_search_index_follows_changes_made_anywhere(client, admin, login_as):
     """The index is refreshed from the data (new ids, updated_at), so
     changes made by billing functions — not by these screens — are found."""
-    from lanbill.billing import subscribers as service
+    from lanbill.customers import subscribers as service
     from tests.factories import ACTOR
 
     subscriber = make_subscriber(name="Старое Имя")

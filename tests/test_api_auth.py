@@ -9,9 +9,9 @@ import datetime as dt
 import pytest
 import time_machine
 
-from lanbill.billing import staff
 from lanbill.models import ApiToken, Group, Role, RoleGroup
 from lanbill.models.base import utcnow
+from lanbill.staff import managers, tokens
 from tests.conftest import ApiClient
 from tests.factories import ACTOR, make_account, make_agreement, make_subscriber, table_counts
 
@@ -22,8 +22,8 @@ def api_for(client, permissions, *, groups=None, login="clerk"):
     role = Role.create(name=f"role-{login}", permissions=list(permissions), all_groups=groups is None)
     for group in groups or ():
         RoleGroup.create(role=role, group=group)
-    manager = staff.create_manager(login, role=role, actor=ACTOR, password="Secret-pass1")
-    return ApiClient(client, staff.create_token(manager, actor=ACTOR))
+    manager = managers.create_manager(login, role=role, actor=ACTOR, password="Secret-pass1")
+    return ApiClient(client, tokens.create_token(manager, actor=ACTOR))
 
 
 # --- 401 ---------------------------------------------------------------------

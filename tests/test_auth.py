@@ -92,7 +92,7 @@ def test_changing_a_set_password_needs_the_current_one(client, admin, login_as):
     ok = client.post("/password", data={"current": "Secret-pass1", "password": "Kolobok-77",
                                         "confirm": "Kolobok-77"})
     assert ok.status_code == 302
-    from lanbill.billing.staff import verify_password
+    from lanbill.staff.managers import verify_password
 
     assert verify_password(Manager.get_by_id(admin.id).password_hash, "Kolobok-77")
 

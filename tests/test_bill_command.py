@@ -14,7 +14,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from lanbill.billing.clock import today
+from lanbill.clock import today
 from lanbill.db import database
 from lanbill.models import Account, Agreement, LedgerEntry, Subscriber
 from lanbill.models.billing import BillingDay

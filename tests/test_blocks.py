@@ -9,11 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-from lanbill.billing import agreements, blocks
-from lanbill.billing.clock import midnight_utc
-from lanbill.billing.errors import Conflict, ValidationError
+from lanbill.billing import blocks
 from lanbill.billing.ledger import post_entry
 from lanbill.billing.payments import post_payment
+from lanbill.clock import midnight_utc
+from lanbill.customers import agreements
+from lanbill.errors import Conflict, ValidationError
 from lanbill.models import Account, AccountStateChange
 from tests.billing_helpers import simulate, state, travel
 from tests.factories import ACTOR, make_account, make_agreement, make_tariff
@@ -96,7 +97,7 @@ def test_traffic_limit_block_lifts_at_the_next_period(app):
 
 def test_disconnect_date_sets_off_at_its_midnight(app):
     with travel("2026-01-10 12:00") as t:
-        from lanbill.billing import accounts
+        from lanbill.customers import accounts
 
         account = _free_account()
         accounts.update_account(account, {"disconnect_date": "2026-01-12"}, actor=ACTOR)

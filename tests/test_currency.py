@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from lanbill.billing import currency
-from lanbill.billing.errors import ValidationError
 from lanbill.billing.payments import post_payment
+from lanbill.errors import ValidationError
 from lanbill.models import LedgerEntry
 from tests.billing_helpers import simulate, travel
 from tests.factories import ACTOR, make_account, make_agreement, make_tariff

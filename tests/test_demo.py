@@ -12,10 +12,10 @@ import peewee
 import pytest
 import time_machine
 
-from lanbill.billing.accounts import login_error
 from lanbill.billing.blocks import available_funds
 from lanbill.billing.ledger import check_invariant, idempotency_key
-from lanbill.billing.subscribers import name_skeleton
+from lanbill.customers.accounts import login_error
+from lanbill.customers.subscribers import name_skeleton
 from lanbill.db import database
 from lanbill.demo import BULK_MODELS, generate
 from lanbill.models import (

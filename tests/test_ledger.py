@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from lanbill.billing import ledger, payments
-from lanbill.billing.errors import ValidationError
+from lanbill.errors import ValidationError
 from lanbill.models import Agreement, LedgerEntry
 from tests.factories import ACTOR, make_agreement
 

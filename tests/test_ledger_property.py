@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lanbill.billing import ledger, payments
-from lanbill.billing.errors import Conflict
+from lanbill.errors import Conflict
 from lanbill.models import Agreement, LedgerEntry, Payment
 from tests.factories import ACTOR, make_agreement
 

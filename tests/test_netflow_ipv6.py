@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from lanbill.billing import settings as catalog_settings
 from lanbill.models.traffic import NetflowStatus
+from lanbill.network import traffic_categories
 from tests.factories import ACTOR, make_account, make_agent, make_tariff
 from tests.test_netflow_protocol import FIELDS6, build_ipfix, build_v9, data_set, template_set
 from tests.test_netflow_server import Running, by_category
@@ -19,7 +19,7 @@ def setup6(app):
     tariff = make_tariff(prepaid_mb=0)
 
     def category(name, networks):
-        return catalog_settings.create_category(tariff.id, {"name": name, "networks": networks,
+        return traffic_categories.create_category(tariff.id, {"name": name, "networks": networks,
                                                              "price_in_mb": "0"}, actor=ACTOR).id
 
     ids = {

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from agents.netflow.server import start_all
-from lanbill.billing import settings as catalog_settings
 from lanbill.models import TrafficDetail, TrafficHourly
 from lanbill.models.traffic import NetflowStatus
+from lanbill.network import traffic_categories
 from tests.factories import ACTOR, make_account, make_agent, make_tariff
 from tests.test_netflow_protocol import (
     EXPORT_TIME,
@@ -40,9 +40,9 @@ HOUR = EXPORT_TIME // 3600 * 3600
 def setup(app):
     agent = make_agent(type="netflow", options={"port": 0}, listen_address="127.0.0.1")
     tariff = make_tariff(prepaid_mb=0)
-    local = catalog_settings.create_category(tariff.id, {"name": "Local", "networks": "192.168.0.0/16, fd00::/8",
+    local = traffic_categories.create_category(tariff.id, {"name": "Local", "networks": "192.168.0.0/16, fd00::/8",
                                                           "price_in_mb": "0"}, actor=ACTOR)
-    internet = catalog_settings.create_category(tariff.id, {"name": "Internet", "networks": "",
+    internet = traffic_categories.create_category(tariff.id, {"name": "Internet", "networks": "",
                                                              "price_in_mb": "1.00"}, actor=ACTOR)
     plain = make_account(agent=agent, tariff=tariff, ips=["10.0.0.5/32"])
     subnet = make_account(agent=agent, tariff=tariff, ips=["10.0.1.0/24", "2001:db8::/64"],

@@ -10,8 +10,8 @@ import pytest
 import time_machine
 
 from lanbill.billing import ledger, payments
-from lanbill.billing.errors import Conflict, ValidationError
 from lanbill.db import database
+from lanbill.errors import Conflict, ValidationError
 from lanbill.models import Agreement, LedgerEntry, Payment
 from tests.factories import ACTOR, make_agreement
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 
 from lanbill.billing import promises
-from lanbill.billing.errors import Conflict, ValidationError
 from lanbill.billing.ledger import post_entry
 from lanbill.billing.payments import post_payment
 from lanbill.billing.run import run_due
+from lanbill.errors import Conflict, ValidationError
 from lanbill.models import Agreement, Group, PromisedPayment, SubscriberGroup
 from tests.billing_helpers import state, travel
 from tests.factories import ACTOR, make_account, make_agreement, make_subscriber, make_tariff

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents.radius.server import Counters, Worker, publish_status
 from lanbill.billing import blocks
-from lanbill.billing.clock import now_utc
+from lanbill.clock import now_utc
 from lanbill.models.radius import CoaRequest, RadiusSession
 from tests.factories import ACTOR, make_account, make_agent, make_nas
 

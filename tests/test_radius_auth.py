@@ -171,7 +171,7 @@ def test_per_minute_tariff_gets_session_timeout_and_pool(app, radius_factory):
 
 
 def test_cache_sees_a_password_change_within_a_refresh(app, radius_factory):
-    from lanbill.billing import accounts
+    from lanbill.customers import accounts
     from tests.factories import ACTOR
 
     radius = radius_factory()

@@ -5,7 +5,7 @@ has not loaded yet."""
 from __future__ import annotations
 
 from agents.radius.cache import Cache
-from lanbill.billing import accounts as account_service
+from lanbill.customers import accounts as account_service
 from lanbill.db import database, is_sqlite
 from lanbill.models import Account
 from tests.factories import ACTOR, make_account, make_agent

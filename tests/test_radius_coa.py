@@ -27,7 +27,7 @@ def _speed_ack():
 @pytest.mark.parametrize("policy,vendor", [("reject", "mikrotik"), ("redirect", "mikrotik"),
                                            ("reject", "accel-ppp")])
 def test_bandwidth_change_sends_coa_with_the_new_rate(app, radius_factory, policy, vendor):
-    from lanbill.billing import accounts
+    from lanbill.customers import accounts
     from lanbill.models import AuditLog
 
     nas = FakeNas([(p.COA_ACK, None)])
@@ -57,7 +57,7 @@ def test_bandwidth_change_sends_coa_with_the_new_rate(app, radius_factory, polic
 
 @pytest.mark.parametrize("policy", ["reject", "redirect"])
 def test_tariff_speed_change_sends_coa_to_its_online_accounts(app, radius_factory, policy):
-    from lanbill.billing import catalog
+    from lanbill.billing import tariffs
 
     nas = FakeNas([(p.COA_ACK, None)])
     try:
@@ -67,7 +67,7 @@ def test_tariff_speed_change_sends_coa_to_its_online_accounts(app, radius_factor
         make_account(agent=radius.agent, login="sp3", password="pw-1", tariff=tariff)  # offline: nothing
         radius.refresh()
         radius.accounting("sp2", "s-sp2", "Start")
-        catalog.update_tariff(tariff, {"speed_in_kbit": 8192, "speed_out_kbit": 2048}, actor=ACTOR)
+        tariffs.update_tariff(tariff, {"speed_in_kbit": 8192, "speed_out_kbit": 2048}, actor=ACTOR)
         request = wait_for(_speed_ack)
         assert request.account_id == online.id and request.attributes["rate"] == [8192, 2048]
         [sent] = nas.received

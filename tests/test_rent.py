@@ -56,8 +56,9 @@ from decimal import Decimal
 
 import pytest
 
-from lanbill.billing import accounts, agreements, blocks, tariff_schedule
+from lanbill.billing import blocks, tariff_schedule
 from lanbill.billing.payments import post_payment
+from lanbill.customers import accounts, agreements
 from lanbill.models import Account, LedgerEntry, TrafficCategory, TrafficHourly
 from tests.billing_helpers import charged, local, simulate, travel
 from tests.factories import ACTOR, make_account, make_agreement, make_tariff
@@ -207,7 +208,7 @@ def test_state_at_answers_from_history(app):
         blocks.block_by_staff(account, actor=ACTOR, reason="x")
         t.move_to(local("2026-01-12 09:00"))
         blocks.unblock_by_staff(account, actor=ACTOR)
-    from lanbill.billing.clock import midnight_utc
+    from lanbill.clock import midnight_utc
 
     fresh = Account.get_by_id(account.id)
     states = [blocks.state_at(fresh, midnight_utc(dt.date(2026, 1, d))) for d in (10, 11, 12, 13)]

@@ -12,13 +12,14 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lanbill.billing import agreements, blocks, tariff_schedule
-from lanbill.billing.clock import local_date_of, midnight_utc
+from lanbill.billing import blocks, tariff_schedule
 from lanbill.billing.ledger import check_invariant
 from lanbill.billing.payments import post_payment
 from lanbill.billing.periods import day_share, days
 from lanbill.billing.rent import rate_state, tariff_rates
 from lanbill.billing.run import run_due
+from lanbill.clock import local_date_of, midnight_utc
+from lanbill.customers import agreements
 from lanbill.models import Account, LedgerEntry, Setting, Tariff, TariffChange
 from lanbill.models.billing import BillingDay
 from tests.billing_helpers import local, travel

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from lanbill.billing import accounts, blocks
+from lanbill.billing import blocks
 from lanbill.billing.payments import post_payment
 from lanbill.billing.rent import MB, prepaid_volume_available
+from lanbill.customers import accounts
 from lanbill.models import TrafficCategory, TrafficHourly
 from tests.billing_helpers import charged, simulate, travel
 from tests.factories import ACTOR, make_account, make_agreement, make_tariff

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from lanbill.billing import blocks, services
-from lanbill.billing.errors import ValidationError
 from lanbill.billing.payments import post_payment
+from lanbill.errors import ValidationError
 from lanbill.models import AccountService, LedgerEntry
 from tests.billing_helpers import simulate, travel
 from tests.factories import ACTOR, make_account, make_agreement, make_tariff
@@ -135,7 +135,7 @@ def test_api_service_catalogue_and_csv_import(app, api):
 
 
 def test_update_service_edits_the_catalogue_but_keeps_kind_and_currency_once_attached(app):
-    from lanbill.billing.errors import Conflict
+    from lanbill.errors import Conflict
     from lanbill.models import Service
 
     _, account = _account()

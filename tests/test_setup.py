@@ -6,10 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from lanbill.billing.payments import post_payment
-from lanbill.billing.staff import manager_for_token
+from lanbill.first_run import initialize
 from lanbill.models import Agreement, Currency, Group, Manager, Operator, Role
 from lanbill.models.staff import PERMISSIONS
-from lanbill.setup import initialize
+from lanbill.staff.tokens import manager_for_token
 from tests.factories import ACTOR, make_agreement
 
 

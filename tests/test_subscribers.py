@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lanbill.billing import subscribers
-from lanbill.billing.errors import Conflict, ValidationError
+from lanbill.customers import subscribers
+from lanbill.errors import Conflict, ValidationError
 from lanbill.models import AuditLog, Group, Subscriber, SubscriberGroup
 from tests.factories import ACTOR, make_account, make_agreement, make_subscriber
 
@@ -89,7 +89,7 @@ def test_skeleton_drops_vowels_and_folds_voiced_pairs():
 
 
 def test_agreement_numbers_follow_pattern_and_are_unique(app):
-    from lanbill.billing import agreements
+    from lanbill.customers import agreements
 
     first = make_agreement()
     second = make_agreement()

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 
 from lanbill.billing import tariff_schedule
-from lanbill.billing.clock import midnight_utc, to_utc
-from lanbill.billing.errors import Conflict
 from lanbill.billing.payments import post_payment
 from lanbill.billing.run import run_due
+from lanbill.clock import midnight_utc, to_utc
+from lanbill.errors import Conflict
 from lanbill.models import Account, AccountStateChange, TariffChange
 from tests.billing_helpers import charged, local, simulate, travel
 from tests.factories import ACTOR, make_account, make_agreement, make_tariff

@@ -1,4 +1,4 @@
-"""Traffic statistics (lanbill.billing.traffic_stats), its API and admin
+"""Traffic statistics (lanbill.network.traffic_stats), its API and admin
 page: grouping by day, hour, category, address and port, in local time,
 with the cost volume charging makes of the traffic; retention."""
 
@@ -9,10 +9,9 @@ from decimal import Decimal
 
 import time_machine
 
-from lanbill.billing import settings as catalog_settings
-from lanbill.billing import traffic_stats
-from lanbill.billing.clock import midnight_utc
+from lanbill.clock import midnight_utc
 from lanbill.models import Setting, TrafficDetail, TrafficHourly
+from lanbill.network import traffic_categories, traffic_stats
 from tests.factories import ACTOR, make_account, make_agent, make_tariff
 
 MB = 1_048_576
@@ -23,9 +22,9 @@ def setup_traffic(prepaid_mb=0):
         tariff = make_tariff(rent="0", prepaid_mb=prepaid_mb)
         account = make_account(tariff=tariff, agent=make_agent(type="netflow"), ips=["10.0.0.5/32"],
                                connect_date="2025-12-01", keep_remote_address=True, keep_remote_port=True)
-    local = catalog_settings.create_category(tariff.id, {"name": "Peering", "networks": "192.168.0.0/16",
+    local = traffic_categories.create_category(tariff.id, {"name": "Peering", "networks": "192.168.0.0/16",
                                                          "price_in_mb": "0"}, actor=ACTOR)
-    internet = catalog_settings.create_category(tariff.id, {"name": "Internet", "price_in_mb": "1.00",
+    internet = traffic_categories.create_category(tariff.id, {"name": "Internet", "price_in_mb": "1.00",
                                                             "price_out_mb": "0.50", "prepaid": True}, actor=ACTOR)
     # Moscow is UTC+3: 22:00 UTC on the 4th is 01:00 local on the 5th
     for day, hour, category, bytes_in, bytes_out in [

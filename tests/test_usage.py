@@ -10,9 +10,9 @@ from decimal import Decimal
 import time_machine
 
 from lanbill.billing import blocks, usage
-from lanbill.billing import settings as catalog_settings
-from lanbill.billing.clock import midnight_utc
+from lanbill.clock import midnight_utc
 from lanbill.models import Account, Agreement, LedgerEntry, TrafficHourly
+from lanbill.network import traffic_categories
 from tests.factories import ACTOR, make_account, make_agent, make_tariff
 
 MB = 1_048_576
@@ -20,7 +20,7 @@ DAY = dt.date(2026, 1, 20)
 
 
 def category(tariff, name, networks="", price_in="0", price_out="0", prepaid=True):
-    return catalog_settings.create_category(tariff.id, {"name": name, "networks": networks, "price_in_mb": price_in,
+    return traffic_categories.create_category(tariff.id, {"name": name, "networks": networks, "price_in_mb": price_in,
                                                         "price_out_mb": price_out, "prepaid": prepaid}, actor=ACTOR)
 
 

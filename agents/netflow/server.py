@@ -235,7 +235,7 @@ class NetflowServer:
         return touched
 
     def status_rows(self) -> list[dict]:
-        from lanbill.billing.clock import now_utc
+        from lanbill.clock import now_utc
 
         now = time.monotonic()
         rows = []

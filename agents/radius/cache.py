@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 
-from lanbill.billing.clock import now_utc
+from lanbill.clock import now_utc
 from lanbill.db import connection, database, is_sqlite
 from lanbill.models import Account, AccountIp, Agent, Agreement, Nas, Tariff
 from lanbill.models.radius import RadiusSession

@@ -32,12 +32,12 @@ from typing import NamedTuple
 
 from agents.radius import protocol as p
 from agents.radius.cache import agent_connection
-from lanbill.billing import audit
-from lanbill.billing.clock import now_utc
+from lanbill.clock import now_utc
 from lanbill.config import DEFAULTS, radius_coa_settings
 from lanbill.db import transaction
 from lanbill.models import Account, AccountStateChange, Nas
 from lanbill.models.radius import CoaRequest, RadiusCursor, RadiusSession
+from lanbill.staff import audit
 
 MAX_ATTEMPTS = DEFAULTS["RADIUS_COA_MAX_ATTEMPTS"]
 REPLY_TIMEOUT = DEFAULTS["RADIUS_COA_TIMEOUT"]

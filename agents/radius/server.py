@@ -23,7 +23,7 @@ import time
 from agents.radius import protocol as p
 from agents.radius.cache import Cache, agent_connection, run_refresher, session_key
 from agents.radius.sessions import Record, Writer, close_stale_sessions
-from lanbill.billing.clock import now_utc
+from lanbill.clock import now_utc
 
 REJECT_MESSAGES = {
     "unknown_login": b"Unknown login",
@@ -529,7 +529,7 @@ def start_service(config: dict, agent_ids: list[int], stop: threading.Event):
 
 def worker_process(config: dict, agent_ids: list[int], stop, index: int) -> None:
     """An extra worker process: its own cache, writer and sockets."""
-    from lanbill.billing import clock
+    from lanbill import clock
     from lanbill.db import bind_database, configure_encryption
 
     bind_database(config["DATABASE_URL"])

@@ -13,7 +13,7 @@ import datetime as dt
 import threading
 
 from agents.radius.cache import agent_connection
-from lanbill.billing.clock import now_utc
+from lanbill.clock import now_utc
 from lanbill.db import database, is_sqlite, transaction
 from lanbill.models.radius import RadiusSession
 

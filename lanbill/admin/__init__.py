@@ -11,7 +11,7 @@ def local_datetime(value, with_time=True):
     """A naive-UTC timestamp (or a date) shown in the operator's zone."""
     import datetime as dt
 
-    from lanbill.billing.clock import to_local
+    from lanbill.clock import to_local
 
     if value is None:
         return ""
@@ -25,7 +25,7 @@ def local_datetime(value, with_time=True):
 
 @bp.record_once
 def _register_sql_functions(state):
-    from lanbill.admin.search import register_sql_functions
+    from lanbill.customers.search import register_sql_functions
 
     register_sql_functions()
 

@@ -13,15 +13,17 @@ from flask_login import current_user
 
 from lanbill.admin import bp
 from lanbill.admin.agreements import KIND_LABELS
-from lanbill.admin.forms import AccountForm, BlockForm, PlanTariffForm, apply_error
-from lanbill.admin.permissions import ensure_visible, requires, scope
-from lanbill.admin.search import ACCOUNT_CRITERIA, account_condition, ensure_index, subscriber_condition
+from lanbill.admin.common import apply_errors, current_actor, ensure_visible, requires
+from lanbill.admin.forms import AccountForm, BlockForm, PlanTariffForm
+from lanbill.admin.search import ACCOUNT_CRITERIA
 from lanbill.admin.services import account_services_panel
 from lanbill.admin.subscribers import STATE_FILTER_LABELS, translate_error, visible_subscriber
 from lanbill.admin.tables import Column, Table, wants_csv
-from lanbill.billing import accounts, blocks, tariff_schedule
-from lanbill.billing.clock import today
-from lanbill.billing.errors import BillingError, Conflict
+from lanbill.billing import blocks, tariff_schedule
+from lanbill.clock import today
+from lanbill.customers import accounts
+from lanbill.customers.search import account_condition, ensure_index, subscriber_condition
+from lanbill.errors import BillingError, Conflict
 from lanbill.models import (
     Account,
     AccountIp,
@@ -35,6 +37,7 @@ from lanbill.models import (
     TariffChange,
 )
 from lanbill.models.accounts import STATES
+from lanbill.staff.access import scope
 
 
 def _ips_text(row) -> str:
@@ -127,7 +130,7 @@ def visible_account(account_id) -> Account:
                .switch(Account).join(Tariff).where(Account.id == account_id).first())
     if account is None:
         abort(404)
-    ensure_visible(current_user, account.subscriber_id)
+    ensure_visible(account.subscriber_id)
     return account
 
 
@@ -171,9 +174,9 @@ def account_new():
         status = 422
         if form.validate():
             try:
-                account = accounts.create_account(form.domain_data(), actor=current_user)
+                account = accounts.create_account(form.domain_data(), actor=current_actor())
             except BillingError as exc:
-                apply_error(form, exc)
+                apply_errors(form, exc)
                 status = exc.status
             else:
                 flash(_("The account is created."), "success")
@@ -238,9 +241,9 @@ def account_edit(account_id):
             except ValueError:
                 version = None
             try:
-                accounts.update_account(account, data, actor=current_user, version=version)
+                accounts.update_account(account, data, actor=current_actor(), version=version)
             except BillingError as exc:
-                apply_error(form, exc)
+                apply_errors(form, exc)
                 status = 409 if isinstance(exc, Conflict) and not exc.fields else exc.status
             else:
                 flash(_("The account is saved."), "success")
@@ -257,7 +260,7 @@ def account_block(account_id):
     account = visible_account(account_id)
     form = BlockForm(prefix="b")
     try:
-        blocks.block_by_staff(account, actor=current_user, reason=form.reason.data or "")
+        blocks.block_by_staff(account, actor=current_actor(), reason=form.reason.data or "")
     except BillingError as exc:
         flash(translate_error(exc), "error")
     else:
@@ -271,7 +274,7 @@ def account_unblock(account_id):
     account = visible_account(account_id)
     form = BlockForm(prefix="b")
     try:
-        blocks.unblock_by_staff(account, actor=current_user, reason=form.reason.data or "")
+        blocks.unblock_by_staff(account, actor=current_actor(), reason=form.reason.data or "")
     except BillingError as exc:
         flash(translate_error(exc), "error")
     else:
@@ -283,7 +286,7 @@ def account_unblock(account_id):
 @requires("subscribers.edit")
 def account_delete(account_id):
     account = visible_account(account_id)
-    accounts.delete_account(account, actor=current_user)
+    accounts.delete_account(account, actor=current_actor())
     flash(_("The account is deleted; its history stays."), "success")
     return redirect(url_for("admin.subscriber_edit", subscriber_id=account.subscriber_id) + "#accounts")
 
@@ -310,7 +313,7 @@ def account_plan(account_id):
         return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
     tariff = Tariff.get_by_id(form.tariff_id.data)
     try:
-        plan(account, tariff, dt.datetime.combine(day, clock), actor=current_user)  # local wall-clock time
+        plan(account, tariff, dt.datetime.combine(day, clock), actor=current_actor())  # local wall-clock time
     except BillingError as exc:
         flash(translate_error(exc), "error")
     else:
@@ -327,7 +330,7 @@ def account_plan_cancel(account_id, change_id):
     if change is None:
         abort(404)
     try:
-        tariff_schedule.cancel_change(change, actor=current_user)
+        tariff_schedule.cancel_change(change, actor=current_actor())
     except BillingError as exc:
         flash(translate_error(exc), "error")
     else:

@@ -11,11 +11,11 @@ from flask_login import current_user
 from markupsafe import escape
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires
-from lanbill.admin.settings_forms import EntryForm, apply_errors, current_actor
+from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.settings_forms import EntryForm
 from lanbill.admin.tables import Column, Table
-from lanbill.billing import addresses as directory
-from lanbill.billing.errors import BillingError
+from lanbill.customers import addresses as directory
+from lanbill.errors import BillingError
 
 LEVEL_TITLES = {"region": _l("Regions"), "city": _l("Cities"), "street": _l("Streets"), "building": _l("Buildings")}
 LEVEL_NAMES = {"region": _l("Region"), "city": _l("City"), "street": _l("Street"), "building": _l("Building")}

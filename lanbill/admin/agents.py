@@ -15,7 +15,7 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires
+from lanbill.admin.common import apply_errors, current_actor, requires
 from lanbill.admin.settings_forms import (
     AGENT_OPTIONS,
     AGENT_TYPE_LABELS,
@@ -24,16 +24,14 @@ from lanbill.admin.settings_forms import (
     agent_form_class,
     agent_option_fields,
     agent_options,
-    apply_errors,
-    current_actor,
 )
 from lanbill.admin.tables import Column, Table
-from lanbill.billing import catalog, settings
-from lanbill.billing.clock import now_utc
-from lanbill.billing.errors import BillingError
+from lanbill.clock import now_utc
+from lanbill.errors import BillingError
 from lanbill.models import Account, Agent, Nas
 from lanbill.models.agents import AGENT_TYPES
 from lanbill.models.traffic import NetflowStatus
+from lanbill.network import agents as network_agents
 
 # The live status of each agent type is shown by that agent's own screen.
 STATUS_PAGES = {"radius": "admin.radius_status", "netflow": "admin.netflow_status"}
@@ -131,9 +129,9 @@ def agent_new(agent_type):
         data = {"name": form.name.data, "type": agent_type, "listen_address": form.listen_address.data.strip(),
                 "options": agent_options(form, agent_type)}
         try:
-            agent = catalog.create_agent(data, actor=current_actor())
+            agent = network_agents.create_agent(data, actor=current_actor())
             if not form.enabled.data:
-                settings.update_agent(agent.id, {"enabled": False}, actor=current_actor())
+                network_agents.update_agent(agent.id, {"enabled": False}, actor=current_actor())
         except BillingError as exc:
             apply_errors(form, exc)
             status = exc.status
@@ -155,7 +153,7 @@ def agent_edit(agent_id):
     status = 200
     if request.method == "POST" and request.form.get("delete"):
         try:
-            settings.delete_agent(agent.id, actor=current_actor())
+            network_agents.delete_agent(agent.id, actor=current_actor())
         except BillingError as exc:
             flash(_(exc.message), "error")
             return redirect(url_for("admin.agent_edit", agent_id=agent.id))
@@ -165,7 +163,7 @@ def agent_edit(agent_id):
         data = {"name": form.name.data, "listen_address": form.listen_address.data, "enabled": form.enabled.data,
                 "options": agent_options(form, agent.type, agent.options)}
         try:
-            settings.update_agent(agent.id, data, actor=current_actor(), version=form.version_number())
+            network_agents.update_agent(agent.id, data, actor=current_actor(), version=form.version_number())
         except BillingError as exc:
             apply_errors(form, exc)
             status = exc.status
@@ -229,7 +227,7 @@ def nas_new():
     status = 200
     if form.validate_on_submit():
         try:
-            nas = catalog.create_nas(_nas_data(form, creating=True), actor=current_actor())
+            nas = network_agents.create_nas(_nas_data(form, creating=True), actor=current_actor())
         except BillingError as exc:
             apply_errors(form, exc)
             status = exc.status
@@ -254,12 +252,12 @@ def nas_edit(nas_id):
     _agent_choices(form)
     status = 200
     if request.method == "POST" and request.form.get("delete"):
-        settings.delete_nas(nas.id, actor=current_actor())
+        network_agents.delete_nas(nas.id, actor=current_actor())
         flash(_("The NAS is deleted."), "success")
         return redirect(url_for("admin.nas_list"))
     if form.validate_on_submit():
         try:
-            settings.update_nas(nas.id, _nas_data(form, creating=False), actor=current_actor(),
+            network_agents.update_nas(nas.id, _nas_data(form, creating=False), actor=current_actor(),
                                 version=form.version_number())
         except BillingError as exc:
             apply_errors(form, exc)

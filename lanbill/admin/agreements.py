@@ -12,13 +12,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.forms import AgreementForm, AgreementNumberForm, CreditLimitForm, PromiseForm, apply_error
-from lanbill.admin.permissions import ensure_visible, requires
+from lanbill.admin.common import apply_errors, current_actor, ensure_visible, requires
+from lanbill.admin.forms import AgreementForm, AgreementNumberForm, CreditLimitForm, PromiseForm
 from lanbill.admin.subscribers import visible_subscriber
 from lanbill.admin.tables import Column, Table, wants_csv
-from lanbill.billing import agreements, promises
-from lanbill.billing.clock import midnight_utc, today
-from lanbill.billing.errors import BillingError
+from lanbill.billing import promises
+from lanbill.clock import midnight_utc, today
+from lanbill.customers import agreements
+from lanbill.errors import BillingError
 from lanbill.models import Agreement, Currency, LedgerEntry, Operator
 
 KIND_LABELS = {
@@ -39,7 +40,7 @@ def visible_agreement(agreement_id) -> Agreement:
                  .where(Agreement.id == agreement_id).first())
     if agreement is None:
         abort(404)
-    ensure_visible(current_user, agreement.subscriber_id)
+    ensure_visible(agreement.subscriber_id)
     return agreement
 
 
@@ -69,11 +70,11 @@ def agreement_new(subscriber_id):
             if not form.date.errors:
                 try:
                     agreement = agreements.create_agreement(
-                        subscriber, actor=current_user, number=(form.number.data or "").strip() or None,
+                        subscriber, actor=current_actor(), number=(form.number.data or "").strip() or None,
                         operator=form.operator.data, currency=form.currency.data,
                         credit_limit=form.credit_limit.data or "0", date=day)
                 except BillingError as exc:
-                    apply_error(form, exc)
+                    apply_errors(form, exc)
                     status = exc.status
                 else:
                     flash(_("Agreement %(number)s is created.", number=agreement.number), "success")
@@ -153,7 +154,7 @@ def _post_agreement_form(agreement_id, form_class, prefix: str, form_name: str, 
         try:
             change(agreement, form)
         except BillingError as exc:
-            apply_error(form, exc)
+            apply_errors(form, exc)
         else:
             flash(done_message(), "success")
             return redirect(url_for("admin.agreement_view", agreement_id=agreement.id))
@@ -165,7 +166,7 @@ def _post_agreement_form(agreement_id, form_class, prefix: str, form_name: str, 
 def agreement_credit(agreement_id):
     return _post_agreement_form(
         agreement_id, CreditLimitForm, "c", "credit_form",
-        lambda agreement, form: agreements.set_credit_limit(agreement, form.credit_limit.data, actor=current_user),
+        lambda agreement, form: agreements.set_credit_limit(agreement, form.credit_limit.data, actor=current_actor()),
         lambda: _("The credit limit is saved."))
 
 
@@ -175,7 +176,7 @@ def agreement_promise(agreement_id):
     """Give a promised payment (the group's rules decide)."""
     return _post_agreement_form(
         agreement_id, PromiseForm, "p", "promise_form",
-        lambda agreement, form: promises.request_promise(agreement, form.amount.data, actor=current_user),
+        lambda agreement, form: promises.request_promise(agreement, form.amount.data, actor=current_actor()),
         lambda: _("The promised payment is given."))
 
 
@@ -185,5 +186,5 @@ def agreement_number(agreement_id):
     """Edit the number in place (unique per operator)."""
     return _post_agreement_form(
         agreement_id, AgreementNumberForm, "n", "number_form",
-        lambda agreement, form: agreements.set_number(agreement, form.number.data, actor=current_user),
+        lambda agreement, form: agreements.set_number(agreement, form.number.data, actor=current_actor()),
         lambda: _("The agreement number is saved."))

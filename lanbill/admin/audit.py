@@ -10,10 +10,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires
+from lanbill.admin.common import requires
 from lanbill.admin.settings_forms import AuditFilterForm
 from lanbill.admin.tables import Column, Table, wants_csv
-from lanbill.billing.clock import midnight_utc, to_local
+from lanbill.clock import midnight_utc, to_local
 from lanbill.models import AuditLog, Manager
 
 # Where an audited object is shown: object_type → (endpoint, URL argument).

@@ -10,11 +10,11 @@ from flask_login import current_user
 from peewee import fn
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires
-from lanbill.admin.settings_forms import CurrencyForm, RateForm, apply_errors, current_actor
+from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.settings_forms import CurrencyForm, RateForm
 from lanbill.admin.tables import Column, Table
-from lanbill.billing import settings
-from lanbill.billing.errors import BillingError
+from lanbill.billing import currency as currency_rates
+from lanbill.errors import BillingError
 from lanbill.models import Currency, CurrencyRate
 
 
@@ -54,7 +54,7 @@ def currency_new():
     form = CurrencyForm()
     if form.validate_on_submit():
         try:
-            currency = settings.create_currency(
+            currency = currency_rates.create_currency(
                 {"code": form.code.data, "name": form.name.data, "symbol": form.symbol.data}, actor=current_actor())
         except BillingError as exc:
             apply_errors(form, exc)
@@ -88,7 +88,7 @@ def currency_edit(currency_id):
         form.code.data = currency.code  # fixed after creation
         if form.validate_on_submit():
             try:
-                settings.update_currency(currency.id, {"name": form.name.data, "symbol": form.symbol.data},
+                currency_rates.update_currency(currency.id, {"name": form.name.data, "symbol": form.symbol.data},
                                          actor=current_actor(), version=form.version_number())
             except BillingError as exc:
                 apply_errors(form, exc)
@@ -116,7 +116,7 @@ def currency_rate_new(currency_id):
     rate_form = RateForm()
     if rate_form.validate_on_submit():
         try:
-            settings.set_rate(currency.id, rate_form.date.data, rate_form.rate.data, actor=current_actor())
+            currency_rates.set_rate(currency.id, rate_form.date.data, rate_form.rate.data, actor=current_actor())
         except BillingError as exc:
             apply_errors(rate_form, exc)
         else:
@@ -131,6 +131,6 @@ def currency_rate_new(currency_id):
 @requires("settings.edit")
 def currency_rate_delete(rate_id):
     rate = CurrencyRate.get_or_none(CurrencyRate.id == rate_id) or abort(404)
-    settings.delete_rate(rate.id, actor=current_actor())
+    currency_rates.delete_rate(rate.id, actor=current_actor())
     flash(_("The rate is deleted."), "success")
     return redirect(url_for("admin.currency_edit", currency_id=rate.currency_id))

@@ -18,11 +18,12 @@ from markupsafe import Markup, escape
 from peewee import Case, fn
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires, visible_subscriber_ids
-from lanbill.billing.clock import local_date_of, midnight_utc, today
+from lanbill.admin.common import requires
+from lanbill.clock import local_date_of, midnight_utc, today
 from lanbill.db import database, from_minor, is_sqlite
 from lanbill.models import Account, Agreement, LedgerEntry, Payment, Subscriber
 from lanbill.money import format_money
+from lanbill.staff.access import visible_subscriber_ids
 
 CHART_DAYS = 60
 # Ledger kinds that are charges for services (DESIGN §4); a correction by

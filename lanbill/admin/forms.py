@@ -1,13 +1,12 @@
 """WTForms for the subscriber, agreement, account and payment screens.
 
 Forms only carry and display values: the rules live in lanbill/billing and
-their refusals come back as BillingError, which `apply_error` spreads over
+their refusals come back as BillingError, which `common.apply_errors` spreads over
 the form's fields in the UI language (nothing is saved on bad input).
 """
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -35,28 +34,6 @@ DELIVERY_CHOICES = [("", "—"), ("post", _l("By post")), ("courier", _l("By cou
 PAYMENT_METHOD_CHOICES = [("cash", _l("Cash")), ("bank", _l("Bank transfer")), ("card", _l("Card")),
                           ("gateway", _l("Payment gateway"))]
 ADDRESS_KINDS = ("main", "postal", "delivery")
-
-
-def apply_error(form, exc, mapping: dict | None = None) -> None:
-    """Put a BillingError's field messages on the form's fields (translated)
-    and its message on the form.  `mapping` renames domain field names to
-    form field names; a message for a field the form lacks goes on top."""
-    mapping = mapping or {}
-    form.form_errors = list(getattr(form, "form_errors", []) or [])
-    placed = False
-    for name, message in (exc.fields or {}).items():
-        field = getattr(form, mapping.get(name, name), None)
-        text = _(message, **exc.params) if exc.params else _(message)
-        if field is not None and hasattr(field, "errors"):
-            if not isinstance(field.errors, list):
-                field.errors = list(field.errors)
-            field.errors.append(text)
-            placed = True
-        else:
-            form.form_errors.append(text)
-    top = _(exc.message, **exc.params) if exc.params else _(exc.message)
-    if not placed or top not in form.form_errors:
-        form.form_errors.insert(0, top)
 
 
 class MultiCheckboxField(SelectMultipleField):

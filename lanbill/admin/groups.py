@@ -10,11 +10,11 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires
-from lanbill.admin.settings_forms import GroupForm, apply_errors, current_actor
+from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.settings_forms import GroupForm
 from lanbill.admin.tables import Column, Table
-from lanbill.billing import settings
-from lanbill.billing.errors import BillingError
+from lanbill.customers import groups as subscriber_groups
+from lanbill.errors import BillingError
 from lanbill.models import Group, SubscriberGroup
 from lanbill.money import money_str
 
@@ -60,9 +60,9 @@ def _save(group):
         data = {f: getattr(form, f).data for f in FIELDS}
         try:
             if group is None:
-                group = settings.create_group(data, actor=current_actor())
+                group = subscriber_groups.create_group(data, actor=current_actor())
             else:
-                settings.update_group(group.id, data, actor=current_actor(), version=form.version_number())
+                subscriber_groups.update_group(group.id, data, actor=current_actor(), version=form.version_number())
         except BillingError as exc:
             apply_errors(form, exc)
             status = exc.status
@@ -92,7 +92,7 @@ def group_edit(group_id):
 def group_delete(group_id):
     group = Group.get_or_none(Group.id == group_id) or abort(404)
     try:
-        settings.delete_group(group.id, actor=current_actor())
+        subscriber_groups.delete_group(group.id, actor=current_actor())
     except BillingError as exc:
         flash(_(exc.message), "error")
         return redirect(url_for("admin.group_edit", group_id=group.id)), 303

@@ -9,11 +9,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires
-from lanbill.admin.settings_forms import OperatorForm, apply_errors, current_actor
+from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.settings_forms import OperatorForm
 from lanbill.admin.tables import Column, Table
-from lanbill.billing import settings
-from lanbill.billing.errors import BillingError
+from lanbill.customers import operators as operator_records
+from lanbill.errors import BillingError
 from lanbill.models import Operator
 
 FIELDS = ("name", "inn", "kpp", "ogrn", "bank_name", "bik", "corr_account", "settlement_account", "address",
@@ -50,16 +50,17 @@ def _save(operator):
     form = OperatorForm(data=initial)
     status = 200
     if request.method == "POST" and operator is not None and request.form.get("make_default"):
-        settings.make_default_operator(operator.id, actor=current_actor())
+        operator_records.make_default_operator(operator.id, actor=current_actor())
         flash(_("New agreements will get this operator."), "success")
         return redirect(url_for("admin.operator_edit", operator_id=operator.id))
     if form.validate_on_submit():
         data = {f: getattr(form, f).data for f in FIELDS}
         try:
             if operator is None:
-                operator = settings.create_operator(data, actor=current_actor())
+                operator = operator_records.create_operator(data, actor=current_actor())
             else:
-                settings.update_operator(operator.id, data, actor=current_actor(), version=form.version_number())
+                operator_records.update_operator(operator.id, data, actor=current_actor(),
+                                                 version=form.version_number())
         except BillingError as exc:
             apply_errors(form, exc)
             status = exc.status

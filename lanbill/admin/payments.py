@@ -15,15 +15,17 @@ from flask_login import current_user
 
 from lanbill.admin import bp
 from lanbill.admin.agreements import visible_agreement
-from lanbill.admin.forms import CancelPaymentForm, PaymentForm, apply_error
-from lanbill.admin.permissions import ensure_visible, requires, scope
-from lanbill.admin.search import PAYMENT_CRITERIA, ensure_index, subscriber_condition
+from lanbill.admin.common import apply_errors, current_actor, ensure_visible, requires
+from lanbill.admin.forms import CancelPaymentForm, PaymentForm
+from lanbill.admin.search import PAYMENT_CRITERIA
 from lanbill.admin.subscribers import agreements_by_subscriber, translate_error, visible_subscriber
 from lanbill.billing import payments
-from lanbill.billing.clock import today
-from lanbill.billing.errors import BillingError
+from lanbill.clock import today
+from lanbill.customers.search import ensure_index, subscriber_condition
+from lanbill.errors import BillingError
 from lanbill.models import Agreement, Currency, Payment, Subscriber
 from lanbill.money import format_money
+from lanbill.staff.access import scope
 
 SEARCH_LIMIT = 30
 
@@ -107,13 +109,13 @@ def payment_post(agreement_id):
     if valid:
         try:
             if amount:
-                payments.post_payment(agreement, amount, form.document_number.data, actor=current_user,
+                payments.post_payment(agreement, amount, form.document_number.data, actor=current_actor(),
                                       paid_at=paid_at, method=form.method.data, comment=form.comment.data or "")
             else:
-                payments.set_balance_to(agreement, target, form.document_number.data, actor=current_user,
+                payments.set_balance_to(agreement, target, form.document_number.data, actor=current_actor(),
                                         paid_at=paid_at, comment=form.comment.data or "", method=form.method.data)
         except BillingError as exc:
-            apply_error(form, exc, {"target": "target_balance"})
+            apply_errors(form, exc, {"target": "target_balance"})
             return render_template("admin/payments/form.html", **_context(agreement, form)), exc.status
         fresh = Agreement.select(Agreement, Currency).join(Currency).where(Agreement.id == agreement.id).get()
         flash(_("The payment is booked. Balance: %(balance)s",
@@ -129,10 +131,10 @@ def payment_cancel(payment_id):
     if payment is None:
         abort(404)
     agreement = Agreement.get_by_id(payment.agreement_id)
-    ensure_visible(current_user, agreement.subscriber_id)
+    ensure_visible(agreement.subscriber_id)
     form = CancelPaymentForm(prefix="x")
     try:
-        payments.cancel_payment(payment, actor=current_user, reason=form.reason.data or "")
+        payments.cancel_payment(payment, actor=current_actor(), reason=form.reason.data or "")
     except BillingError as exc:
         flash(translate_error(exc), "error")
     else:

@@ -9,12 +9,11 @@ import datetime as dt
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from peewee import fn
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires
-from lanbill.billing.clock import now_utc
+from lanbill.admin.common import current_actor, ensure_visible, requires
+from lanbill.clock import now_utc
 from lanbill.models import Account, Agent, Nas
 from lanbill.models.radius import CoaRequest, RadiusAgentStatus, RadiusSession
 
@@ -47,7 +46,7 @@ def radius_session_disconnect(session_id):
     if session.stopped_at is not None:
         flash(_("The session has already ended."), "error")
         return redirect(url_for("admin.radius_sessions"))
-    coa_request = request_disconnect(session, actor=current_user)
+    coa_request = request_disconnect(session, actor=current_actor())
     from lanbill.jobs import send_radius_coa
 
     send_radius_coa(coa_request.id)
@@ -150,10 +149,9 @@ def radius_status():
 def radius_account_coa(account_id):
     """The account's CoA/Disconnect history: every attempt's outcome."""
     from agents.radius.coa import history
-    from lanbill.admin.permissions import ensure_visible
 
     account = Account.get_or_none(Account.id == account_id)
     if account is None:
         abort(404)
-    ensure_visible(current_user, account.subscriber_id)
+    ensure_visible(account.subscriber_id)
     return render_template("admin/radius/account_coa.html", account=account, requests=history(account_id))

@@ -10,6 +10,7 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from lanbill.admin import bp
+from lanbill.admin.common import apply_errors, current_actor, requires
 from lanbill.admin.forms import (
     SERVICE_KIND_CHOICES,
     SERVICE_SCHEME_CHOICES,
@@ -18,16 +19,13 @@ from lanbill.admin.forms import (
     ImportMappingForm,
     ImportUploadForm,
     ServiceForm,
-    apply_error,
 )
-from lanbill.admin.permissions import requires
-from lanbill.admin.settings_forms import current_actor
 from lanbill.admin.tables import Column, Table
 from lanbill.admin.tariffs import currency_choices
 from lanbill.billing import services
-from lanbill.billing.clock import today
-from lanbill.billing.errors import BillingError
+from lanbill.clock import today
 from lanbill.db import is_sqlite
+from lanbill.errors import BillingError
 from lanbill.models import Account, AccountService, Agreement, Currency, LedgerEntry, Service
 from lanbill.money import money_str
 
@@ -107,7 +105,7 @@ def service_new():
         try:
             service = services.create_service(form.domain_data(), actor=current_actor())
         except BillingError as exc:
-            apply_error(form, exc)
+            apply_errors(form, exc)
             status = exc.status
         else:
             flash(_("The service is added to the catalogue."), "success")
@@ -135,7 +133,7 @@ def service_edit(service_id):
         try:
             services.update_service(service, form.domain_data(), actor=current_actor())
         except BillingError as exc:
-            apply_error(form, exc)
+            apply_errors(form, exc)
             status = exc.status
         else:
             flash(_("The service is saved."), "success")
@@ -310,7 +308,7 @@ def services_import():
         report = services.import_one_offs(form.csv_text.data or "", form.mapping(), actor=current_actor(),
                                           dry_run=dry_run, service=form.service_id.data or None)
     except BillingError as exc:
-        apply_error(form, exc)
+        apply_errors(form, exc)
         return render_template("admin/services/import.html", upload=upload, form=form, report=None), exc.status
     if not dry_run and report.ok:
         # PRG: reloading the result page must not book the file a second time.

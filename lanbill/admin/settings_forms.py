@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -26,35 +24,13 @@ from wtforms import widgets as wtf_widgets
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as FieldError
 
-from lanbill.billing.actor import Actor
-from lanbill.billing.settings import DIGIT_MESSAGES
 from lanbill.models.agents import AGENT_TYPES, NAS_VENDORS
 from lanbill.models.tariffs import SCHEMES, VOLUME_SOURCES
 from lanbill.money import MoneyError, parse_money
+from lanbill.records import DIGIT_MESSAGES
 
 REQUIRED = _l("Required.")
 WHOLE = _l("A whole number, zero or more.")
-
-
-def current_actor() -> Actor:
-    """The manager behind this request, with the client's IP, for audit."""
-    return Actor(f"manager:{current_user.login}", manager_id=current_user.id,
-                 ip=request.remote_addr or "", is_staff=True)
-
-
-def apply_errors(form, exc, aliases: dict | None = None) -> None:
-    """Show a domain refusal (BillingError) on the form: each field's message
-    under its field (`aliases` maps a service's field name to the form's),
-    the general one in `form.form_errors`."""
-    placed = False
-    for name, message in (exc.fields or {}).items():
-        name = (aliases or {}).get(name, name)
-        field = getattr(form, name, None) or getattr(form, name.removesuffix("_id"), None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors or []) + [_(message)]
-            placed = True
-    general = _(exc.message, **exc.params) if exc.params else _(exc.message)
-    form.form_errors.append(general if not placed or not exc.fields else _("Check the highlighted fields."))
 
 
 class Money:
@@ -275,8 +251,8 @@ class CurrencyForm(VersionedForm):
 
 
 def _rate(form, field):
-    from lanbill.billing.errors import BillingError
-    from lanbill.billing.settings import parse_rate
+    from lanbill.billing.currency import parse_rate
+    from lanbill.errors import BillingError
 
     try:
         parse_rate(field.data)

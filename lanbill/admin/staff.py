@@ -10,20 +10,19 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires
+from lanbill.admin.common import apply_errors, current_actor, requires
 from lanbill.admin.settings_forms import (
     PERMISSION_LABELS,
     ManagerForm,
     PasswordResetForm,
     RoleForm,
-    apply_errors,
-    current_actor,
 )
 from lanbill.admin.tables import Column, Table
-from lanbill.billing import settings
-from lanbill.billing.errors import BillingError
+from lanbill.errors import BillingError
 from lanbill.models import Group, Manager, Role, RoleGroup
 from lanbill.models.staff import PERMISSIONS
+from lanbill.staff import managers as staff_managers
+from lanbill.staff import roles as staff_roles
 
 
 def _manager_columns():
@@ -66,7 +65,7 @@ def manager_new():
     status = 200
     if form.validate_on_submit():
         try:
-            manager = settings.create_manager({**_manager_data(form), "password": form.password.data or ""},
+            manager = staff_managers.add_manager({**_manager_data(form), "password": form.password.data or ""},
                                               actor=current_actor())
         except BillingError as exc:
             apply_errors(form, exc)
@@ -98,7 +97,7 @@ def manager_edit(manager_id):
             status = 422
         else:
             try:
-                settings.update_manager(manager.id, _manager_data(form), actor=current_actor(),
+                staff_managers.update_manager(manager.id, _manager_data(form), actor=current_actor(),
                                         version=form.version_number())
             except BillingError as exc:
                 apply_errors(form, exc)
@@ -119,7 +118,7 @@ def manager_password(manager_id):
     password_form = PasswordResetForm()
     if password_form.validate_on_submit():
         try:
-            settings.reset_password(manager.id, password_form.password.data, actor=current_actor())
+            staff_managers.reset_password(manager.id, password_form.password.data, actor=current_actor())
         except BillingError as exc:
             apply_errors(password_form, exc)
         else:
@@ -179,9 +178,9 @@ def _save_role(role):
                 "group_ids": form.group_ids.data}
         try:
             if role is None:
-                role = settings.create_role(data, actor=current_actor())
+                role = staff_roles.create_role(data, actor=current_actor())
             else:
-                settings.update_role(role.id, data, actor=current_actor(), version=form.version_number())
+                staff_roles.update_role(role.id, data, actor=current_actor(), version=form.version_number())
         except BillingError as exc:
             apply_errors(form, exc)
             status = exc.status
@@ -210,7 +209,7 @@ def role_edit(role_id):
 def role_delete(role_id):
     role = Role.get_or_none(Role.id == role_id) or abort(404)
     try:
-        settings.delete_role(role.id, actor=current_actor())
+        staff_roles.delete_role(role.id, actor=current_actor())
     except BillingError as exc:
         flash(_(exc.message), "error")
         return redirect(url_for("admin.role_edit", role_id=role.id))

@@ -14,20 +14,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.forms import ADDRESS_KINDS, GroupAddForm, SubscriberForm, apply_error
-from lanbill.admin.permissions import ensure_visible, requires, scope
-from lanbill.admin.search import (
-    RULE_FIELDS,
-    RULE_OPS,
-    SUBSCRIBER_CRITERIA,
-    clean_rules,
-    ensure_index,
-    narrow_subscribers,
-    rules_condition,
-)
+from lanbill.admin.common import apply_errors, current_actor, ensure_visible, requires
+from lanbill.admin.forms import ADDRESS_KINDS, GroupAddForm, SubscriberForm
+from lanbill.admin.search import RULE_FIELDS, RULE_OPS, SUBSCRIBER_CRITERIA
 from lanbill.admin.tables import Column, Table, wants_csv
-from lanbill.billing import addresses, audit, preferences, subscriber_cards, subscribers
-from lanbill.billing.errors import BillingError, Conflict
+from lanbill.customers import addresses, subscriber_cards, subscribers
+from lanbill.customers.search import clean_rules, ensure_index, narrow_subscribers, rules_condition
+from lanbill.errors import BillingError, Conflict
 from lanbill.models import (
     Account,
     AccountIp,
@@ -43,6 +36,8 @@ from lanbill.models import (
     Tariff,
 )
 from lanbill.models.accounts import STATES
+from lanbill.staff import audit, preferences
+from lanbill.staff.access import scope
 
 KIND_LABELS = {"individual": _l("Individual"), "legal": _l("Legal entity")}
 CATEGORY_LABELS = {"subscriber": _l("Subscriber"), "operator": _l("Operator"), "dealer": _l("Dealer")}
@@ -63,7 +58,7 @@ def visible_subscriber(subscriber_id) -> Subscriber:
     subscriber = Subscriber.get_or_none(Subscriber.id == subscriber_id)
     if subscriber is None:
         abort(404)
-    ensure_visible(current_user, subscriber.id)
+    ensure_visible(subscriber.id)
     return subscriber
 
 
@@ -336,10 +331,10 @@ def subscriber_new():
         allowed = {g for g, _name in form.groups.choices}
         groups = [g for g in (form.groups.data or []) if g in allowed]
         try:
-            subscriber = subscriber_cards.create_card(data, actor=current_user, groups=groups,
+            subscriber = subscriber_cards.create_card(data, actor=current_actor(), groups=groups,
                                                       address_values=_address_values(form))
         except BillingError as exc:
-            apply_error(form, exc, {"inn": "inn_individual" if kind == "individual" else "inn_legal",
+            apply_errors(form, exc, {"inn": "inn_individual" if kind == "individual" else "inn_legal",
                                     "main_flat": "main_flat", "main_building": "main_text"})
             return render_template("admin/subscribers/form.html", form=form, subscriber=None, similar=[],
                                    can_personal=can_personal, templates=_templates(),
@@ -405,10 +400,10 @@ def subscriber_edit(subscriber_id):
                                        can_edit=can_edit, templates=[], address_infos=_address_infos(subscriber),
                                        **_panels(subscriber))
             try:
-                subscriber_cards.update_card(subscriber, data, actor=current_user, version=version,
+                subscriber_cards.update_card(subscriber, data, actor=current_actor(), version=version,
                                              address_values=_address_values(form))
             except BillingError as exc:
-                apply_error(form, exc, {"inn": "inn_individual" if subscriber.kind == "individual" else "inn_legal"})
+                apply_errors(form, exc, {"inn": "inn_individual" if subscriber.kind == "individual" else "inn_legal"})
                 status = 409 if isinstance(exc, Conflict) and not exc.fields else exc.status
                 return render_template("admin/subscribers/form.html", form=form, subscriber=subscriber,
                                        similar=[], can_personal=can_personal, show_passport=show_passport,
@@ -434,7 +429,7 @@ def subscriber_edit(subscriber_id):
 def subscriber_delete(subscriber_id):
     subscriber = visible_subscriber(subscriber_id)
     try:
-        subscribers.delete_subscriber(subscriber, actor=current_user)
+        subscribers.delete_subscriber(subscriber, actor=current_actor())
     except BillingError as exc:
         flash(_("The subscriber cannot be deleted: %(reason)s", reason=translate_error(exc)), "error")
         return redirect(url_for("admin.subscriber_edit", subscriber_id=subscriber.id))
@@ -451,7 +446,7 @@ def subscriber_group_add(subscriber_id):
     if not group_id.isdigit() or int(group_id) not in allowed:
         flash(_("Choose a group."), "error")
     else:
-        subscribers.add_to_group(subscriber, allowed[int(group_id)], actor=current_user)
+        subscribers.add_to_group(subscriber, allowed[int(group_id)], actor=current_actor())
         flash(_("Added to the group."), "success")
     return redirect(url_for("admin.subscriber_edit", subscriber_id=subscriber.id) + "#groups")
 
@@ -464,7 +459,7 @@ def subscriber_group_remove(subscriber_id, group_id):
     if group is None:
         abort(404)
     try:
-        subscribers.remove_from_group(subscriber, group, actor=current_user)
+        subscribers.remove_from_group(subscriber, group, actor=current_actor())
     except BillingError as exc:
         flash(translate_error(exc), "error")
         return redirect(url_for("admin.subscriber_edit", subscriber_id=subscriber.id) + "#groups")
@@ -492,7 +487,7 @@ def subscriber_address_add():
     level = request.form.get("level", "")
     try:
         entry = addresses.add_entry(level, request.form.get("parent"), request.form.get("name"),
-                                    actor=current_user, postal_index=request.form.get("postal_index", ""))
+                                    actor=current_actor(), postal_index=request.form.get("postal_index", ""))
     except BillingError as exc:
         messages = [translate_error(exc)] + [_(m) for m in exc.fields.values()]
         return jsonify({"error": " ".join(messages)}), exc.status

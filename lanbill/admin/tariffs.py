@@ -10,14 +10,15 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import requires
-from lanbill.admin.settings_forms import CategoryForm, TariffForm, apply_errors, current_actor
+from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.settings_forms import CategoryForm, TariffForm
 from lanbill.admin.tables import Column, Table
-from lanbill.billing import catalog, settings
-from lanbill.billing.errors import BillingError
+from lanbill.billing import tariffs as billing_tariffs
 from lanbill.db import is_sqlite
+from lanbill.errors import BillingError
 from lanbill.models import Account, Currency, Tariff, TrafficCategory
 from lanbill.money import money_str
+from lanbill.network import traffic_categories
 
 SCHEME_SHORT = {"monthly": _l("Monthly"), "daily": _l("Daily"), "dynamic": _l("Dynamic")}
 
@@ -59,7 +60,7 @@ def tariffs():
     q = (request.args.get("q") or "").strip()
     if q:
         # SQLite's LIKE folds only ASCII: compare through lb_lower() there
-        # (registered by lanbill.admin.search); PostgreSQL's ILIKE folds all.
+        # (registered by lanbill.customers.search); PostgreSQL's ILIKE folds all.
         name = fn.lb_lower(Tariff.name) if is_sqlite() else Tariff.name
         query = query.where(name.contains(q.lower()))
     page = table.page(query)
@@ -92,7 +93,7 @@ def tariff_new():
     status = 200
     if form.validate_on_submit():
         try:
-            tariff = catalog.create_tariff(form.data_for_service(), actor=current_actor())
+            tariff = billing_tariffs.create_tariff(form.data_for_service(), actor=current_actor())
         except BillingError as exc:
             apply_errors(form, exc)
             status = exc.status
@@ -113,7 +114,7 @@ def tariff_edit(tariff_id):
     status = 200
     if form.validate_on_submit():
         try:
-            catalog.update_tariff(tariff, form.data_for_service(), actor=current_actor(),
+            billing_tariffs.update_tariff(tariff, form.data_for_service(), actor=current_actor(),
                                   version=form.version_number())
         except BillingError as exc:
             apply_errors(form, exc)
@@ -134,7 +135,7 @@ def tariff_edit(tariff_id):
 @requires("tariffs.edit")
 def tariff_copy(tariff_id):
     tariff = Tariff.get_or_none(Tariff.id == tariff_id) or abort(404)
-    copy = catalog.copy_tariff(tariff, actor=current_actor(), name=_("%(name)s (copy)", name=tariff.name))
+    copy = billing_tariffs.copy_tariff(tariff, actor=current_actor(), name=_("%(name)s (copy)", name=tariff.name))
     flash(_("The tariff is copied; the copy is open."), "success")
     return redirect(url_for("admin.tariff_edit", tariff_id=copy.id))
 
@@ -146,7 +147,7 @@ def tariff_archive(tariff_id):
     accounts; accounts on it keep it.  Tariffs are never deleted here."""
     tariff = Tariff.get_or_none(Tariff.id == tariff_id) or abort(404)
     archived = request.form.get("archived", "1") == "1"
-    catalog.archive_tariff(tariff, actor=current_actor(), archived=archived)
+    billing_tariffs.archive_tariff(tariff, actor=current_actor(), archived=archived)
     flash(_("The tariff is archived.") if archived else _("The tariff is back from the archive."), "success")
     return redirect(url_for("admin.tariff_edit", tariff_id=tariff.id))
 
@@ -158,7 +159,7 @@ def tariff_category_new(tariff_id):
     form = CategoryForm()
     if form.validate_on_submit():
         try:
-            settings.create_category(tariff.id, form.data, actor=current_actor())
+            traffic_categories.create_category(tariff.id, form.data, actor=current_actor())
         except BillingError as exc:
             apply_errors(form, exc)
         else:
@@ -177,7 +178,7 @@ def tariff_category_edit(category_id):
     form = CategoryForm(data=initial if request.method == "GET" else None)
     if request.method == "POST" and request.form.get("delete"):
         try:
-            settings.delete_category(category.id, actor=current_actor())
+            traffic_categories.delete_category(category.id, actor=current_actor())
         except BillingError as exc:
             flash(_(exc.message), "error")
             return redirect(url_for("admin.tariff_category_edit", category_id=category.id))
@@ -185,7 +186,7 @@ def tariff_category_edit(category_id):
         return redirect(url_for("admin.tariff_edit", tariff_id=category.tariff_id) + "#categories")
     if form.validate_on_submit():
         try:
-            settings.update_category(category.id, form.data, actor=current_actor())
+            traffic_categories.update_category(category.id, form.data, actor=current_actor())
         except BillingError as exc:
             apply_errors(form, exc)
         else:

@@ -10,14 +10,13 @@ import io
 
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.permissions import ensure_visible, requires
-from lanbill.billing import traffic_stats
-from lanbill.billing.errors import BillingError
+from lanbill.admin.common import ensure_visible, requires
+from lanbill.errors import BillingError
 from lanbill.models import Account, Agent
 from lanbill.models.traffic import NetflowStatus
+from lanbill.network import traffic_stats
 
 MB = 1_048_576
 CHART_WIDTH, CHART_HEIGHT = 720, 200
@@ -58,7 +57,7 @@ def account_traffic(account_id):
     account = Account.get_or_none(Account.id == account_id)
     if account is None:
         abort(404)
-    ensure_visible(current_user, account.subscriber_id)
+    ensure_visible(account.subscriber_id)
     group = request.args.get("group") or "day"
     if group not in traffic_stats.GROUPS:
         group = "day"

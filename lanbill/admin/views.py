@@ -7,9 +7,9 @@ from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from lanbill.admin import bp
-from lanbill.billing import preferences
-from lanbill.billing.errors import BillingError
+from lanbill.errors import BillingError
 from lanbill.models import Account, Agreement, Payment, Subscriber
+from lanbill.staff import preferences
 
 # Endpoints any logged-in manager may use (no permission needed): they only
 # touch the manager's own preferences or show counts.

@@ -17,8 +17,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext, refresh
 from werkzeug.exceptions import HTTPException, NotFound
 
-from lanbill.billing.actor import Actor
-from lanbill.billing.errors import N_, BillingError
+from lanbill.actor import Actor
+from lanbill.errors import N_, BillingError
 
 bp = Blueprint("api", __name__)
 
@@ -56,7 +56,7 @@ _token_lock = threading.Lock()
 
 
 def _manager_for(token: str):
-    from lanbill.billing.staff import manager_for_token, token_hash
+    from lanbill.staff.tokens import manager_for_token, token_hash
 
     ttl = current_app.config.get("API_TOKEN_CACHE_SECONDS", 5)
     if not ttl:

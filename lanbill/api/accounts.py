@@ -21,8 +21,9 @@ from lanbill.api.common import (
     unknown_reference,
     visible,
 )
-from lanbill.billing import accounts, blocks
-from lanbill.billing.errors import N_, NotFound
+from lanbill.billing import blocks
+from lanbill.customers import accounts
+from lanbill.errors import N_, NotFound
 from lanbill.models import Account, AccountIp, AccountStateChange
 from lanbill.models.accounts import BLOCK_KINDS, STATE_LABELS
 

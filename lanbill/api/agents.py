@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from lanbill import records
 from lanbill.api import actor, bp, json_body, require
 from lanbill.api.common import Field, check_fields, iso_datetime, paged
-from lanbill.billing import catalog
 from lanbill.models import Agent
+from lanbill.network import agents
 
 CREATE_SPEC = {
     "name": Field("text", max_length=128),
@@ -20,6 +21,7 @@ CREATE_SPEC = {
     "listen_address": Field("text", nullable=True, max_length=64),
 }
 UPDATE_SPEC = {
+    "version": Field("integer"),
     "name": Field("text", max_length=128),
     "options": Field("object"),
     "enabled": Field("boolean"),
@@ -47,17 +49,17 @@ def list_agents():
 def create_agent():
     require("settings.edit")
     body = check_fields(json_body(), CREATE_SPEC, required=("name", "type"))
-    return jsonify(agent_json(catalog.create_agent(body, actor=actor()))), 201
+    return jsonify(agent_json(agents.create_agent(body, actor=actor()))), 201
 
 
 @bp.get("/agents/<int:agent_id>")
 def get_agent(agent_id):
-    return jsonify(agent_json(catalog.get_or_404(Agent, agent_id)))
+    return jsonify(agent_json(records.get_record(Agent, agent_id)))
 
 
 @bp.patch("/agents/<int:agent_id>")
 def update_agent(agent_id):
     require("settings.edit")
-    agent = catalog.get_or_404(Agent, agent_id)
     body = check_fields(json_body(), UPDATE_SPEC)
-    return jsonify(agent_json(catalog.update_agent(agent, body, actor=actor())))
+    version = body.pop("version", None)
+    return jsonify(agent_json(agents.update_agent(agent_id, body, actor=actor(), version=version)))

@@ -21,10 +21,10 @@ from lanbill.api.common import (
     unknown_reference,
     visible,
 )
-from lanbill.billing import agreements
 from lanbill.billing.blocks import available_funds
-from lanbill.billing.clock import midnight_utc
-from lanbill.billing.errors import N_, NotFound
+from lanbill.clock import midnight_utc
+from lanbill.customers import agreements
+from lanbill.errors import N_, NotFound
 from lanbill.models import Agreement, LedgerEntry, Subscriber
 from lanbill.money import money_str
 

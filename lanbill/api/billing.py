@@ -30,7 +30,7 @@ from lanbill.api.openapi import (
     ref,
 )
 from lanbill.billing import promises, services, tariff_schedule
-from lanbill.billing.errors import N_, NotFound
+from lanbill.errors import N_, NotFound
 from lanbill.models import AccountService, PromisedPayment, Service, Tariff, TariffChange
 from lanbill.money import money_str
 

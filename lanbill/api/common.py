@@ -17,7 +17,7 @@ import peewee
 from flask import g, request
 
 from lanbill.api import ApiError
-from lanbill.billing.errors import N_
+from lanbill.errors import N_
 
 # --- field types -------------------------------------------------------------
 
@@ -206,13 +206,13 @@ def manager():
 def visible(query, subscriber_field):
     """Restrict a query to the subscribers the token's role may see
     (the same rule as the admin screens)."""
-    from lanbill.admin.permissions import scope
+    from lanbill.staff.access import scope
 
     return scope(query, g.api_manager, subscriber_field)
 
 
 def can_see(subscriber_id) -> bool:
-    from lanbill.admin.permissions import can_see_subscriber
+    from lanbill.staff.access import can_see_subscriber
 
     return can_see_subscriber(g.api_manager, subscriber_id)
 

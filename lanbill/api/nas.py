@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from lanbill import records
 from lanbill.api import actor, bp, json_body, require
 from lanbill.api.common import Field, check_fields, iso_datetime, paged
-from lanbill.billing import catalog
 from lanbill.models import Nas
+from lanbill.network import agents
 
 SPEC = {
     "name": Field("text", max_length=128),
@@ -22,6 +23,7 @@ SPEC = {
     "agent_id": Field("id", nullable=True),
     "require_message_authenticator": Field("boolean"),
 }
+UPDATE_SPEC = {**SPEC, "version": Field("integer")}
 
 
 def nas_json(n: Nas) -> dict:
@@ -47,18 +49,18 @@ def list_nas():
 def create_nas():
     require("settings.edit")
     body = check_fields(json_body(), SPEC, required=("name", "ip", "secret"))
-    return jsonify(nas_json(catalog.create_nas(body, actor=actor()))), 201
+    return jsonify(nas_json(agents.create_nas(body, actor=actor()))), 201
 
 
 @bp.get("/nas/<int:nas_id>")
 def get_nas(nas_id):
     require("settings.edit")
-    return jsonify(nas_json(catalog.get_or_404(Nas, nas_id)))
+    return jsonify(nas_json(records.get_record(Nas, nas_id)))
 
 
 @bp.patch("/nas/<int:nas_id>")
 def update_nas(nas_id):
     require("settings.edit")
-    nas = catalog.get_or_404(Nas, nas_id)
-    body = check_fields(json_body(), SPEC)
-    return jsonify(nas_json(catalog.update_nas(nas, body, actor=actor())))
+    body = check_fields(json_body(), UPDATE_SPEC)
+    version = body.pop("version", None)
+    return jsonify(nas_json(agents.update_nas(nas_id, body, actor=actor(), version=version)))

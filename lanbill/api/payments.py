@@ -13,7 +13,7 @@ from lanbill.api import actor, bp, json_body, require
 from lanbill.api.agreements import visible_agreement
 from lanbill.api.common import Field, can_see, check_fields, int_arg, iso_datetime, paged, unknown_reference, visible
 from lanbill.billing import payments
-from lanbill.billing.errors import N_, NotFound
+from lanbill.errors import N_, NotFound
 from lanbill.models import Agreement, Payment
 from lanbill.money import money_str
 

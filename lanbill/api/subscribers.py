@@ -12,8 +12,8 @@ from flask import g, jsonify, request
 
 from lanbill.api import ApiError, actor, bp, json_body, require
 from lanbill.api.common import Field, can_see, check_fields, iso_datetime, paged, text_fields, visible
-from lanbill.billing import audit, subscribers
-from lanbill.billing.errors import N_, NotFound
+from lanbill.customers import subscribers
+from lanbill.errors import N_, NotFound
 from lanbill.models import Address, Group, RoleGroup, Subscriber, SubscriberGroup
 from lanbill.models.subscribers import (
     COMMON_FIELDS,
@@ -22,6 +22,7 @@ from lanbill.models.subscribers import (
     LEGAL_FIELDS,
     PERSONAL_FIELDS,
 )
+from lanbill.staff import audit
 
 # The fields of both classes; those of the other class than the
 # subscriber's are refused in _domain_data.  The cabinet password is not
@@ -130,7 +131,7 @@ def list_subscribers():
     """?q= is the admin screens' quick search: "contains", case-insensitive
     (Cyrillic too), in name, e-mail, phone, cabinet or account login,
     agreement number and IP."""
-    from lanbill.admin.search import ensure_index, subscriber_condition
+    from lanbill.customers.search import ensure_index, subscriber_condition
 
     require("subscribers.view")
     query = visible(Subscriber.select().where(Subscriber.is_template == False), Subscriber.id)  # noqa: E712

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from lanbill import records
 from lanbill.api import actor, bp, json_body, require
 from lanbill.api.common import Field, check_fields, currency_code, iso_datetime, paged
-from lanbill.billing import catalog
+from lanbill.billing import tariffs
 from lanbill.models import Tariff
 from lanbill.money import money_str
 
@@ -77,12 +78,12 @@ def list_tariffs():
 def create_tariff():
     require("tariffs.edit")
     body = check_fields(json_body(), SPEC, required=("name",))
-    return jsonify(tariff_json(catalog.create_tariff(body, actor=actor()))), 201
+    return jsonify(tariff_json(tariffs.create_tariff(body, actor=actor()))), 201
 
 
 @bp.get("/tariffs/<int:tariff_id>")
 def get_tariff(tariff_id):
-    return jsonify(tariff_json(catalog.get_or_404(Tariff, tariff_id)))
+    return jsonify(tariff_json(records.get_record(Tariff, tariff_id)))
 
 
 @bp.patch("/tariffs/<int:tariff_id>")
@@ -90,12 +91,12 @@ def update_tariff(tariff_id):
     """Partial update; `archived` true/false archives or restores it;
     `version` (optional) refuses a stale edit with 409."""
     require("tariffs.edit")
-    tariff = catalog.get_or_404(Tariff, tariff_id)
+    tariff = records.get_record(Tariff, tariff_id)
     body = check_fields(json_body(), UPDATE_SPEC)
     archived = body.pop("archived", None)
     version = body.pop("version", None)
     if body or version is not None:
-        tariff = catalog.update_tariff(tariff, body, actor=actor(), version=version)
+        tariff = tariffs.update_tariff(tariff, body, actor=actor(), version=version)
     if archived is not None and archived != tariff.archived:
-        tariff = catalog.archive_tariff(tariff, actor=actor(), archived=archived)
+        tariff = tariffs.archive_tariff(tariff, actor=actor(), archived=archived)
     return jsonify(tariff_json(tariff))

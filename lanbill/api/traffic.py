@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from lanbill import records
 from lanbill.api import ApiError, actor, bp, json_body, require
 from lanbill.api.accounts import visible_account
 from lanbill.api.common import Field, check_fields, date_arg
-from lanbill.billing import catalog, traffic_stats
-from lanbill.billing import settings as catalog_settings
-from lanbill.billing.errors import N_
+from lanbill.errors import N_
 from lanbill.models import Tariff, TrafficCategory
 from lanbill.money import money_str
+from lanbill.network import traffic_categories, traffic_stats
 
 CATEGORY_SPEC = {
     "name": Field("text", max_length=128),
@@ -69,7 +69,7 @@ def account_traffic(account_id):
 
 @bp.get("/tariffs/<int:tariff_id>/categories")
 def list_categories(tariff_id):
-    tariff = catalog.get_or_404(Tariff, tariff_id)
+    tariff = records.get_record(Tariff, tariff_id)
     query = TrafficCategory.select().where(TrafficCategory.tariff == tariff.id).order_by(TrafficCategory.id)
     return jsonify({"items": [category_json(c) for c in query]})
 
@@ -77,9 +77,9 @@ def list_categories(tariff_id):
 @bp.post("/tariffs/<int:tariff_id>/categories")
 def create_category(tariff_id):
     require("tariffs.edit")
-    tariff = catalog.get_or_404(Tariff, tariff_id)
+    tariff = records.get_record(Tariff, tariff_id)
     body = check_fields(json_body(), CATEGORY_SPEC, required=("name",))
     data = dict(body)
     data["networks"] = ", ".join(body.get("networks") or [])
-    category = catalog_settings.create_category(tariff.id, data, actor=actor())
+    category = traffic_categories.create_category(tariff.id, data, actor=actor())
     return jsonify(category_json(category)), 201

@@ -14,10 +14,10 @@ import contextvars
 import datetime as dt
 from decimal import Decimal
 
-from lanbill.billing.actor import SYSTEM, actor_of
-from lanbill.billing.clock import now_utc
-from lanbill.billing.errors import N_, Conflict, ValidationError
+from lanbill.actor import SYSTEM, actor_of
+from lanbill.clock import now_utc
 from lanbill.db import transaction
+from lanbill.errors import N_, Conflict, ValidationError
 from lanbill.models import Account, AccountStateChange, Agreement
 
 FLAG_FIELDS = {

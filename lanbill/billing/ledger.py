@@ -13,9 +13,9 @@ from decimal import Decimal
 
 import peewee
 
-from lanbill.billing.actor import actor_of
-from lanbill.billing.errors import N_, ValidationError
+from lanbill.actor import actor_of
 from lanbill.db import MoneyField, database, insert_row, is_sqlite, transaction
+from lanbill.errors import N_, ValidationError
 from lanbill.models import Agreement, LedgerEntry
 from lanbill.models.agreements import LEDGER_KINDS
 

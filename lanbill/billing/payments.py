@@ -12,15 +12,15 @@ from decimal import Decimal
 
 import peewee
 
-from lanbill.billing import audit
-from lanbill.billing.actor import actor_of
-from lanbill.billing.clock import now_utc, to_utc, today
-from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
+from lanbill.actor import actor_of
 from lanbill.billing.ledger import post_entry
+from lanbill.clock import now_utc, to_utc, today
 from lanbill.db import database, insert_row, transaction
+from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Agreement, LedgerEntry, Payment
 from lanbill.models.agreements import PAYMENT_METHODS
 from lanbill.money import MoneyError, parse_money
+from lanbill.staff import audit
 
 
 def _agreement(agreement) -> Agreement:

@@ -19,13 +19,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from lanbill.billing import audit, blocks
-from lanbill.billing.actor import job
-from lanbill.billing.clock import now_utc
-from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
+from lanbill.actor import job
+from lanbill.billing import blocks
+from lanbill.clock import now_utc
 from lanbill.db import transaction
+from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Agreement, Group, PromisedPayment, SubscriberGroup
 from lanbill.money import MoneyError, parse_money
+from lanbill.staff import audit
 
 
 def promise_settings(agreement: Agreement) -> Group | None:

@@ -50,14 +50,15 @@ import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from lanbill.billing import blocks, clock
-from lanbill.billing.actor import job
-from lanbill.billing.clock import local_date_of
+from lanbill import clock
+from lanbill.actor import job
+from lanbill.billing import blocks
 from lanbill.billing.currency import NoRate, RateBook
-from lanbill.billing.errors import N_
 from lanbill.billing.ledger import idempotency_key, post_entries
 from lanbill.billing.periods import day_share, days, month_end, month_start, range_share
+from lanbill.clock import local_date_of
 from lanbill.db import transaction
+from lanbill.errors import N_
 from lanbill.models import (
     Account,
     AccountService,

@@ -23,8 +23,8 @@ import logging
 from dataclasses import dataclass, field
 
 from lanbill.billing import promises, rent, services, tariff_schedule
-from lanbill.billing.clock import local_date_of, now_utc, today
 from lanbill.billing.periods import month_start
+from lanbill.clock import local_date_of, now_utc, today
 from lanbill.db import transaction
 from lanbill.models import Account, AccountService, Setting, TariffChange
 from lanbill.models.billing import BillingDay

@@ -18,16 +18,16 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from lanbill.billing import audit
-from lanbill.billing.actor import job
-from lanbill.billing.clock import today
+from lanbill.actor import job
 from lanbill.billing.currency import NoRate, convert
-from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.billing.ledger import idempotency_key, post_entry
+from lanbill.clock import today
 from lanbill.db import transaction
+from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Account, AccountService, Agreement, Currency, LedgerEntry, Service
 from lanbill.models.tariffs import SCHEMES
 from lanbill.money import MoneyError, parse_money
+from lanbill.staff import audit
 
 SERVICE_KINDS = ("periodic", "one_off")
 
@@ -63,7 +63,7 @@ def _clean_service(data: dict, *, partial: bool = False) -> dict:
             errors["currency"] = N_("Unknown currency.")
         clean["currency"] = currency
     elif not partial:
-        from lanbill.billing.agreements import default_currency
+        from lanbill.customers.agreements import default_currency
 
         clean["currency"] = default_currency()
     if "archived" in data:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lanbill.billing import audit
-from lanbill.billing.actor import job
-from lanbill.billing.clock import now_utc, to_utc, today
-from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
+from lanbill.actor import job
+from lanbill.clock import now_utc, to_utc, today
 from lanbill.db import transaction
+from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Account, Tariff, TariffChange
+from lanbill.staff import audit
 
 
 def _tariff(value) -> Tariff:

@@ -21,9 +21,9 @@ import datetime as dt
 import math
 from decimal import Decimal
 
-from lanbill.billing.actor import job
-from lanbill.billing.clock import midnight_utc, now_utc, to_local
+from lanbill.actor import job
 from lanbill.billing.ledger import post_entry
+from lanbill.clock import midnight_utc, now_utc, to_local
 from lanbill.db import transaction
 from lanbill.models import Account, LedgerEntry, Tariff, TrafficHourly
 from lanbill.models.radius import RadiusSession

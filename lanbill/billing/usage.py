@@ -31,13 +31,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import peewee
 
+from lanbill.actor import SYSTEM
 from lanbill.billing import blocks, rent
-from lanbill.billing.actor import SYSTEM
-from lanbill.billing.clock import midnight_utc, today
-from lanbill.billing.errors import N_
 from lanbill.billing.ledger import idempotency_key, post_entry
 from lanbill.billing.periods import month_end, month_start
+from lanbill.clock import midnight_utc, today
 from lanbill.db import CENT, transaction
+from lanbill.errors import N_
 from lanbill.models import Account, LedgerEntry, Tariff, TrafficCategory, TrafficHourly
 
 MB = 1_048_576
@@ -196,7 +196,7 @@ CHECKPOINT_MARGIN = dt.timedelta(minutes=2)  # a flush may commit a little after
 
 def charge_recent(*, actor=SYSTEM) -> UsageRun:
     """The incremental run: accounts whose traffic grew since the last one."""
-    from lanbill.billing.clock import now_utc
+    from lanbill.clock import now_utc
     from lanbill.models import Setting
 
     started = now_utc()

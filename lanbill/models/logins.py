@@ -1,5 +1,5 @@
 """Failed staff logins by client address, for the per-address slow-down
-(DESIGN §9: logins are rate-limited; lanbill.billing.login_limits)."""
+(DESIGN §9: logins are rate-limited; lanbill.staff.login_limits)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The subscriber search index: one narrow row per subscriber with the
 searchable values lower-cased in Python (so that "contains" is
 case-insensitive for Cyrillic too, on SQLite whose LIKE folds only ASCII),
-kept by lanbill.billing.search_index."""
+kept by lanbill.customers.search_index."""
 
 from __future__ import annotations
 

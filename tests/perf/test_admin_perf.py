@@ -59,7 +59,7 @@ def instance():
         subprocess.run([str(BIN / "flask"), "--app", "app", "init"], cwd=ROOT, env=env, check=True)
         subprocess.run([str(BIN / "flask"), "--app", "app", "demo", "--subscribers", str(SUBSCRIBERS),
                         "--months", "1"], cwd=ROOT, env=env, check=True)
-    from lanbill.billing.staff import hash_password
+    from lanbill.staff.managers import hash_password
 
     db = sqlite3.connect(folder / "lanbill.db")
     db.execute("UPDATE manager SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE login = 'admin'",

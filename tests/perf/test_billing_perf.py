@@ -14,9 +14,9 @@ import resource
 import time
 from decimal import Decimal
 
-from lanbill.billing.clock import midnight_utc
 from lanbill.billing.ledger import check_invariant
 from lanbill.billing.run import run_due
+from lanbill.clock import midnight_utc
 from lanbill.db import database
 from lanbill.models import Account, Agreement, LedgerEntry, Subscriber
 from lanbill.models.billing import BillingDay

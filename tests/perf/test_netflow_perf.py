@@ -46,10 +46,10 @@ import pytest
 from agents.netflow.matcher import AccountEntry, CategoryEntry, Matcher
 from agents.netflow.mmsg import RECEIVE_COUNT, make_receiver
 from agents.netflow.server import NetflowServer
-from lanbill.billing import settings as catalog_settings
 from lanbill.db import database
 from lanbill.models import Account, AccountIp, TrafficHourly
 from lanbill.models.traffic import NetflowStatus
+from lanbill.network import traffic_categories
 from tests.factories import ACTOR, make_agent, make_agreement, make_tariff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,11 +170,11 @@ def populate():
     tariffs = []
     for n in range(3):
         tariff = make_tariff(name=f"Perf {n}")
-        catalog_settings.create_category(tariff.id, {"name": "Peering", "networks": "192.168.0.0/16",
+        traffic_categories.create_category(tariff.id, {"name": "Peering", "networks": "192.168.0.0/16",
                                                      "price_in_mb": "0"}, actor=ACTOR)
-        catalog_settings.create_category(tariff.id, {"name": "City", "networks": "172.16.0.0/12",
+        traffic_categories.create_category(tariff.id, {"name": "City", "networks": "172.16.0.0/12",
                                                      "price_in_mb": "0.10"}, actor=ACTOR)
-        catalog_settings.create_category(tariff.id, {"name": "Internet", "networks": "",
+        traffic_categories.create_category(tariff.id, {"name": "Internet", "networks": "",
                                                      "price_in_mb": "1.00"}, actor=ACTOR)
         tariffs.append(tariff)
     rows = [{"agent": agent.id, "subscriber": agreement.subscriber_id, "agreement": agreement.id,

@@ -37,11 +37,11 @@ def _build_database(folder: Path, auth_port: int, acct_port: int, workers: int) 
     from cryptography.fernet import Fernet
 
     from lanbill import create_app
-    from lanbill.billing.clock import now_utc
+    from lanbill.clock import now_utc
     from lanbill.db import database
+    from lanbill.first_run import initialize
     from lanbill.models import Account, Agent, Agreement, Nas, Subscriber, Tariff
     from lanbill.models.radius import RadiusSession
-    from lanbill.setup import initialize
     from tests.factories import make_agreement, make_tariff
 
     config = {"INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 
-from lanbill.billing import audit
-from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.db import transaction
+from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Account, Group, Subscriber, SubscriberGroup
 from lanbill.models.base import utcnow
 from lanbill.models.subscribers import (
@@ -22,6 +21,7 @@ from lanbill.models.subscribers import (
     KINDS,
     LEGAL_FIELDS,
 )
+from lanbill.staff import audit
 
 SYSTEM_GROUP_NAME = "All subscribers"
 

@@ -7,11 +7,12 @@ import datetime as dt
 import ipaddress
 import re
 
-from lanbill.billing import audit, blocks
-from lanbill.billing.clock import now_utc, today
-from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
+from lanbill.billing import blocks
+from lanbill.clock import now_utc, today
 from lanbill.db import transaction
+from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Account, AccountIp, Agent, Agreement, Tariff, TariffChange
+from lanbill.staff import audit
 
 _LATIN_LOGIN = re.compile(r"^[A-Za-z0-9_-]+$")
 _MAC = re.compile(r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$")

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from lanbill.billing import rent, usage
-from lanbill.billing.clock import midnight_utc, to_local, today
-from lanbill.billing.errors import N_, ValidationError
 from lanbill.billing.periods import month_end, month_start
+from lanbill.clock import midnight_utc, to_local, today
 from lanbill.db import CENT, transaction
+from lanbill.errors import N_, ValidationError
 from lanbill.models import Account, Setting, TrafficCategory, TrafficDetail, TrafficHourly
 
 GROUPS = ("day", "hour", "category", "address", "port")

@@ -1,12 +1,12 @@
 """The per-address slow-down of staff logins (DESIGN §9: logins are
 rate-limited).
 
-billing.staff slows down one manager's login after repeated wrong
+staff.managers slows down one manager's login after repeated wrong
 passwords; this covers what that cannot see: guessing many logins, or
 logins that do not exist, from one address.  After `free` failed attempts
 from an address within WINDOW, each further attempt from it must wait 2,
 4, 8 … seconds (at most 15 minutes) after the last failure — the same
-schedule as billing.staff.lockout_seconds.
+schedule as lockout_seconds below.
 """
 
 from __future__ import annotations
@@ -16,13 +16,20 @@ import math
 
 from peewee import fn
 
-from lanbill.billing.clock import now_utc
-from lanbill.billing.staff import lockout_seconds
+from lanbill.clock import now_utc
 from lanbill.db import transaction
 from lanbill.models.logins import LoginFailure
 
 WINDOW = dt.timedelta(minutes=15)
 KEEP = dt.timedelta(days=1)
+
+
+def lockout_seconds(failures: int, free_failures: int) -> int:
+    """After `free_failures` wrong passwords in a row, each further attempt
+    waits 2, 4, 8 … seconds (at most 15 minutes)."""
+    if failures < free_failures:
+        return 0
+    return min(2 ** (failures - free_failures + 1), 900)
 
 
 def address_wait(ip: str, free: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lanbill.billing.actor import actor_of
+from lanbill.actor import actor_of
 from lanbill.db import insert_row
 from lanbill.models import AuditLog
 

@@ -12,10 +12,10 @@ import re
 
 from peewee import JOIN
 
-from lanbill.billing import audit
-from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.db import is_sqlite, transaction
+from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Address, Building, City, Region, Street
+from lanbill.staff import audit
 
 LEVELS = ("region", "city", "street", "building")
 MODELS = {"region": Region, "city": City, "street": Street, "building": Building}

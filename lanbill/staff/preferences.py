@@ -3,8 +3,8 @@ admin table (Manager.language, Manager.preferences["columns"])."""
 
 from __future__ import annotations
 
-from lanbill.billing.errors import N_, ValidationError
 from lanbill.db import transaction
+from lanbill.errors import N_, ValidationError
 from lanbill.models import Manager
 
 LANGUAGES = ("ru", "en")

@@ -7,9 +7,9 @@ stale forms) and billing.addresses (directory, addresses)."""
 
 from __future__ import annotations
 
-from lanbill.billing import addresses, subscribers
-from lanbill.billing.errors import NotFound, ValidationError
+from lanbill.customers import addresses, subscribers
 from lanbill.db import transaction
+from lanbill.errors import NotFound, ValidationError
 from lanbill.models import Address, Subscriber
 
 ADDRESS_FIELDS = {"main": "main_address", "postal": "postal_address", "delivery": "delivery_address"}

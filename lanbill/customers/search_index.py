@@ -18,7 +18,7 @@ import json
 
 from peewee import fn
 
-from lanbill.billing.clock import now_utc
+from lanbill.clock import now_utc
 from lanbill.db import transaction
 from lanbill.models import Account, AccountIp, Agreement, Setting, Subscriber
 from lanbill.models.search import SubscriberSearch

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lanbill.billing import audit, blocks
-from lanbill.billing.clock import now_utc, today
-from lanbill.billing.errors import N_, Conflict, NotFound, ValidationError
+from lanbill.billing import blocks
+from lanbill.billing.currency import default_currency
+from lanbill.clock import now_utc, today
+from lanbill.customers.operators import default_operator
 from lanbill.db import transaction
+from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Agreement, Counter, Currency, Operator, Setting, Subscriber
 from lanbill.money import MoneyError, parse_money
+from lanbill.staff import audit
 
 DEFAULT_PATTERN = "{year}-{seq:06d}"
 PATTERN_KEY = "agreement_number_pattern"
@@ -55,14 +58,6 @@ def next_number(operator_id: int, day: dt.date) -> str:
         ).exists()
         if not taken:
             return number
-
-
-def default_operator() -> Operator:
-    return Operator.select().order_by(Operator.is_default.desc(), Operator.id).first()
-
-
-def default_currency() -> Currency:
-    return Currency.select().order_by(Currency.is_default.desc(), Currency.id).first()
 
 
 def create_agreement(subscriber, *, actor, number: str | None = None, operator=None,

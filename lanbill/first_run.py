@@ -5,7 +5,7 @@ Idempotent: a second run finds everything in place and changes nothing.
 
 from __future__ import annotations
 
-from lanbill.billing.subscribers import SYSTEM_GROUP_NAME
+from lanbill.customers.subscribers import SYSTEM_GROUP_NAME
 from lanbill.db import transaction
 from lanbill.migrations import upgrade_database
 from lanbill.models import Currency, Group, Manager, Operator, Role
