@@ -1,6 +1,6 @@
 """The OpenAPI 3 document of /api/v1, written by hand, served without a
 token at /api/v1/openapi.json and checked against app.url_map by
-tests/test_api_openapi.py (every route documented, every path real).
+tests/api/test_openapi.py (every route documented, every path real).
 
 Adding a resource: put its paths into PATHS and its schemas into SCHEMAS,
 either here in a section of your own or from your own module

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # The domain modules the API calls, whose refusals it passes on.
 API_SOURCES = [
     *sorted((ROOT / "lanbill" / "api").glob("*.py")),

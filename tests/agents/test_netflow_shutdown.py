@@ -16,10 +16,10 @@ from pathlib import Path
 
 from lanbill.models import TrafficHourly
 from lanbill.models.traffic import NetflowStatus
+from tests.agents.test_netflow_protocol import FIELDS4, build_ipfix, build_v5, data_set, template_set
 from tests.factories import make_account, make_agent
-from tests.test_netflow_protocol import FIELDS4, build_ipfix, build_v5, data_set, template_set
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_udp_port() -> int:

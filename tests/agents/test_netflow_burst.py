@@ -17,7 +17,7 @@ import pytest
 
 from agents.netflow.mmsg import MmsgReceiver
 from agents.netflow.protocol import Decoder
-from tests.test_netflow_protocol import FIELDS4, FIELDS6, build_ipfix, build_v5, build_v9, data_set, template_set
+from tests.agents.test_netflow_protocol import FIELDS4, FIELDS6, build_ipfix, build_v5, build_v9, data_set, template_set
 
 STAT_FIELDS = ("packets", "records", "malformed", "unknown_template_sets", "dropped_sets", "options_records",
                "lost_flows", "lost_packets")

@@ -21,7 +21,7 @@ from lanbill.models.billing import BillingDay
 from tests.conftest import USE_PG
 from tests.factories import ACTOR, make_account, make_agent, make_agreement, make_tariff
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bill_command_charges_once(app, runner):

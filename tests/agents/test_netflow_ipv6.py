@@ -8,9 +8,9 @@ import pytest
 
 from lanbill.models.traffic import NetflowStatus
 from lanbill.network import traffic_categories
+from tests.agents.test_netflow_protocol import FIELDS6, build_ipfix, build_v9, data_set, template_set
+from tests.agents.test_netflow_server import Running, by_category
 from tests.factories import ACTOR, make_account, make_agent, make_tariff
-from tests.test_netflow_protocol import FIELDS6, build_ipfix, build_v9, data_set, template_set
-from tests.test_netflow_server import Running, by_category
 
 
 @pytest.fixture

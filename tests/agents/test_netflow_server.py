@@ -21,8 +21,7 @@ from agents.netflow.server import start_all
 from lanbill.models import TrafficDetail, TrafficHourly
 from lanbill.models.traffic import NetflowStatus
 from lanbill.network import traffic_categories
-from tests.factories import ACTOR, make_account, make_agent, make_tariff
-from tests.test_netflow_protocol import (
+from tests.agents.test_netflow_protocol import (
     EXPORT_TIME,
     FIELDS4,
     FIELDS6,
@@ -32,6 +31,7 @@ from tests.test_netflow_protocol import (
     data_set,
     template_set,
 )
+from tests.factories import ACTOR, make_account, make_agent, make_tariff
 
 HOUR = EXPORT_TIME // 3600 * 3600
 

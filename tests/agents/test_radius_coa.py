@@ -10,9 +10,9 @@ import pytest
 from agents.radius import coa
 from agents.radius import protocol as p
 from lanbill.models.radius import CoaRequest
+from tests.agents.test_radius_accounting import ANSWERED, FakeNas
 from tests.factories import ACTOR, make_account, make_tariff
 from tests.radius_harness import wait_for
-from tests.test_radius_accounting import ANSWERED, FakeNas
 
 POLICIES = {
     "reject": {},
