@@ -1,5 +1,6 @@
-"""Translation catalogues: one folder per area under translations/
-(`translations/<area>/ru/LC_MESSAGES/messages.po`), merged by Flask-Babel.
+"""Translation catalogues: one per language in Flask-Babel's standard layout
+(`translations/ru/LC_MESSAGES/messages.po`; msgids are the English text, so
+English needs none).  `make translations` extracts, updates and compiles.
 
 The .po files are the source; .mo files are compiled from them at start-up
 when missing or older, so a checkout never carries binaries.
@@ -16,15 +17,13 @@ from babel.messages.pofile import read_po
 
 
 def catalogue_directories(root: Path) -> list[str]:
-    """Every area folder under `root`, with its .po files compiled."""
+    """The translations folder for Flask-Babel, with every language's .po
+    compiled."""
     if not root.is_dir():
         return []
-    directories = []
-    for area in sorted(p for p in root.iterdir() if p.is_dir()):
-        for po in area.glob("*/LC_MESSAGES/*.po"):
-            compile_po(po)
-        directories.append(str(area))
-    return directories
+    for po in root.glob("*/LC_MESSAGES/*.po"):
+        compile_po(po)
+    return [str(root)]
 
 
 def compile_po(po: Path) -> Path:

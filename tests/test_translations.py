@@ -1,6 +1,6 @@
 """Every msgid used in lanbill/ and templates/ (via _(), _l(), N_(),
-gettext, lazy_gettext, ngettext) has a Russian msgstr in some catalogue
-under translations/ (the UI is Russian by default)."""
+gettext, lazy_gettext, ngettext) has a Russian msgstr in the Russian catalogue
+(translations/ru/LC_MESSAGES/messages.po) (the UI is Russian by default)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def used_msgids() -> dict[str, str]:
 
 def russian_msgids() -> set[str]:
     translated = set()
-    for po in (ROOT / "translations").glob("*/ru/LC_MESSAGES/*.po"):
+    for po in (ROOT / "translations").glob("ru/LC_MESSAGES/*.po"):
         with po.open("rb") as handle:
             catalog = read_po(handle)
         for message in catalog:
@@ -57,3 +57,9 @@ def test_every_msgid_has_a_russian_translation():
     translated = russian_msgids()
     missing = sorted(f"{where}: {msgid!r}" for msgid, where in used.items() if msgid not in translated)
     assert not missing, f"{len(missing)} msgids without Russian:\n" + "\n".join(missing)
+
+
+def test_one_catalogue_per_language():
+    """Flask-Babel's standard layout: translations/<language>/LC_MESSAGES/messages.po."""
+    catalogues = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "translations").rglob("*.po"))
+    assert catalogues == ["translations/ru/LC_MESSAGES/messages.po"]
