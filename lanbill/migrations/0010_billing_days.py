@@ -1,4 +1,4 @@
-"""The billing run's progress table (issue 5)."""
+"""The billing run's progress table: the last local day billed."""
 
 from lanbill.models.billing import BillingDay
 
