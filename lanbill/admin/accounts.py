@@ -13,11 +13,18 @@ from flask_login import current_user
 
 from lanbill.admin import bp
 from lanbill.admin.agreements import KIND_LABELS
-from lanbill.admin.common import apply_errors, current_actor, ensure_visible, requires
+from lanbill.admin.common import (
+    apply_errors,
+    current_actor,
+    requires,
+    translate_error,
+    visible_account,
+    visible_subscriber,
+)
 from lanbill.admin.forms import AccountForm, BlockForm, PlanTariffForm
 from lanbill.admin.search import ACCOUNT_CRITERIA
 from lanbill.admin.services import account_services_panel
-from lanbill.admin.subscribers import STATE_FILTER_LABELS, translate_error, visible_subscriber
+from lanbill.admin.subscribers import STATE_FILTER_LABELS
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.billing import blocks, tariff_schedule
 from lanbill.clock import today
@@ -123,16 +130,6 @@ def accounts_list():
 
 
 # --- the form --------------------------------------------------------------------------
-
-def visible_account(account_id) -> Account:
-    account = (Account.select(Account, Subscriber, Agreement, Agent, Tariff)
-               .join(Subscriber).switch(Account).join(Agreement).switch(Account).join(Agent)
-               .switch(Account).join(Tariff).where(Account.id == account_id).first())
-    if account is None:
-        abort(404)
-    ensure_visible(account.subscriber_id)
-    return account
-
 
 def _choices(form, subscriber, account=None) -> None:
     form.agreement_id.choices = [(a.id, a.number) for a in

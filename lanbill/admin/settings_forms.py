@@ -1,6 +1,7 @@
 """WTForms of the settings screens (tariffs, agents, NAS, operators, groups,
-currencies, addresses, staff, audit filter) and two small helpers the views
-share: the acting manager and putting a domain refusal onto form fields."""
+currencies, addresses, staff, audit filter).  Values are checked by the
+domain cleaners (money, rates, digits) or by the domain function itself;
+its refusal reaches the fields through admin.common.apply_errors."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms import widgets as wtf_widgets
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as FieldError
 
+from lanbill.admin.forms import MultiCheckboxField
+from lanbill.billing.currency import parse_rate
+from lanbill.errors import BillingError
 from lanbill.models.agents import AGENT_TYPES, NAS_VENDORS
 from lanbill.models.tariffs import SCHEMES, VOLUME_SOURCES
 from lanbill.money import MoneyError, parse_money
@@ -251,9 +253,6 @@ class CurrencyForm(VersionedForm):
 
 
 def _rate(form, field):
-    from lanbill.billing.currency import parse_rate
-    from lanbill.errors import BillingError
-
     try:
         parse_rate(field.data)
     except BillingError as exc:
@@ -287,11 +286,6 @@ PERMISSION_LABELS = {
     "reports.view": _l("View reports and the dashboard"),
     "helpdesk.use": _l("Work in the helpdesk"),
 }
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = wtf_widgets.ListWidget(prefix_label=False)
-    option_widget = wtf_widgets.CheckboxInput()
 
 
 class RoleForm(VersionedForm):
