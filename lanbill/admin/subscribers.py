@@ -407,7 +407,7 @@ def subscriber_edit(subscriber_id):
         form.version.data = str(subscriber.version)
         _fill_addresses(form, subscriber)
         if show_passport:
-            audit.record(current_user, "personal_data.view", "subscriber", subscriber.id)
+            audit.record(current_actor(), "personal_data.view", "subscriber", subscriber.id)
         status = 200
     return render_template("admin/subscribers/form.html", form=form, subscriber=subscriber, similar=[],
                            can_personal=can_personal, show_passport=show_passport, can_edit=can_edit,
