@@ -193,7 +193,7 @@ def _account_panels(account) -> dict:
     plan_form.tariff_id.choices = [(t.id, t.name) for t in
                                    Tariff.select().where(Tariff.archived == False).order_by(Tariff.name)]  # noqa: E712
     return {"history": history, "changes": changes, "charges": charges, "block_form": BlockForm(prefix="b"),
-            "plan_form": plan_form, "can_plan": hasattr(tariff_schedule, "plan_change"),
+            "plan_form": plan_form,
             "ledger_kinds": KIND_LABELS, **account_services_panel(account)}
 
 
@@ -296,9 +296,6 @@ def account_plan(account_id):
     account = visible_account(account_id)
     form = PlanTariffForm(prefix="plan")
     form.tariff_id.choices = [(t.id, t.name) for t in Tariff.select().where(Tariff.archived == False)]  # noqa: E712
-    plan = getattr(tariff_schedule, "plan_change", None)
-    if plan is None:
-        abort(404)
     if not form.validate():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
@@ -310,7 +307,8 @@ def account_plan(account_id):
         return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
     tariff = Tariff.get_by_id(form.tariff_id.data)
     try:
-        plan(account, tariff, dt.datetime.combine(day, clock), actor=current_actor())  # local wall-clock time
+        # local wall-clock time
+        tariff_schedule.plan_change(account, tariff, dt.datetime.combine(day, clock), actor=current_actor())
     except BillingError as exc:
         flash(translate_error(exc), "error")
     else:
