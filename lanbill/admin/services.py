@@ -164,7 +164,7 @@ def account_services_panel(account) -> dict:
             "service_kinds": KIND_LABELS}
 
 
-def _back(account) -> str:
+def _services_section_url(account) -> str:
     return url_for("admin.account_edit", account_id=account.id) + "#services"
 
 
@@ -180,11 +180,11 @@ def account_service_attach(account_id):
         flash(_("Check the highlighted fields.") + " " + " ".join(
             f"{getattr(form, name).label.text}: {' '.join(str(e) for e in errors)}"
             for name, errors in form.errors.items()), "error")
-        return redirect(_back(account))
+        return redirect(_services_section_url(account))
     quantity_text = (form.quantity.data or "1").strip() or "1"
     if not quantity_text.isdigit() or int(quantity_text) < 1:
         flash(_("Quantity must be a whole number, 1 or more."), "error")
-        return redirect(_back(account))
+        return redirect(_services_section_url(account))
     try:
         attached = services.attach_service(
             account, form.service_id.data, actor=current_actor(), start_date=(form.start_date.data or "").strip(),
@@ -195,7 +195,7 @@ def account_service_attach(account_id):
     else:
         service = Service.get_by_id(attached.service_id)
         flash(_("The service «%(name)s» is attached.", name=service.name), "success")
-    return redirect(_back(account))
+    return redirect(_services_section_url(account))
 
 
 @bp.route("/accounts/<int:account_id>/services/<int:attached_id>/end", methods=["POST"])
@@ -212,7 +212,7 @@ def account_service_end(account_id, attached_id):
         flash(translate_error_in_full(exc), "error")
     else:
         flash(_("The service is ended."), "success")
-    return redirect(_back(account))
+    return redirect(_services_section_url(account))
 
 
 # --- CSV import of rendered one-off services -------------------------------------------
