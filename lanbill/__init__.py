@@ -9,8 +9,13 @@ from flask import Flask, request
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lanbill import clock
 from lanbill.config import ROOT, load_settings
+from lanbill.db import bind_database, configure_encryption, database, is_sqlite
+from lanbill.i18n import catalogue_directories
+from lanbill.money import format_money
 
 __version__ = "0.1.0"
 
@@ -33,16 +38,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=settings["SESSION_MINUTES"])
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    from lanbill.i18n import catalogue_directories
-
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(catalogue_directories(ROOT / "translations"))
     app.config["LANBILL_VERSION"] = __version__
     if app.config.get("TRUSTED_PROXIES"):
         # Behind nginx (deploy/nginx/lanbill.conf): the client's address and
         # scheme come from X-Forwarded-* of that many proxies — the login
         # limits and the audit log need the real address.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
@@ -51,19 +52,14 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
 
-    from lanbill import cli
+    from lanbill import cli, tasks  # lazy: see _register_blueprints
 
     cli.register(app)
-    from lanbill import tasks
-
     tasks.configure(app)
     return app
 
 
 def _init_database(app: Flask) -> None:
-    from lanbill import clock
-    from lanbill.db import bind_database, configure_encryption, database, is_sqlite
-
     bind_database(app.config["DATABASE_URL"])
     configure_encryption(app.config["DATA_KEY"])
     clock.set_timezone(app.config.get("TIMEZONE"))
@@ -104,7 +100,7 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_manager(manager_id):
-        from lanbill.models import Manager, Role
+        from lanbill.models import Manager, Role  # lazy: see _register_blueprints
 
         return (
             Manager.select(Manager, Role)
@@ -115,28 +111,28 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # Imported here, not at the top: `import lanbill.models` (agents, jobs,
+    # scripts) runs this package first and must not load every view, form
+    # and command with it; the views in turn import lanbill's submodules.
     from lanbill.admin import bp as admin_bp
     from lanbill.api import bp as api_bp
     from lanbill.auth import bp as auth_bp
+    from lanbill.captive import bp as captive_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # token auth, no cookies
-    from lanbill.captive import bp as captive_bp
-
     app.register_blueprint(captive_bp)  # /blocked: the "please pay" page (RADIUS redirect pool)
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from lanbill.money import format_money
-
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals["lanbill_version"] = __version__
 
     @app.context_processor
     def _menu():
-        from lanbill.admin.menu import menu_for
+        from lanbill.admin.menu import menu_for  # lazy: see _register_blueprints
 
         if current_user and current_user.is_authenticated:
             return {"admin_menu": menu_for(current_user, app.view_functions)}

@@ -7,7 +7,9 @@ but set one.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from dataclasses import replace
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -102,7 +104,9 @@ def password():
             form.current.errors = [_("The current password is wrong.")]
             return render_template("auth/password.html", form=form), 422
         try:
-            managers.set_password(current_user, form.password.data, actor=actor_of(current_user))
+            # The manager acts on their own account, from this client's address.
+            actor = replace(actor_of(current_user), ip=request.remote_addr or "")
+            managers.set_password(current_user, form.password.data, actor=actor)
         except ValidationError as exc:
             form.password.errors = [_(exc.message)]
             return render_template("auth/password.html", form=form), 422
@@ -112,16 +116,12 @@ def password():
 
 
 def _free_failures() -> int:
-    from flask import current_app
-
     return current_app.config["LOGIN_MAX_FAILURES"]
 
 
 def _free_failures_per_address() -> int:
     """Failed attempts from one address, over any logins, before it is
     slowed down (LOGIN_MAX_FAILURES_PER_ADDRESS, default 20)."""
-    from flask import current_app
-
     return int(current_app.config.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
 
 

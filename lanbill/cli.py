@@ -3,15 +3,24 @@ worker, demo, start (all-in-one).
 
 The all-in-one command is `start`, not `run`: Flask's own `run` (the
 development server) is looked up before an app's commands and would shadow it.
+
+Each command imports what only it needs inside its body: every `flask`
+call creates the app and registers all commands, and should not load the
+migrations, the agents, the worker or the demo generator to do so.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+
+from lanbill.db import connection
+from lanbill.money import money_str
 
 db_cli = AppGroup("db", help="Database schema.")
 token_cli = AppGroup("token", help="API tokens.")
@@ -52,7 +61,6 @@ def check_command():
     """Verify balance = sum(ledger) for every agreement; non-zero exit on any
     difference (DESIGN §4)."""
     from lanbill.billing.ledger import check_invariant
-    from lanbill.money import money_str
 
     wrong = check_invariant()
     for agreement_id, number, balance, total in wrong:
@@ -89,8 +97,6 @@ def agents_command():
 @click.option("--workers", default=2, show_default=True)
 def worker_command(workers):
     """Run the Huey consumer: periodic billing jobs, outbox, retries."""
-    import logging
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [worker] %(levelname)s %(name)s: %(message)s")
     import lanbill.jobs  # noqa: F401  (registers the periodic tasks)
     from lanbill.tasks import huey
@@ -112,8 +118,6 @@ def demo_command(count, seed, months):
     result = generate(count, seed=seed, months=months, echo=click.echo)
     # Build the subscriber search index now, so that the first search on
     # the screens is not the one that pays for indexing the whole import.
-    import time
-
     from lanbill.customers import search_index
 
     started = time.perf_counter()
@@ -136,7 +140,6 @@ def bill_command():
     """Do all billing due as of now (rent, corrections, planned tariff
     changes, promised payments, services) and exit — the worker's job."""
     from lanbill.billing.run import run_due
-    from lanbill.db import connection
 
     with connection():
         result = run_due()

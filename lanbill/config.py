@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS = {
@@ -162,8 +164,6 @@ def _data_key(folder: Path) -> str:
     Kept apart from SECRET_KEY so that rotating session keys never makes
     stored data unreadable.  Back it up with the database.
     """
-    from cryptography.fernet import Fernet
-
     path = folder / "data_key"
     if not path.exists():
         path.write_bytes(Fernet.generate_key())

@@ -28,6 +28,7 @@ The same seed on the same day gives the same data.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 import random
 import string
@@ -272,7 +273,7 @@ class BulkWriter:
             marks = ", ".join("?" for _ in names)
             cursor.executemany(f'INSERT INTO "{table}" ({column_sql}) VALUES ({marks})', data)
         else:
-            from psycopg2.extras import execute_values
+            from psycopg2.extras import execute_values  # installed only where PostgreSQL is used
 
             execute_values(cursor, f'INSERT INTO "{table}" ({column_sql}) VALUES %s', data, page_size=2000)
         return len(data)
@@ -285,7 +286,7 @@ class BulkWriter:
         if self.sqlite:
             cursor.executemany(f'UPDATE "{table}" SET "{name}" = ? WHERE id = ?', [(v, i) for i, v in pairs])
         else:
-            from psycopg2.extras import execute_values
+            from psycopg2.extras import execute_values  # installed only where PostgreSQL is used
 
             field_type = model._meta.fields[column].field_type
             sql_type = database.get_context_options()["field_types"].get(field_type, field_type)
@@ -706,8 +707,6 @@ class DemoGenerator:
     def _free_pools(self) -> dict:
         """Next free address of each demo range: above every network already
         inside it, so demo addresses never overlap anyone's."""
-        import ipaddress
-
         tops = {"individual": INDIVIDUAL_POOL + 1, "legal_host": LEGAL_POOL + 1,
                 "legal_net": LEGAL_POOL + (1 << 19)}
         limits = {"individual": (INDIVIDUAL_POOL, 1 << 22), "legal_host": (LEGAL_POOL, 1 << 19),

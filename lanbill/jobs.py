@@ -1,17 +1,19 @@
-"""Periodic jobs for the worker (each a few lines calling billing/)."""
+"""Periodic jobs for the worker (each a few lines calling a domain room)."""
 
 from huey import crontab
 
-from lanbill.tasks import huey  # noqa: F401
+from lanbill.billing.run import run_due
+from lanbill.billing.time_charging import charge_time, move_radius_volume
+from lanbill.billing.usage import charge_all, charge_recent
+from lanbill.db import connection
+from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
+from lanbill.tasks import huey
 
 
 @huey.periodic_task(crontab(minute="*/5"), retries=0)
 def billing_run():
     """Every five minutes, 00:00 included: all billing due as of now
     (the same function as `flask --app app bill`)."""
-    from lanbill.billing.run import run_due
-    from lanbill.db import connection
-
     with connection():
         return run_due().summary()
 
@@ -44,9 +46,6 @@ def send_radius_coa(request_id: int):
 def charge_radius_usage():
     """Time charges of per-minute tariffs and RADIUS volume into hourly
     counters, from the online-sessions table (lanbill/billing/time_charging.py)."""
-    from lanbill.billing.time_charging import charge_time, move_radius_volume
-    from lanbill.db import connection
-
     with connection():
         return {"sessions_moved": move_radius_volume(), "time_entries": charge_time()}
 
@@ -56,9 +55,6 @@ def charge_volume():
     """Every ten minutes: the volume of accounts whose traffic grew, beyond
     the prepaid volume, charged per category, and the traffic-limit block
     set (lanbill/billing/usage.py)."""
-    from lanbill.billing.usage import charge_recent
-    from lanbill.db import connection
-
     with connection():
         result = charge_recent()
         return {"accounts": result.accounts, "posted": str(result.posted), "blocked": result.blocked,
@@ -69,9 +65,6 @@ def charge_volume():
 def charge_volume_nightly():
     """Nightly: every account with traffic this month (the prepaid volume
     shrinks with blocked days) and traffic blocks lifted in a new month."""
-    from lanbill.billing.usage import charge_all
-    from lanbill.db import connection
-
     with connection():
         result = charge_all()
         return {"accounts": result.accounts, "posted": str(result.posted), "blocked": result.blocked,
@@ -82,9 +75,6 @@ def charge_volume_nightly():
 def purge_old_traffic():
     """Nightly: hourly and detailed traffic older than its retention
     (settings traffic.hourly_days, traffic.detail_days) is deleted."""
-    from lanbill.db import connection
-    from lanbill.network.traffic_stats import purge_old_traffic as purge
-
     with connection():
-        hourly, detail = purge()
+        hourly, detail = purge_traffic()
         return {"hourly": hourly, "detail": detail}

@@ -45,7 +45,7 @@ def _die_with_parent() -> None:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
-        pass
+        pass  # not Linux: the children are still stopped by the supervisor's own shutdown
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -159,7 +159,7 @@ def _signal_group(child: subprocess.Popen, sig: int, quiet: bool = False) -> Non
             try:
                 child.send_signal(sig)
             except ProcessLookupError:
-                pass
+                pass  # the child has already exited
 
 
 def run_all(config) -> int:

@@ -1,7 +1,12 @@
 """Admin screens for ISP staff (/admin): one blueprint, views split by area
 (subscribers, agreements, accounts, payments, …), shared tables and macros."""
 
+import datetime as dt
+
 from flask import Blueprint
+
+from lanbill.clock import to_local
+from lanbill.customers.search import register_sql_functions
 
 bp = Blueprint("admin", __name__)
 
@@ -9,10 +14,6 @@ bp = Blueprint("admin", __name__)
 @bp.app_template_filter("local_datetime")
 def local_datetime(value, with_time=True):
     """A naive-UTC timestamp (or a date) shown in the operator's zone."""
-    import datetime as dt
-
-    from lanbill.clock import to_local
-
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -25,27 +26,30 @@ def local_datetime(value, with_time=True):
 
 @bp.record_once
 def _register_sql_functions(state):
-    from lanbill.customers.search import register_sql_functions
-
     register_sql_functions()
 
 
-# Settings screens (dashboard, tariffs, agents/NAS, operators, groups,
-# currencies, addresses, staff, audit log).
-# RADIUS: online sessions, agent status, CoA history.
-# NetFlow: traffic statistics per account, collector status.
+# The view modules register their routes on `bp`, so they are imported once
+# it exists.  Daily work: subscribers, agreements, accounts, payments,
+# services; settings: tariffs, agents/NAS, operators, groups, currencies,
+# addresses, staff, the audit log; RADIUS sessions and NetFlow status; the
+# dashboard and the language and table-column preferences (views).
 from lanbill.admin import (  # noqa: E402,F401
+    accounts,
     addresses,
     agents,
+    agreements,
     audit,
     currencies,
     dashboard,
     groups,
     operators,
-    radius,  # noqa: E402,F401
-    services,  # noqa: E402,F401  catalogue, account services, one-off import
+    payments,
+    radius,
+    services,
     staff,
+    subscribers,
     tariffs,
-    traffic,  # noqa: E402,F401
-    views,  # noqa: E402,F401
+    traffic,
+    views,
 )

@@ -13,11 +13,18 @@ from flask_login import current_user
 
 from lanbill.admin import bp
 from lanbill.admin.agreements import KIND_LABELS
-from lanbill.admin.common import apply_errors, current_actor, ensure_visible, requires
+from lanbill.admin.common import (
+    apply_errors,
+    current_actor,
+    requires,
+    translate_error,
+    visible_account,
+    visible_subscriber,
+)
 from lanbill.admin.forms import AccountForm, BlockForm, PlanTariffForm
 from lanbill.admin.search import ACCOUNT_CRITERIA
 from lanbill.admin.services import account_services_panel
-from lanbill.admin.subscribers import STATE_FILTER_LABELS, translate_error, visible_subscriber
+from lanbill.admin.subscribers import STATE_FILTER_LABELS
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.billing import blocks, tariff_schedule
 from lanbill.clock import today
@@ -124,16 +131,6 @@ def accounts_list():
 
 # --- the form --------------------------------------------------------------------------
 
-def visible_account(account_id) -> Account:
-    account = (Account.select(Account, Subscriber, Agreement, Agent, Tariff)
-               .join(Subscriber).switch(Account).join(Agreement).switch(Account).join(Agent)
-               .switch(Account).join(Tariff).where(Account.id == account_id).first())
-    if account is None:
-        abort(404)
-    ensure_visible(account.subscriber_id)
-    return account
-
-
 def _choices(form, subscriber, account=None) -> None:
     form.agreement_id.choices = [(a.id, a.number) for a in
                                  Agreement.select().where(Agreement.subscriber == subscriber.id).order_by(Agreement.id)]
@@ -196,7 +193,7 @@ def _account_panels(account) -> dict:
     plan_form.tariff_id.choices = [(t.id, t.name) for t in
                                    Tariff.select().where(Tariff.archived == False).order_by(Tariff.name)]  # noqa: E712
     return {"history": history, "changes": changes, "charges": charges, "block_form": BlockForm(prefix="b"),
-            "plan_form": plan_form, "can_plan": hasattr(tariff_schedule, "plan_change"),
+            "plan_form": plan_form,
             "ledger_kinds": KIND_LABELS, **account_services_panel(account)}
 
 
@@ -299,9 +296,6 @@ def account_plan(account_id):
     account = visible_account(account_id)
     form = PlanTariffForm(prefix="plan")
     form.tariff_id.choices = [(t.id, t.name) for t in Tariff.select().where(Tariff.archived == False)]  # noqa: E712
-    plan = getattr(tariff_schedule, "plan_change", None)
-    if plan is None:
-        abort(404)
     if not form.validate():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
@@ -313,7 +307,8 @@ def account_plan(account_id):
         return redirect(url_for("admin.account_edit", account_id=account.id) + "#schedule")
     tariff = Tariff.get_by_id(form.tariff_id.data)
     try:
-        plan(account, tariff, dt.datetime.combine(day, clock), actor=current_actor())  # local wall-clock time
+        # local wall-clock time
+        tariff_schedule.plan_change(account, tariff, dt.datetime.combine(day, clock), actor=current_actor())
     except BillingError as exc:
         flash(translate_error(exc), "error")
     else:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from markupsafe import escape
 
 from lanbill.admin import bp
-from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.common import apply_errors, current_actor, requires, translate_error
 from lanbill.admin.settings_forms import EntryForm
 from lanbill.admin.tables import Column, Table
 from lanbill.customers import addresses as directory
@@ -100,7 +100,7 @@ def address_entry(level, entry_id):
         try:
             directory.delete_entry(level, entry.id, actor=current_actor())
         except BillingError as exc:
-            flash(_(exc.message), "error")
+            flash(translate_error(exc), "error")
             return redirect(url_for("admin.address_entry", level=level, entry_id=entry.id))
         flash(_("The entry is deleted."), "success")
         return redirect(back)
@@ -151,7 +151,8 @@ def address_lookup(level):
             entry = directory.add_entry(level, source.get("parent"), source.get("name"), actor=current_actor(),
                                         postal_index=source.get("postal_index") or "")
         except BillingError as exc:
-            return jsonify({"error": _(exc.message), "fields": {k: _(v) for k, v in exc.fields.items()}}), exc.status
+            fields = {k: _(v) for k, v in exc.fields.items()}
+            return jsonify({"error": translate_error(exc), "fields": fields}), exc.status
         return jsonify({"id": entry.id, "name": getattr(entry, directory.NAME_FIELD[level]),
                         "postal_index": getattr(entry, "postal_index", "")}), 201
     limit = request.args.get("limit", "50")

@@ -12,15 +12,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.common import apply_errors, current_actor, ensure_visible, requires
+from lanbill.admin.common import apply_errors, current_actor, requires, visible_agreement, visible_subscriber
 from lanbill.admin.forms import AgreementForm, AgreementNumberForm, CreditLimitForm, PromiseForm
-from lanbill.admin.subscribers import visible_subscriber
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.billing import promises
+from lanbill.billing.blocks import available_funds
 from lanbill.clock import midnight_utc, today
 from lanbill.customers import agreements
 from lanbill.errors import BillingError
-from lanbill.models import Agreement, Currency, LedgerEntry, Operator
+from lanbill.models import Currency, LedgerEntry, Operator
 
 KIND_LABELS = {
     "payment": _l("Payment"),
@@ -33,15 +33,6 @@ KIND_LABELS = {
     "one_off": _l("One-off charge"),
     "correction": _l("Correction"),
 }
-
-
-def visible_agreement(agreement_id) -> Agreement:
-    agreement = (Agreement.select(Agreement, Currency, Operator).join(Currency).switch(Agreement).join(Operator)
-                 .where(Agreement.id == agreement_id).first())
-    if agreement is None:
-        abort(404)
-    ensure_visible(agreement.subscriber_id)
-    return agreement
 
 
 @bp.route("/subscribers/<int:subscriber_id>/agreements/new", methods=["GET", "POST"])
@@ -116,8 +107,6 @@ def ledger_query(agreement_id, args):
 
 def _render_agreement(agreement, *, credit_form=None, promise_form=None, number_form=None, status=200):
     """The agreement page: properties, credit limit, promised payment, ledger."""
-    from lanbill.billing.blocks import available_funds
-
     table = Table.from_request("ledger", LEDGER_COLUMNS, default_sort="created", descending=True,
                                manager=current_user, tie_breaker=LedgerEntry.id)
     query = ledger_query(agreement.id, request.args if status == 200 else {})

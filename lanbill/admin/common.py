@@ -1,6 +1,7 @@
 """Helpers every staff screen shares: who is acting, the permission check on
-each view, hiding what the manager's groups do not cover, and showing a
-domain refusal on a form.
+each view, hiding what the manager's groups do not cover (the visible_*
+look-ups of a subscriber, agreement or account by URL id), and showing a
+domain refusal on a form or as a flash message.
 
 Who may see what is decided in lanbill.staff.access; these are its thin
 web wrappers (403 for a missing permission, 404 for an object outside the
@@ -16,6 +17,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lanbill.actor import Actor
+from lanbill.errors import BillingError
+from lanbill.models import Account, Agent, Agreement, Currency, Operator, Subscriber, Tariff
 from lanbill.staff import access
 
 
@@ -57,6 +60,49 @@ def ensure_visible(subscriber_id) -> None:
         abort(404)
 
 
+def visible_subscriber(subscriber_id) -> Subscriber:
+    """The subscriber, or 404 when missing or outside the manager's groups."""
+    subscriber = Subscriber.get_or_none(Subscriber.id == subscriber_id)
+    if subscriber is None:
+        abort(404)
+    ensure_visible(subscriber.id)
+    return subscriber
+
+
+def visible_agreement(agreement_id) -> Agreement:
+    """The agreement with its currency and operator, or 404 when missing or
+    its subscriber is outside the manager's groups."""
+    agreement = (Agreement.select(Agreement, Currency, Operator).join(Currency).switch(Agreement).join(Operator)
+                 .where(Agreement.id == agreement_id).first())
+    if agreement is None:
+        abort(404)
+    ensure_visible(agreement.subscriber_id)
+    return agreement
+
+
+def visible_account(account_id) -> Account:
+    """The account with its subscriber, agreement, agent and tariff, or 404
+    when missing or its subscriber is outside the manager's groups."""
+    account = (Account.select(Account, Subscriber, Agreement, Agent, Tariff)
+               .join(Subscriber).switch(Account).join(Agreement).switch(Account).join(Agent)
+               .switch(Account).join(Tariff).where(Account.id == account_id).first())
+    if account is None:
+        abort(404)
+    ensure_visible(account.subscriber_id)
+    return account
+
+
+def translate_error(exc: BillingError) -> str:
+    """A domain refusal's message in the UI language."""
+    return _(exc.message, **exc.params) if exc.params else _(exc.message)
+
+
+def translate_error_in_full(exc: BillingError) -> str:
+    """A refusal as one line: the message and every field's reason, each once."""
+    parts = [translate_error(exc)] + [_(message) for message in (exc.fields or {}).values()]
+    return " ".join(dict.fromkeys(parts))
+
+
 def apply_errors(form, exc, aliases: dict | None = None) -> None:
     """Show a domain refusal (BillingError) on the form, in the UI language:
     each field's message under its field (`aliases` maps a domain field name
@@ -72,6 +118,6 @@ def apply_errors(form, exc, aliases: dict | None = None) -> None:
             field.errors = list(field.errors or []) + [text]
         else:
             form.form_errors.append(text)
-    top = _(exc.message, **exc.params) if exc.params else _(exc.message)
+    top = translate_error(exc)
     if top not in form.form_errors:
         form.form_errors.insert(0, top)

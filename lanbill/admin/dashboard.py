@@ -21,9 +21,10 @@ from lanbill.admin import bp
 from lanbill.admin.common import requires
 from lanbill.clock import local_date_of, midnight_utc, today
 from lanbill.db import database, from_minor, is_sqlite
-from lanbill.models import Account, Agreement, LedgerEntry, Payment, Subscriber
+from lanbill.models import Account, Agent, Agreement, LedgerEntry, Manager, Nas, Operator, Payment, Subscriber, Tariff
+from lanbill.models.radius import RadiusSession
 from lanbill.money import format_money
-from lanbill.staff.access import visible_subscriber_ids
+from lanbill.staff.access import scope, visible_subscriber_ids
 
 CHART_DAYS = 60
 # Ledger kinds that are charges for services (DESIGN §4); a correction by
@@ -35,17 +36,12 @@ CHARGE_KINDS = ("rent", "rent_correction", "service", "volume", "time", "one_off
 SUBSCRIBER_STATE_RANK = ("active", "user", "traffic", "admin", "balance", "off")
 
 
-def _scoped(query, manager, subscriber_field):
-    ids = visible_subscriber_ids(manager)
-    return query if ids is None else query.where(subscriber_field.in_(ids))
-
-
 def account_states(manager) -> dict[str, int]:
     """Live (not deleted) accounts per shown state; one query."""
     query = (Account.select(Account.state, fn.COUNT(Account.id).alias("n"))
              .where(Account.deleted == False)  # noqa: E712
              .group_by(Account.state))
-    query = _scoped(query, manager, Account.subscriber)
+    query = scope(query, manager, Account.subscriber)
     counts = dict.fromkeys(SUBSCRIBER_STATE_RANK, 0)
     for row in query:
         counts[row.state] = counts.get(row.state, 0) + row.n
@@ -61,7 +57,7 @@ def subscriber_states(manager) -> dict[str, int]:
     per_subscriber = (Account.select(Account.subscriber, fn.MIN(rank).alias("best"))
                       .where(Account.deleted == False)  # noqa: E712
                       .group_by(Account.subscriber))
-    per_subscriber = _scoped(per_subscriber, manager, Account.subscriber)
+    per_subscriber = scope(per_subscriber, manager, Account.subscriber)
     inner = per_subscriber.alias("ps")
     rows = (Account.select(inner.c.best, fn.COUNT(inner.c.subscriber_id).alias("n"))
             .from_(inner).group_by(inner.c.best).tuples())
@@ -71,7 +67,7 @@ def subscriber_states(manager) -> dict[str, int]:
         if best is not None and int(best) < len(SUBSCRIBER_STATE_RANK):
             counts[SUBSCRIBER_STATE_RANK[int(best)]] += n
             with_accounts += n
-    total = _scoped(Subscriber.select().where(Subscriber.is_template == False), manager, Subscriber.id)  # noqa: E712
+    total = scope(Subscriber.select().where(Subscriber.is_template == False), manager, Subscriber.id)  # noqa: E712
     counts["none"] = max(total.count() - with_accounts, 0)
     counts["total"] = with_accounts + counts["none"]
     return counts
@@ -81,7 +77,7 @@ def _payments_query(manager, start: dt.datetime, end: dt.datetime):
     query = Payment.select(fn.COUNT(Payment.id), fn.SUM(Payment.amount).coerce(False)).where(
         Payment.cancelled_at.is_null() & (Payment.paid_at >= start) & (Payment.paid_at < end))
     if visible_subscriber_ids(manager) is not None:
-        query = _scoped(query.join(Agreement), manager, Agreement.subscriber)
+        query = scope(query.join(Agreement), manager, Agreement.subscriber)
     return query
 
 
@@ -95,10 +91,6 @@ def payments_between(manager, first: dt.date, last: dt.date) -> tuple[int, Decim
 def accounts_online(manager) -> int | None:
     """Accounts with an open RADIUS session, or None while the RADIUS
     tables do not exist (the agent is a separate part of the system)."""
-    try:
-        from lanbill.models.radius import RadiusSession
-    except ImportError:
-        return None
     if not database.table_exists(RadiusSession._meta.table_name):
         return None
     query = RadiusSession.select(fn.COUNT(fn.DISTINCT(RadiusSession.account_id))).where(
@@ -147,7 +139,7 @@ def daily_series(manager, last_day: dt.date, days: int = CHART_DAYS):
     payments = (Payment.select(bucket, fn.SUM(Payment.amount).coerce(False))
                 .where(Payment.cancelled_at.is_null() & (Payment.paid_at >= start) & (Payment.paid_at < end)))
     if scoped:
-        payments = _scoped(payments.join(Agreement), manager, Agreement.subscriber)
+        payments = scope(payments.join(Agreement), manager, Agreement.subscriber)
     payments = payments.group_by(bucket).tuples()
 
     bucket = _hour_bucket(LedgerEntry.created_at)
@@ -155,7 +147,7 @@ def daily_series(manager, last_day: dt.date, days: int = CHART_DAYS):
                .where(LedgerEntry.kind.in_(CHARGE_KINDS) & (LedgerEntry.created_at >= start)
                       & (LedgerEntry.created_at < end)))
     if scoped:
-        charges = _scoped(charges.join(Agreement), manager, Agreement.subscriber)
+        charges = scope(charges.join(Agreement), manager, Agreement.subscriber)
     charges = charges.group_by(bucket).tuples()
     return day_list, _per_day(payments, day_list), [-v for v in _per_day(charges, day_list)]
 
@@ -212,8 +204,6 @@ def first_steps() -> list[dict] | None:
     """Seed 004 «Первые шаги» and «Подготовка к работе»: name the operator,
     add the NAS, create agents and tariffs, add staff.  None once all are
     done (the card disappears)."""
-    from lanbill.models import Agent, Manager, Nas, Operator, Tariff
-
     steps = [
         ("operator", _("Give the operator your organisation's name"), "admin.operators",
          not Operator.select().where(Operator.name == "Default operator").exists()),

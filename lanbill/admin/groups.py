@@ -10,7 +10,7 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from lanbill.admin import bp
-from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.common import apply_errors, current_actor, requires, translate_error
 from lanbill.admin.settings_forms import GroupForm
 from lanbill.admin.tables import Column, Table
 from lanbill.customers import groups as subscriber_groups
@@ -94,7 +94,7 @@ def group_delete(group_id):
     try:
         subscriber_groups.delete_group(group.id, actor=current_actor())
     except BillingError as exc:
-        flash(_(exc.message), "error")
+        flash(translate_error(exc), "error")
         return redirect(url_for("admin.group_edit", group_id=group.id)), 303
     flash(_("The group is deleted."), "success")
     return redirect(url_for("admin.groups"))

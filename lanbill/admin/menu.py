@@ -1,6 +1,6 @@
 """The admin menu: (endpoint, label msgid, permission or None).  An entry
-whose endpoint does not exist yet, or whose permission the manager lacks,
-is not shown.  Screens add their entry here."""
+whose permission the manager lacks, or whose screen is not registered in
+this application, is not shown.  Screens add their entry here."""
 
 from flask_babel import lazy_gettext as _l
 

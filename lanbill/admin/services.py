@@ -3,6 +3,9 @@ services on the account page, and the CSV import of rendered one-off services.""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,7 +13,7 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from lanbill.admin import bp
-from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.common import apply_errors, current_actor, requires, translate_error_in_full, visible_account
 from lanbill.admin.forms import (
     SERVICE_KIND_CHOICES,
     SERVICE_SCHEME_CHOICES,
@@ -26,19 +29,12 @@ from lanbill.billing import services
 from lanbill.clock import today
 from lanbill.db import is_sqlite
 from lanbill.errors import BillingError
-from lanbill.models import Account, AccountService, Agreement, Currency, LedgerEntry, Service
+from lanbill.models import AccountService, Agreement, Currency, LedgerEntry, Service
 from lanbill.money import money_str
 
 KIND_LABELS = dict(SERVICE_KIND_CHOICES)
 SCHEME_LABELS = dict(SERVICE_SCHEME_CHOICES)
 MAX_UPLOAD = 5 * 1024 * 1024  # a month of rendered services fits many times over
-
-
-def _error_text(exc: BillingError) -> str:
-    """A refusal as one line: the message and every field's reason."""
-    parts = [_(exc.message, **exc.params) if exc.params else _(exc.message)]
-    parts += [_(message) for message in (exc.fields or {}).values()]
-    return " ".join(dict.fromkeys(parts))
 
 
 def row_message(message) -> str:
@@ -168,13 +164,7 @@ def account_services_panel(account) -> dict:
             "service_kinds": KIND_LABELS}
 
 
-def _account(account_id) -> Account:
-    from lanbill.admin.accounts import visible_account
-
-    return visible_account(account_id)
-
-
-def _back(account) -> str:
+def _services_section_url(account) -> str:
     return url_for("admin.account_edit", account_id=account.id) + "#services"
 
 
@@ -183,46 +173,46 @@ def _back(account) -> str:
 def account_service_attach(account_id):
     """Attach a catalogue service (billing.services.attach_service); a
     one-off one dated today or earlier is charged at once."""
-    account = _account(account_id)
+    account = visible_account(account_id)
     form = AttachServiceForm(prefix="svc")
     form.service_id.choices = [(s.id, s.name) for s in Service.select().where(Service.archived == False)]  # noqa: E712
     if not form.validate():
         flash(_("Check the highlighted fields.") + " " + " ".join(
             f"{getattr(form, name).label.text}: {' '.join(str(e) for e in errors)}"
             for name, errors in form.errors.items()), "error")
-        return redirect(_back(account))
+        return redirect(_services_section_url(account))
     quantity_text = (form.quantity.data or "1").strip() or "1"
     if not quantity_text.isdigit() or int(quantity_text) < 1:
         flash(_("Quantity must be a whole number, 1 or more."), "error")
-        return redirect(_back(account))
+        return redirect(_services_section_url(account))
     try:
         attached = services.attach_service(
             account, form.service_id.data, actor=current_actor(), start_date=(form.start_date.data or "").strip(),
             end_date=(form.end_date.data or "").strip(), quantity=int(quantity_text),
             comment=form.comment.data or "", amount=(form.amount.data or "").strip() or None)
     except BillingError as exc:
-        flash(_error_text(exc), "error")
+        flash(translate_error_in_full(exc), "error")
     else:
         service = Service.get_by_id(attached.service_id)
         flash(_("The service «%(name)s» is attached.", name=service.name), "success")
-    return redirect(_back(account))
+    return redirect(_services_section_url(account))
 
 
 @bp.route("/accounts/<int:account_id>/services/<int:attached_id>/end", methods=["POST"])
 @requires("subscribers.edit")
 def account_service_end(account_id, attached_id):
     """End an attached service: its last day is the date given, today by default."""
-    account = _account(account_id)
+    account = visible_account(account_id)
     attached = AccountService.get_or_none((AccountService.id == attached_id)
                                           & (AccountService.account == account.id)) or abort(404)
     form = EndServiceForm(prefix="end")
     try:
         services.end_service(attached, (form.end_date.data or "").strip() or None, actor=current_actor())
     except BillingError as exc:
-        flash(_error_text(exc), "error")
+        flash(translate_error_in_full(exc), "error")
     else:
         flash(_("The service is ended."), "success")
-    return redirect(_back(account))
+    return redirect(_services_section_url(account))
 
 
 # --- CSV import of rendered one-off services -------------------------------------------
@@ -250,9 +240,6 @@ def _decode(raw: bytes) -> str:
 
 
 def _headers(text: str) -> list[str]:
-    import csv
-    import io
-
     sample = text[:2048]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
     first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])

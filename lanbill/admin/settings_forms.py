@@ -1,6 +1,7 @@
 """WTForms of the settings screens (tariffs, agents, NAS, operators, groups,
-currencies, addresses, staff, audit filter) and two small helpers the views
-share: the acting manager and putting a domain refusal onto form fields."""
+currencies, addresses, staff, audit filter).  Values are checked by the
+domain cleaners (money, rates, digits) or by the domain function itself;
+its refusal reaches the fields through admin.common.apply_errors."""
 
 from __future__ import annotations
 
@@ -16,18 +17,20 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms import widgets as wtf_widgets
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as FieldError
 
-from lanbill.models.agents import AGENT_TYPES, NAS_VENDORS
+from lanbill.admin.forms import MultiCheckboxField
+from lanbill.billing.currency import parse_rate
+from lanbill.customers.addresses import clean_postal_index
+from lanbill.errors import BillingError
+from lanbill.models.agents import NAS_VENDORS
 from lanbill.models.tariffs import SCHEMES, VOLUME_SOURCES
 from lanbill.money import MoneyError, parse_money
-from lanbill.records import DIGIT_MESSAGES
+from lanbill.records import clean_digits
 
 REQUIRED = _l("Required.")
 WHOLE = _l("A whole number, zero or more.")
@@ -186,10 +189,6 @@ def agent_options(form, agent_type: str, existing: dict | None = None) -> dict:
     return options
 
 
-class NewAgentTypeForm(FlaskForm):
-    type = SelectField(_l("Type"), choices=[(t, AGENT_TYPE_LABELS[t]) for t in AGENT_TYPES])
-
-
 VENDOR_LABELS = {"mikrotik": "MikroTik", "accel-ppp": "accel-ppp", "cisco": "Cisco", "generic": _l("Generic")}
 
 
@@ -206,12 +205,17 @@ class NasForm(VersionedForm):
 # --- operators, groups, currencies ---------------------------------------------------------
 
 
-def digits(count_a, count_b=None):
-    """Empty, or exactly count_a (or count_b) digits; the message is the
-    same msgid the service function gives."""
-    pattern = rf"^(\d{{{count_a}}}" + (rf"|\d{{{count_b}}}" if count_b else "") + r")?$"
-    key = (count_a, count_b) if count_b else (count_a,)
-    return Regexp(pattern, message=_l(DIGIT_MESSAGES[key]))
+def digits(*lengths):
+    """Russian requisites, checked by the domain's own cleaner
+    (records.clean_digits): empty, or digits of one of `lengths`."""
+
+    def check(form, field):
+        errors = {}
+        clean_digits(field.data or "", field.name, lengths, errors)
+        if errors:
+            raise FieldError(_(errors[field.name]))
+
+    return check
 
 
 class OperatorForm(VersionedForm):
@@ -251,9 +255,6 @@ class CurrencyForm(VersionedForm):
 
 
 def _rate(form, field):
-    from lanbill.billing.currency import parse_rate
-    from lanbill.errors import BillingError
-
     try:
         parse_rate(field.data)
     except BillingError as exc:
@@ -268,10 +269,16 @@ class RateForm(FlaskForm):
 # --- address directory -------------------------------------------------------------------
 
 
+def _postal_index(form, field):
+    try:
+        clean_postal_index(field.data)
+    except BillingError as exc:
+        raise FieldError(_(exc.fields.get("postal_index", exc.message))) from None
+
+
 class EntryForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(message=REQUIRED), Length(max=128)])
-    postal_index = StringField(_l("Postal index"), validators=[
-        Regexp(r"^(\d{6})?$", message=_l("Six digits, or leave it empty."))])
+    postal_index = StringField(_l("Postal index"), validators=[_postal_index])
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -287,11 +294,6 @@ PERMISSION_LABELS = {
     "reports.view": _l("View reports and the dashboard"),
     "helpdesk.use": _l("Work in the helpdesk"),
 }
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = wtf_widgets.ListWidget(prefix_label=False)
-    option_widget = wtf_widgets.CheckboxInput()
 
 
 class RoleForm(VersionedForm):

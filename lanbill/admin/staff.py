@@ -10,7 +10,7 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from lanbill.admin import bp
-from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.common import apply_errors, current_actor, requires, translate_error
 from lanbill.admin.settings_forms import (
     PERMISSION_LABELS,
     ManagerForm,
@@ -211,7 +211,7 @@ def role_delete(role_id):
     try:
         staff_roles.delete_role(role.id, actor=current_actor())
     except BillingError as exc:
-        flash(_(exc.message), "error")
+        flash(translate_error(exc), "error")
         return redirect(url_for("admin.role_edit", role_id=role.id))
     flash(_("The role is deleted."), "success")
     return redirect(url_for("admin.roles"))

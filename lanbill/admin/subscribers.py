@@ -14,7 +14,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.common import apply_errors, current_actor, ensure_visible, requires
+from lanbill.admin.common import (
+    apply_errors,
+    current_actor,
+    requires,
+    translate_error,
+    visible_subscriber,
+)
 from lanbill.admin.forms import ADDRESS_KINDS, GroupAddForm, SubscriberForm
 from lanbill.admin.search import RULE_FIELDS, RULE_OPS, SUBSCRIBER_CRITERIA
 from lanbill.admin.tables import Column, Table, wants_csv
@@ -24,6 +30,7 @@ from lanbill.errors import BillingError, Conflict
 from lanbill.models import (
     Account,
     AccountIp,
+    Address,
     Agent,
     Agreement,
     Currency,
@@ -53,15 +60,6 @@ STATE_FILTER_LABELS = {
 
 # --- helpers shared with the other admin modules ------------------------------------
 
-def visible_subscriber(subscriber_id) -> Subscriber:
-    """The subscriber, or 404 when missing or outside the manager's groups."""
-    subscriber = Subscriber.get_or_none(Subscriber.id == subscriber_id)
-    if subscriber is None:
-        abort(404)
-    ensure_visible(subscriber.id)
-    return subscriber
-
-
 def visible_groups():
     """The groups the manager may see (all for an all-groups role)."""
     query = Group.select().order_by(Group.is_system.desc(), Group.name)
@@ -82,10 +80,6 @@ def agreements_by_subscriber(subscriber_ids) -> dict[int, list]:
     for agreement in query:
         out.setdefault(agreement.subscriber_id, []).append(agreement)
     return out
-
-
-def translate_error(exc: BillingError) -> str:
-    return _(exc.message, **exc.params) if exc.params else _(exc.message)
 
 
 # --- the list ----------------------------------------------------------------------------
@@ -250,8 +244,6 @@ def _address_infos(subscriber) -> dict:
         return out
     ids = {kind: getattr(subscriber, f"{field}_id") for kind, field in subscriber_cards.ADDRESS_FIELDS.items()}
     texts = addresses.address_texts([i for i in ids.values() if i])
-    from lanbill.models import Address
-
     rows = {a.id: a for a in Address.select().where(Address.id.in_([i for i in ids.values() if i]))}
     for kind, address_id in ids.items():
         row = rows.get(address_id)
@@ -266,8 +258,6 @@ def _address_infos(subscriber) -> dict:
 
 
 def _fill_addresses(form, subscriber) -> None:
-    from lanbill.models import Address
-
     for kind, field in subscriber_cards.ADDRESS_FIELDS.items():
         address_id = getattr(subscriber, f"{field}_id")
         address = Address.get_or_none(Address.id == address_id) if address_id else None
@@ -417,7 +407,7 @@ def subscriber_edit(subscriber_id):
         form.version.data = str(subscriber.version)
         _fill_addresses(form, subscriber)
         if show_passport:
-            audit.record(current_user, "personal_data.view", "subscriber", subscriber.id)
+            audit.record(current_actor(), "personal_data.view", "subscriber", subscriber.id)
         status = 200
     return render_template("admin/subscribers/form.html", form=form, subscriber=subscriber, similar=[],
                            can_personal=can_personal, show_passport=show_passport, can_edit=can_edit,

@@ -10,7 +10,7 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from lanbill.admin import bp
-from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.common import apply_errors, current_actor, requires, translate_error
 from lanbill.admin.settings_forms import CategoryForm, TariffForm
 from lanbill.admin.tables import Column, Table
 from lanbill.billing import tariffs as billing_tariffs
@@ -180,7 +180,7 @@ def tariff_category_edit(category_id):
         try:
             traffic_categories.delete_category(category.id, actor=current_actor())
         except BillingError as exc:
-            flash(_(exc.message), "error")
+            flash(translate_error(exc), "error")
             return redirect(url_for("admin.tariff_category_edit", category_id=category.id))
         flash(_("The category is deleted."), "success")
         return redirect(url_for("admin.tariff_edit", tariff_id=category.tariff_id) + "#categories")

@@ -8,13 +8,13 @@ import csv
 import datetime as dt
 import io
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from flask_babel import gettext as _
 
 from lanbill.admin import bp
-from lanbill.admin.common import ensure_visible, requires
+from lanbill.admin.common import requires, translate_error, visible_account
 from lanbill.errors import BillingError
-from lanbill.models import Account, Agent
+from lanbill.models import Agent
 from lanbill.models.traffic import NetflowStatus
 from lanbill.network import traffic_stats
 
@@ -54,10 +54,7 @@ def daily_chart(series) -> dict:
 @bp.route("/accounts/<int:account_id>/traffic")
 @requires("subscribers.view")
 def account_traffic(account_id):
-    account = Account.get_or_none(Account.id == account_id)
-    if account is None:
-        abort(404)
-    ensure_visible(account.subscriber_id)
+    account = visible_account(account_id)
     group = request.args.get("group") or "day"
     if group not in traffic_stats.GROUPS:
         group = "day"
@@ -67,7 +64,7 @@ def account_traffic(account_id):
         first, last = traffic_stats.check_range(_date("from"), _date("to"))
         rows = traffic_stats.account_traffic(account, first, last, group, remote)
     except BillingError as exc:
-        error = _(exc.message)
+        error = translate_error(exc)
         first, last = traffic_stats.check_range(None, None)
         rows = traffic_stats.account_traffic(account, first, last, group, remote)
     if request.args.get("format") == "csv":

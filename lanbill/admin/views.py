@@ -1,35 +1,31 @@
-"""Admin views shared by every screen: the home page, the language switch
-and the visible-columns preference of tables."""
+"""Admin views shared by every screen: the home page (the dashboard), the
+language switch and the visible-columns preference of tables."""
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+import logging
+
+from flask import redirect, request, url_for
 from flask_login import current_user, login_required
 
 from lanbill.admin import bp
+from lanbill.admin.dashboard import dashboard
 from lanbill.errors import BillingError
-from lanbill.models import Account, Agreement, Payment, Subscriber
 from lanbill.staff import preferences
 
+log = logging.getLogger(__name__)
+
 # Endpoints any logged-in manager may use (no permission needed): they only
-# touch the manager's own preferences or show counts.
+# touch the manager's own preferences or show the manager's own counts.
 OPEN_ENDPOINTS = {"admin.home", "admin.language", "admin.table_columns"}
 
 
 @bp.route("/")
 @login_required
 def home():
-    """The dashboard once it exists (rendered here rather than redirected,
-    so that /admin/ answers 200 after login); until then a page of counts."""
-    if "admin.dashboard" in current_app.view_functions:
-        return current_app.view_functions["admin.dashboard"]()
-    counts = {
-        "subscribers": Subscriber.select().where(Subscriber.is_template == False).count(),  # noqa: E712
-        "agreements": Agreement.select().count(),
-        "accounts": Account.select().where(Account.deleted == False).count(),  # noqa: E712
-        "payments": Payment.select().count(),
-    }
-    return render_template("admin/home.html", counts=counts)
+    """/admin/ is the dashboard, rendered here rather than redirected so
+    that the address staff land on after login answers 200."""
+    return dashboard()
 
 
 def safe_next(default: str) -> str:
@@ -45,8 +41,9 @@ def safe_next(default: str) -> str:
 def language():
     try:
         preferences.set_language(current_user, request.form.get("language", ""))
-    except BillingError:
-        pass
+    except BillingError as exc:
+        # A language the product does not offer: the page stays as it was.
+        log.info("language of %s not changed: %s", current_user.login, exc.message)
     response = redirect(safe_next(url_for("admin.home")))
     response.set_cookie("lang", current_user.language, max_age=3600 * 24 * 365, samesite="Lax")
     return response
@@ -58,11 +55,8 @@ def table_columns(name):
     columns = None if request.form.get("reset") else request.form.getlist("columns")
     try:
         preferences.set_table_columns(current_user, name, columns)
-    except BillingError:
-        pass
+    except BillingError as exc:
+        # An unknown table or column: the table keeps its columns.
+        log.info("columns of table %s not changed for %s: %s", name, current_user.login, exc.message)
     return redirect(safe_next(url_for("admin.home")))
 
-
-# Daily work: subscribers, agreements, accounts, payments (imported here so
-# that their routes register with the blueprint).
-from lanbill.admin import accounts, agreements, payments, subscribers  # noqa: E402,F401,I001

@@ -4,7 +4,7 @@
 Resource modules (one per resource) register their routes on `bp`; they
 use `actor()`, `require(permission)` and `json_body()` from here and the
 type checks in lanbill.api.common.  Views stay thin: check the JSON types →
-call one domain function in lanbill.billing → serialise.
+call one domain function (billing, customers, staff, network) → serialise.
 """
 
 from __future__ import annotations
@@ -18,23 +18,14 @@ from flask_babel import gettext, refresh
 from werkzeug.exceptions import HTTPException, NotFound
 
 from lanbill.actor import Actor
+from lanbill.api.common import MAX_INT, ApiError
 from lanbill.errors import N_, BillingError
+from lanbill.staff.tokens import manager_for_token, token_hash
 
 bp = Blueprint("api", __name__)
 
 # Endpoints answered without a token.
 PUBLIC_ENDPOINTS = {"api.openapi"}
-
-
-class ApiError(Exception):
-    """A refusal decided by the API layer itself (types, permissions)."""
-
-    def __init__(self, status: int, message: str, fields: dict | None = None, **params):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.fields = fields or {}
-        self.params = params
 
 
 def error_response(status: int, message: str, fields: dict | None = None, **params):
@@ -56,8 +47,6 @@ _token_lock = threading.Lock()
 
 
 def _manager_for(token: str):
-    from lanbill.staff.tokens import manager_for_token, token_hash
-
     ttl = current_app.config.get("API_TOKEN_CACHE_SECONDS", 5)
     if not ttl:
         return manager_for_token(token)
@@ -145,8 +134,6 @@ def _out_of_range(exc):
 @bp.url_value_preprocessor
 def _ids_in_range(endpoint, values):
     """An id in a URL beyond any column's range names nothing: 404."""
-    from lanbill.api.common import MAX_INT
-
     for value in (values or {}).values():
         if isinstance(value, int) and value > MAX_INT:
             raise NotFound()
@@ -169,4 +156,6 @@ def _http_error(exc: HTTPException):
     return response
 
 
+# The resource modules register their routes on `bp`, so they are imported
+# once it exists.
 from lanbill.api import views  # noqa: E402,F401

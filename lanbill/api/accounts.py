@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from lanbill.api import ApiError, actor, bp, json_body, require
+from lanbill.api import actor, bp, json_body, require
 from lanbill.api.agreements import visible_agreement
 from lanbill.api.common import (
+    ApiError,
     Field,
     can_see,
     check_fields,

@@ -1,6 +1,6 @@
-"""Helpers every API resource shares: checking JSON field types before a
-domain function sees them, paging, the manager's visible subscribers, and
-the ISO 8601 forms of dates and times.
+"""Helpers every API resource shares: the API's own refusal (ApiError),
+checking JSON field types before a domain function sees them, paging, the
+token's visible subscribers, and the ISO 8601 forms of dates and times.
 
 Type checks live here, not in billing/: a JSON body can carry a number
 where text belongs, a float where money belongs, a list where an id
@@ -16,8 +16,21 @@ from dataclasses import dataclass
 import peewee
 from flask import g, request
 
-from lanbill.api import ApiError
 from lanbill.errors import N_
+from lanbill.models import Currency
+from lanbill.staff.access import can_see_subscriber, scope
+
+
+class ApiError(Exception):
+    """A refusal decided by the API layer itself (types, permissions)."""
+
+    def __init__(self, status: int, message: str, fields: dict | None = None, **params):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields or {}
+        self.params = params
+
 
 # --- field types -------------------------------------------------------------
 
@@ -188,8 +201,6 @@ def paged(query, serialise, *, order_by, prepare=None) -> dict:
 
 def currency_code(currency_id: int) -> str:
     """The ISO code of a currency, looked up once per request."""
-    from lanbill.models import Currency
-
     codes = g.setdefault("api_currency_codes", {})
     if currency_id not in codes:
         codes[currency_id] = Currency.get_by_id(currency_id).code
@@ -199,21 +210,14 @@ def currency_code(currency_id: int) -> str:
 # --- who sees what -------------------------------------------------------------
 
 
-def manager():
-    return g.api_manager
-
-
 def visible(query, subscriber_field):
     """Restrict a query to the subscribers the token's role may see
-    (the same rule as the admin screens)."""
-    from lanbill.staff.access import scope
-
+    (lanbill.staff.access, the same rule as the admin screens)."""
     return scope(query, g.api_manager, subscriber_field)
 
 
 def can_see(subscriber_id) -> bool:
-    from lanbill.staff.access import can_see_subscriber
-
+    """Whether the token's role may see this subscriber (lanbill.staff.access)."""
     return can_see_subscriber(g.api_manager, subscriber_id)
 
 

@@ -2,10 +2,8 @@
 token at /api/v1/openapi.json and checked against app.url_map by
 tests/api/test_openapi.py (every route documented, every path real).
 
-Adding a resource: put its paths into PATHS and its schemas into SCHEMAS,
-either here in a section of your own or from your own module
-(`from lanbill.api.openapi import PATHS, SCHEMAS` then `PATHS.update(...)`),
-using the helpers below.  Paths are relative to /api/v1 and name their
+Adding a resource: put its paths into PATHS and its schemas into SCHEMAS
+in a section of this file, using the helpers below.  Paths are relative to /api/v1 and name their
 parameters as the Flask route does: /accounts/<int:account_id> is
 /accounts/{account_id}.
 """
@@ -263,9 +261,7 @@ SCHEMAS: dict[str, dict] = {
 }
 
 # --- paths -------------------------------------------------------------------
-# Other engineers: add your paths to PATHS (here or with PATHS.update from
-# your module) — the test fails for a route without a path and for a path
-# without a route.
+# The test fails for a route without a path and for a path without a route.
 
 PATHS: dict[str, dict] = {
     "/openapi.json": {
@@ -417,7 +413,7 @@ PATHS: dict[str, dict] = {
 }
 
 
-# --- traffic statistics and categories (issue 7) ---------------------------------
+# --- traffic statistics and categories --------------------------------------------
 
 SCHEMAS.update({
     "TrafficRow": obj({
@@ -462,6 +458,103 @@ PATHS.update({
     },
 })
 
+
+# --- tariff changes --------------------------------------------------------------------
+
+SCHEMAS.update({
+    "TariffChange": obj({
+        "id": ID, "account_id": ID, "tariff_id": ID, "previous_tariff_id": nullable(ID), "at": DATETIME,
+        "applied_at": nullable(DATETIME), "cancelled_at": nullable(DATETIME), "actor": TEXT,
+        "state": {"type": "string", "enum": ["planned", "applied", "cancelled"]},
+    }),
+    "TariffChangeList": obj({"items": {"type": "array", "items": ref("TariffChange")}}, required=("items",)),
+    "TariffChangeCreate": obj({
+        "tariff_id": ID,
+        "at": nullable({"type": "string", "description": "A date (00:00 local of it) or a date-time; "
+                                                         "omitted or past: now."}),
+    }, required=("tariff_id",)),
+})
+PATHS.update({
+    "/accounts/{account_id}/tariff-changes": {
+        "parameters": [path_id("account_id")],
+        "get": operation("Tariff changes of an account, planned and done, newest first",
+                         permission="subscribers.view", responses={**ok("TariffChangeList"), **errors(403, 404)}),
+        "post": operation("Change the tariff now or plan a change", permission="subscribers.edit",
+                          request=body("TariffChangeCreate"),
+                          description="The day of a change belongs to the new tariff (DESIGN §6); service "
+                                      "is never interrupted.",
+                          responses={**ok("TariffChange", "Created", "201"), **errors(400, 403, 404, 409, 422)}),
+    },
+    "/accounts/{account_id}/tariff-changes/{change_id}": {
+        "parameters": [path_id("account_id"), path_id("change_id")],
+        "delete": operation("Cancel a planned tariff change", permission="subscribers.edit",
+                            responses={**ok("TariffChange"), **errors(403, 404, 409)}),
+    },
+})
+
+
+# --- the promised payment ----------------------------------------------------------------
+
+SCHEMAS.update({
+    "PromisedPayment": obj({"id": ID, "agreement_id": ID, "amount": MONEY, "created_at": DATETIME,
+                            "due_at": DATETIME, "state": {"type": "string", "enum": ["open", "repaid", "expired"]}}),
+    "PromisedPaymentCreate": obj({"amount": MONEY_IN}, required=("amount",)),
+})
+PATHS.update({
+    "/agreements/{agreement_id}/promised-payment": {
+        "parameters": [path_id("agreement_id")],
+        "post": operation("Give a promised payment (a temporary credit)", permission="payments.create",
+                          request=body("PromisedPaymentCreate"),
+                          responses={**ok("PromisedPayment", "Created", "201"), **errors(400, 403, 404, 409, 422)}),
+    },
+})
+
+
+# --- services: the catalogue, attached services, the one-off import ---------------------
+
+SCHEMAS.update({
+    "ServiceCreate": obj({"name": TEXT, "kind": {"type": "string", "enum": ["periodic", "one_off"]},
+                          "scheme": {"type": "string", "enum": ["monthly", "daily", "dynamic"]},
+                          "price": MONEY_IN, "currency": TEXT}, required=("name",)),
+    "Service": obj({"id": ID, "name": TEXT, "kind": TEXT, "scheme": TEXT, "price": MONEY}),
+    "ServiceImport": obj({
+        "csv": TEXT, "dry_run": {"type": "boolean", "default": True},
+        "mapping": {"type": "object", "additionalProperties": TEXT,
+                    "description": "Our field → the file's column: login, account_id or agreement (its "
+                                   "number, with one live account), service (or service_id for every row), "
+                                   "date, quantity, amount, comment."},
+        "service_id": nullable(ID), "delimiter": nullable(TEXT),
+    }, required=("csv", "mapping")),
+    "ServiceImportReport": obj({
+        "dry_run": {"type": "boolean"}, "rows": INT, "good": INT,
+        "errors": {"type": "array", "items": obj({"line": INT, "message": TEXT})},
+        "created": {"type": "array", "items": ref("AccountService")},
+    }),
+    "AccountService": obj({"id": ID, "account_id": ID, "service_id": ID, "start_date": DATE,
+                           "end_date": nullable(DATE), "quantity": INT, "comment": TEXT}),
+    "AccountServiceCreate": obj({"service_id": ID, "start_date": nullable(DATE), "end_date": nullable(DATE),
+                                 "quantity": INT, "comment": nullable(TEXT), "amount": nullable(MONEY_IN)},
+                                required=("service_id",)),
+})
+PATHS.update({
+    "/services": {
+        "post": operation("Add a service to the catalogue", permission="tariffs.edit", request=body("ServiceCreate"),
+                          responses={**ok("Service", "Created", "201"), **errors(400, 403, 422)}),
+    },
+    "/services/import": {
+        "post": operation("Import rendered one-off services from CSV", permission="payments.create",
+                          request=body("ServiceImport"),
+                          description="A dry run (the default) saves nothing and reports every bad row; a real "
+                                      "import with a bad row saves nothing and answers 422 with the report.",
+                          responses={**ok("ServiceImportReport"), **errors(400, 403, 422)}),
+    },
+    "/accounts/{account_id}/services": {
+        "parameters": [path_id("account_id")],
+        "post": operation("Attach a periodic or one-off service", permission="subscribers.edit",
+                          request=body("AccountServiceCreate"),
+                          responses={**ok("AccountService", "Created", "201"), **errors(400, 403, 404, 409, 422)}),
+    },
+})
 
 def document() -> dict:
     """The whole document; a deep copy, so a caller may change it freely."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from lanbill.api import ApiError, actor, bp, json_body, require
-from lanbill.api.common import Field, can_see, check_fields, iso_datetime, paged, text_fields, visible
+from lanbill.api import actor, bp, json_body, require
+from lanbill.api.common import ApiError, Field, can_see, check_fields, iso_datetime, paged, text_fields, visible
 from lanbill.customers import subscribers
+from lanbill.customers.search import ensure_index, subscriber_condition
 from lanbill.errors import N_, NotFound
 from lanbill.models import Address, Group, RoleGroup, Subscriber, SubscriberGroup
 from lanbill.models.subscribers import (
@@ -131,8 +132,6 @@ def list_subscribers():
     """?q= is the admin screens' quick search: "contains", case-insensitive
     (Cyrillic too), in name, e-mail, phone, cabinet or account login,
     agreement number and IP."""
-    from lanbill.customers.search import ensure_index, subscriber_condition
-
     require("subscribers.view")
     query = visible(Subscriber.select().where(Subscriber.is_template == False), Subscriber.id)  # noqa: E712
     condition = subscriber_condition("any", request.args.get("q") or "")

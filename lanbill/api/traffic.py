@@ -1,5 +1,5 @@
 """API: an account's traffic statistics and the traffic categories of a
-tariff (issue 7).
+tariff.
 
 GET /accounts/<id>/traffic?from=&to=&group=day|hour|category|address|port[&remote=]
 → {"items": [{period, category, remote, port, bytes_in, bytes_out, cost}], "total": {...}}
@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from lanbill import records
-from lanbill.api import ApiError, actor, bp, json_body, require
+from lanbill.api import actor, bp, json_body, require
 from lanbill.api.accounts import visible_account
-from lanbill.api.common import Field, check_fields, date_arg
+from lanbill.api.common import ApiError, Field, check_fields, date_arg
 from lanbill.errors import N_
 from lanbill.models import Tariff, TrafficCategory
 from lanbill.money import money_str

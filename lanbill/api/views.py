@@ -4,11 +4,13 @@ module per resource; add yours on a line of its own, in name order)."""
 import lanbill.api.accounts
 import lanbill.api.agents
 import lanbill.api.agreements
-import lanbill.api.billing
 import lanbill.api.nas
 import lanbill.api.openapi
 import lanbill.api.payments
+import lanbill.api.promised_payments
+import lanbill.api.services
 import lanbill.api.subscribers
+import lanbill.api.tariff_changes
 import lanbill.api.tariffs
 import lanbill.api.traffic
 import lanbill.api.unknown  # noqa: F401

@@ -11,6 +11,7 @@ import pytest
 from lanbill.actor import Actor
 from lanbill.models import AuditLog
 from lanbill.staff import audit
+from tests.factories import make_subscriber
 
 
 @pytest.fixture
@@ -93,6 +94,27 @@ def test_changes_made_on_screens_are_logged_with_the_manager_and_ip(admin_client
     row = AuditLog.get(AuditLog.action == "group.create")
     assert row.manager_id == admin.id and row.actor == "manager:admin" and row.ip == "10.1.2.3"
     assert row.after["name"] == "Юг"
+
+
+def test_subscriber_edit_and_passport_view_are_logged_with_the_client_address(admin_client):
+    subscriber = make_subscriber(name="Адресный", passport_number="123456")
+    response = admin_client.post(f"/admin/subscribers/{subscriber.id}", data={"version": "1", "name": "Адресный 2"},
+                                 environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert response.status_code == 302
+    row = AuditLog.get((AuditLog.action == "subscriber.update") & (AuditLog.object_id == str(subscriber.id)))
+    assert row.actor == "manager:admin" and row.ip == "10.9.8.7"
+    admin_client.get(f"/admin/subscribers/{subscriber.id}?passport=1", environ_base={"REMOTE_ADDR": "10.9.8.6"})
+    row = AuditLog.get((AuditLog.action == "personal_data.view") & (AuditLog.object_id == str(subscriber.id)))
+    assert row.actor == "manager:admin" and row.ip == "10.9.8.6"
+
+
+def test_a_password_change_is_logged_with_the_client_address(admin_client, admin):
+    response = admin_client.post("/password", data={"current": "Secret-pass1", "password": "Another-pass2",
+                                                    "confirm": "Another-pass2"},
+                                 environ_base={"REMOTE_ADDR": "10.9.8.5"})
+    assert response.status_code == 302
+    row = AuditLog.get(AuditLog.action == "manager.password")
+    assert row.manager_id == admin.id and row.ip == "10.9.8.5"
 
 
 def test_csv_export_follows_the_filters(admin_client, journal):

@@ -1,6 +1,6 @@
 """Every admin URL checks permissions on the server: walked from
-app.url_map (this blueprint's pages and every other engineer's as they
-land) as a manager whose role lacks the route's permissions → 403/404.
+app.url_map (every admin page, new ones included) as a manager whose role
+lacks the route's permissions → 403/404.
 Routes without a declared permission must be in the short list of pages
 any logged-in manager may use."""
 

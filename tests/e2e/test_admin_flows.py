@@ -1,4 +1,4 @@
-"""The main admin flows in a real browser (issue 4): first login and
+"""The main admin flows in a real browser: first login and
 password change; an individual and a legal subscriber with agreement and
 account; a payment and its cancellation; block and unblock; a manager
 limited to one group does not see another group's subscriber."""
