@@ -155,9 +155,9 @@ class Cache:
         self.refreshed_at = time.monotonic()
 
     def _load_small(self) -> None:
-        agents = {a.id: AgentOptions(a) for a in Agent.select().where(Agent.id.in_(self.agent_ids))}
-        nas_list = [NasEntry(n) for n in Nas.select()]
-        tariffs = {t.id: TariffEntry(t) for t in Tariff.select()}
+        agents = {agent.id: AgentOptions(agent) for agent in Agent.select().where(Agent.id.in_(self.agent_ids))}
+        nas_list = [NasEntry(nas) for nas in Nas.select()]
+        tariffs = {tariff.id: TariffEntry(tariff) for tariff in Tariff.select()}
         changed = (
             any(self.tariffs.get(i) is None or self.tariffs[i].key() != t.key() for i, t in tariffs.items())
             or any(self.agents.get(i) is None or self.agents[i].key() != a.key() for i, a in agents.items())
