@@ -2,10 +2,12 @@
 
 from huey import crontab
 
+from agents.radius.coa import send_batch
 from lanbill.billing.run import run_due
 from lanbill.billing.time_charging import charge_time, move_radius_volume
 from lanbill.billing.usage import charge_all, charge_recent
 from lanbill.db import connection
+from lanbill.network import coa
 from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
 from lanbill.tasks import huey
 
@@ -24,22 +26,18 @@ def billing_run():
 @huey.periodic_task(crontab(minute="*"), retries=0)
 def retry_radius_coa():
     """Retry pending CoA/Disconnect requests whose backoff has passed,
-    until the NAS answers ACK or NAK (agents/radius/coa.py)."""
-    from agents.radius.coa import retry_due
-    from lanbill.db import connection
-
+    until the NAS answers ACK or NAK (lanbill/network/coa.py); the
+    RADIUS_COA_* settings from the settings files and environment."""
     with connection():
-        return retry_due()
+        return coa.retry_due(send_batch, rules=coa.retry_policy())
 
 
 @huey.task()
-def send_radius_coa(request_id: int):
-    """Send one queued request now (the "disconnect" button)."""
-    from agents.radius.coa import send_now
-    from lanbill.db import connection
-
+def send_radius_coa(request_id: int, settings: dict | None = None):
+    """Send one queued request now (the "disconnect" button); `settings`
+    are the RADIUS_COA_* of the caller, else the settings files'."""
     with connection():
-        return send_now(request_id).status
+        return coa.send_now(request_id, send_batch, rules=coa.retry_policy(settings)).status
 
 
 @huey.periodic_task(crontab(minute="*/5"), retries=0)

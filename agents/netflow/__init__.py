@@ -1,4 +1,4 @@
-"""The NetFlow v5/v9/IPFIX collector (DESIGN §7, issue 7).
+"""The NetFlow v5/v9/IPFIX collector (DESIGN §7).
 
 protocol.py parses datagrams (pure), matcher.py finds accounts and
 categories by longest prefix, aggregator.py keeps hourly counters and

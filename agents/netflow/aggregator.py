@@ -16,7 +16,9 @@ import numpy as np
 
 from agents.netflow.matcher import Matcher, address_text
 from agents.netflow.protocol import Flows
+from lanbill.db import database, transaction
 from lanbill.models.base import utcnow
+from lanbill.models.traffic import NetflowStatus, TrafficDetail, TrafficHourly
 
 EPOCH = dt.datetime(1970, 1, 1)
 COMPACT_AT = 1_000_000  # entries per hour before a compaction
@@ -229,9 +231,6 @@ def write_counters(taken, status_rows=()) -> int:
     """Write counters (from `Aggregator.take()`) and exporter status rows
     in ONE transaction: add to the existing hourly/detail rows or insert
     new ones.  Returns the number of hourly rows touched."""
-    from lanbill.db import transaction
-    from lanbill.models.traffic import NetflowStatus, TrafficDetail, TrafficHourly
-
     hours, detail = taken
     touched = 0
     with transaction():
@@ -264,8 +263,6 @@ def _upsert(model, at: dt.datetime, rows: dict, key_fields: tuple) -> None:
     """Add (in, out) to the rows of `model` at hour `at` keyed by
     `key_fields`, inserting the missing ones.  Portable across SQLite and
     PostgreSQL (a NULL category defeats ON CONFLICT, so we look first)."""
-    from lanbill.db import database
-
     existing = {}
     accounts = sorted({key[0] for key in rows})
     columns = [getattr(model, name) for name in key_fields]

@@ -9,6 +9,8 @@ is what `flask --app app agents` calls.
 
 from __future__ import annotations
 
+import ctypes
+import datetime as dt
 import logging
 import queue
 import select
@@ -20,8 +22,11 @@ from agents.netflow.aggregator import Aggregator, account_flows, write_counters
 from agents.netflow.cache import load_matcher, signature
 from agents.netflow.mmsg import RECEIVE_COUNT, make_receiver
 from agents.netflow.protocol import Decoder, decode
+from lanbill.clock import now_utc
+from lanbill.db import database
+from lanbill.models import Agent
 
-log = logging.getLogger("lanbill.netflow")
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 2055
 RECEIVE_BUFFER = 4 * 1024 * 1024
@@ -188,8 +193,6 @@ class NetflowServer:
     # --- housekeeping ------------------------------------------------------------
 
     def _housekeeping_loop(self) -> None:
-        from lanbill.db import database
-
         _name_thread("netflow-db")
         with self.app.app_context():
             next_flush = time.monotonic() + self.flush_seconds
@@ -215,6 +218,7 @@ class NetflowServer:
                     time.sleep(1)
             if not database.is_closed():
                 database.close()
+        log.info("netflow agent %s stopped", self.agent_id)
 
     def _refresh(self, force: bool = False) -> None:
         current = signature(self.agent_id)
@@ -235,8 +239,6 @@ class NetflowServer:
         return touched
 
     def status_rows(self) -> list[dict]:
-        from lanbill.clock import now_utc
-
         now = time.monotonic()
         rows = []
         for exporter, stats in list(self.decoder.stats.items()):
@@ -264,16 +266,12 @@ class NetflowServer:
 def _name_thread(name: str) -> None:
     """Name the OS thread (seen in `top -H`, /proc/PID/task/*/comm)."""
     try:
-        import ctypes
-
         ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
+    except (OSError, AttributeError) as exc:  # pragma: no cover - not Linux: the thread keeps its name
+        log.debug("thread name %s not set: %s", name, exc)
 
 
 def _utc(timestamp: float):
-    import datetime as dt
-
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).replace(tzinfo=None)
 
 
@@ -282,8 +280,6 @@ def start_all(app, stop_event: threading.Event) -> list[NetflowServer]:
     agent's `options["port"]` (default 2055) unless NETFLOW_PORT
     (LANBILL_NETFLOW_PORT) overrides it — then only for the first agent,
     as two listeners cannot share a port."""
-    from lanbill.models import Agent
-
     servers = []
     override = app.config.get("NETFLOW_PORT")
     agents = list(Agent.select().where((Agent.type == "netflow") & (Agent.enabled == True)).order_by(Agent.id))  # noqa: E712
@@ -299,5 +295,6 @@ def start_all(app, stop_event: threading.Event) -> list[NetflowServer]:
             print(f"netflow agent {agent.name}: cannot listen on port {port}: {exc}", flush=True)
             continue
         servers.append(server.start())
+        log.info("netflow agent %s: listening on %s:%s", agent.name, agent.listen_address, server.port)
         print(f"netflow agent {agent.name}: listening on {agent.listen_address}:{server.port}", flush=True)
     return servers

@@ -10,21 +10,28 @@ full (small tables), sessions by `RadiusSession.state_changed_at`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
+import gc
 import ipaddress
+import logging
 import socket
 import threading
 import time
 
+from agents.radius.protocol import Keyed, nt_password_hash
 from lanbill.clock import now_utc
 from lanbill.db import connection, database, is_sqlite
 from lanbill.models import Account, AccountIp, Agent, Agreement, Nas, Tariff
 from lanbill.models.radius import RadiusSession
+from lanbill.network.agent_options import RadiusOptions
+from lanbill.network.radius_access import speed_of
+
+log = logging.getLogger(__name__)
 
 # How far back each poll looks again: covers a transaction that took its
 # timestamp before our previous poll and committed after it.
 OVERLAP = dt.timedelta(seconds=30)
-ALLOWED = {"active"}
 
 
 class AccountEntry:
@@ -42,8 +49,6 @@ class AccountEntry:
     @property
     def nt_hash(self) -> bytes:
         if self._nt_hash is None:
-            from agents.radius.protocol import nt_password_hash
-
             self._nt_hash = nt_password_hash(self.password_bytes.decode())
         return self._nt_hash
 
@@ -52,8 +57,6 @@ class NasEntry:
     __slots__ = ("id", "ip", "secret", "vendor", "coa_port", "require_ma", "agent_id", "name", "key")
 
     def __init__(self, nas: Nas):
-        from agents.radius.protocol import Keyed
-
         self.id = nas.id
         self.ip = nas.ip
         self.secret = (nas.secret or "").encode()
@@ -68,53 +71,40 @@ class NasEntry:
 class TariffEntry:
     __slots__ = ("id", "speed_in", "speed_out", "price_per_minute", "prepaid_minutes", "framed_pool", "version")
 
-    def __init__(self, t: Tariff):
-        self.id = t.id
-        self.speed_in = t.speed_in_kbit
-        self.speed_out = t.speed_out_kbit
-        self.price_per_minute = t.price_per_minute
-        self.prepaid_minutes = t.prepaid_minutes
-        self.framed_pool = t.framed_pool
-        self.version = t.version
+    def __init__(self, tariff: Tariff):
+        self.id = tariff.id
+        self.speed_in = tariff.speed_in_kbit
+        self.speed_out = tariff.speed_out_kbit
+        self.price_per_minute = tariff.price_per_minute
+        self.prepaid_minutes = tariff.prepaid_minutes
+        self.framed_pool = tariff.framed_pool
+        self.version = tariff.version
 
     def key(self):
         return (self.speed_in, self.speed_out, self.price_per_minute, self.prepaid_minutes, self.framed_pool)
 
 
-class AgentOptions:
-    """A RADIUS agent's options with their defaults (DESIGN §7)."""
+class AgentOptions(RadiusOptions):
+    """A RADIUS agent as its cache keeps it: its options with their
+    defaults (lanbill.network.agent_options.RadiusOptions, with mode_for),
+    its name and listen address."""
 
-    __slots__ = ("id", "name", "auth_port", "acct_port", "blocked_policy", "redirect_pool", "redirect_rate",
-                 "redirect_states", "interim_interval", "framed_pool", "workers", "listen_address", "raw")
+    __slots__ = ("id", "name", "listen_address", "raw")
 
     def __init__(self, agent: Agent):
-        options = agent.options or {}
+        super().__init__(agent.options)
         self.id = agent.id
         self.name = agent.name
         self.listen_address = agent.listen_address or "0.0.0.0"
-        self.auth_port = int(options.get("auth_port", 1812))
-        self.acct_port = int(options.get("acct_port", 1813))
-        self.blocked_policy = options.get("blocked_policy") or "reject"
-        self.redirect_pool = options.get("redirect_pool") or ""
-        self.redirect_rate = options.get("redirect_rate") or ""
-        # Only the blocks a payment lifts are redirected to "please pay";
-        # staff and user blocks and "off" are always rejected.
-        self.redirect_states = tuple(options.get("redirect_states") or ("balance",))
-        self.interim_interval = int(options.get("interim_interval") or 300)
-        self.framed_pool = options.get("framed_pool") or ""
-        self.workers = max(1, int(options.get("workers") or 1))
-        self.raw = dict(options)
+        self.raw = dict(agent.options or {})
 
     def key(self):
         return tuple(sorted((k, str(v)) for k, v in self.raw.items()))
 
-    def mode_for(self, state: str) -> str:
-        """accept | redirect | reject for an account in `state`."""
-        if state in ALLOWED:
-            return "accept"
-        if self.blocked_policy == "redirect" and state in self.redirect_states:
-            return "redirect"
-        return "reject"
+
+def entry_speed(entry: AccountEntry, tariff: TariffEntry | None) -> tuple[int, int]:
+    """(download, upload) kbit/s of a cached account (radius_access.speed_of)."""
+    return speed_of(entry.bandwidth_kbit, (tariff.speed_in, tariff.speed_out) if tariff is not None else None)
 
 
 class Cache:
@@ -143,6 +133,7 @@ class Cache:
         # reply attributes shared by accounts alike: (agent, tariff, bandwidth, vendor, mode) -> bytes
         self.reply_cache: dict = {}
         self.refreshed_at = 0.0
+        self.refresh_errors = 0
 
     # -- loading ---------------------------------------------------------------
 
@@ -164,9 +155,9 @@ class Cache:
         self.refreshed_at = time.monotonic()
 
     def _load_small(self) -> None:
-        agents = {a.id: AgentOptions(a) for a in Agent.select().where(Agent.id.in_(self.agent_ids))}
-        nas_list = [NasEntry(n) for n in Nas.select()]
-        tariffs = {t.id: TariffEntry(t) for t in Tariff.select()}
+        agents = {agent.id: AgentOptions(agent) for agent in Agent.select().where(Agent.id.in_(self.agent_ids))}
+        nas_list = [NasEntry(nas) for nas in Nas.select()]
+        tariffs = {tariff.id: TariffEntry(tariff) for tariff in Tariff.select()}
         changed = (
             any(self.tariffs.get(i) is None or self.tariffs[i].key() != t.key() for i, t in tariffs.items())
             or any(self.agents.get(i) is None or self.agents[i].key() != a.key() for i, a in agents.items())
@@ -388,9 +379,6 @@ def release_memory(freeze: bool = False) -> None:
     """Collect, then hand freed heap back to the OS (glibc malloc_trim):
     loading 100,000 accounts decrypts as many Fernet tokens, whose garbage
     would otherwise stay in the process for good."""
-    import ctypes
-    import gc
-
     gc.collect()
     if freeze:
         # The cache's 100,000+ long-lived objects leave the collector's view:
@@ -398,8 +386,8 @@ def release_memory(freeze: bool = False) -> None:
         gc.freeze()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    except (OSError, AttributeError) as exc:  # not glibc: the memory is merely kept
+        log.debug("malloc_trim unavailable: %s", exc)
 
 
 def session_key(nas_id: int, acct_session_id: str) -> int:
@@ -408,20 +396,22 @@ def session_key(nas_id: int, acct_session_id: str) -> int:
     return hash((nas_id, acct_session_id))
 
 
-def run_refresher(cache: Cache, stop: threading.Event, interval: float = 1.0, on_error=None) -> threading.Thread:
-    """Refresh the cache every `interval` seconds until `stop`."""
+def run_refresher(cache: Cache, stop: threading.Event, interval: float = 1.0) -> threading.Thread:
+    """Refresh the cache every `interval` seconds until `stop`.  A failed
+    refresh is logged, counted in `cache.refresh_errors` and retried with
+    a fresh connection."""
 
     def loop():
         while not stop.wait(interval):
             try:
                 cache.refresh()
-            except Exception as exc:  # a database hiccup must not stop the agent
-                if on_error:
-                    on_error(exc)
+            except Exception:  # a database hiccup must not stop the agent
+                cache.refresh_errors += 1
+                log.exception("RADIUS cache refresh failed (%d so far)", cache.refresh_errors)
                 try:
                     database.close()
                 except Exception:
-                    pass
+                    log.exception("RADIUS cache: closing the broken connection failed")
 
     thread = threading.Thread(target=loop, name="radius-cache", daemon=True)
     thread.start()

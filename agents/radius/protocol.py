@@ -22,8 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import struct
+
+from Cryptodome.Cipher import DES
+from Cryptodome.Hash import MD4
 
 # packet codes
 ACCESS_REQUEST = 1
@@ -294,8 +298,6 @@ def attr_int(attr_type: int, value: int) -> bytes:
 
 
 def attr_ip(attr_type: int, address: str) -> bytes:
-    import ipaddress
-
     return bytes((attr_type, 6)) + ipaddress.IPv4Address(address).packed
 
 
@@ -408,14 +410,10 @@ _SHS_PAD2 = b"\xf2" * 40
 def nt_password_hash(password: str) -> bytes:
     """MD4 of the UTF-16LE password (MD4 from pycryptodomex: OpenSSL 3
     dropped it from the default provider and `cryptography` has none)."""
-    from Cryptodome.Hash import MD4
-
     return MD4.new(password.encode("utf-16-le")).digest()
 
 
 def _md4(data: bytes) -> bytes:
-    from Cryptodome.Hash import MD4
-
     return MD4.new(data).digest()
 
 
@@ -434,8 +432,6 @@ def _des_key(key7: bytes) -> bytes:
 
 
 def _des_encrypt(key7: bytes, block: bytes) -> bytes:
-    from Cryptodome.Cipher import DES
-
     return DES.new(_des_key(key7), DES.MODE_ECB).encrypt(block)
 
 
@@ -581,15 +577,3 @@ def rate_attributes(vendor: str, download_kbit: int, upload_kbit: int) -> bytes:
                 "conform-action transmit exceed-action drop").encode()))
         return b"".join(out)
     return vsa(VENDOR_WISPR, 8, _U32.pack(download_kbit * 1000)) + vsa(VENDOR_WISPR, 7, _U32.pack(upload_kbit * 1000))
-
-
-def parse_rate(text: str) -> tuple[int, int]:
-    """An agent's redirect_rate option ("256/256" or "256", kbit/s) →
-    (download, upload)."""
-    text = (text or "").strip().lower().replace("k", "")
-    if not text:
-        return 0, 0
-    if "/" in text:
-        down, _, up = text.partition("/")
-        return int(down or 0), int(up or 0)
-    return int(text), int(text)

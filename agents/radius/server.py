@@ -12,7 +12,9 @@ crash the loop.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
+import logging
 import multiprocessing
 import os
 import socket
@@ -20,10 +22,18 @@ import sys
 import threading
 import time
 
-from agents.radius import protocol as p
-from agents.radius.cache import Cache, agent_connection, run_refresher, session_key
+from agents.radius import protocol
+from agents.radius.cache import Cache, agent_connection, entry_speed, run_refresher, session_key
+from agents.radius.coa import Dispatcher
 from agents.radius.sessions import Record, Writer, close_stale_sessions
+from lanbill import clock
 from lanbill.clock import now_utc
+from lanbill.db import bind_database, configure_encryption, database, is_sqlite, transaction
+from lanbill.models import Agent
+from lanbill.models.radius import RadiusAgentStatus
+from lanbill.network.radius_access import parse_rate
+
+log = logging.getLogger(__name__)
 
 REJECT_MESSAGES = {
     "unknown_login": b"Unknown login",
@@ -33,8 +43,12 @@ REJECT_MESSAGES = {
     "off": b"Account is off",
     "no_password": b"No password given",
 }
-_ACCT_KIND = {p.ACCT_START: "start", p.ACCT_INTERIM: "interim", p.ACCT_STOP: "stop"}
+_ACCT_KIND = {protocol.ACCT_START: "start", protocol.ACCT_INTERIM: "interim", protocol.ACCT_STOP: "stop"}
 SESSION_TIMEOUT_CAP = 86400
+RECEIVE_BUFFER = 4 * 1024 * 1024
+# A handler's failure is logged with its traceback at most this often (the
+# rest only counted), so that a bug hit by every packet cannot flood the log.
+ERROR_LOG_INTERVAL = 10.0
 
 
 class Counters:
@@ -75,9 +89,9 @@ def bind_udp(address: str, port: int, reuse_port: bool = True) -> socket.socket:
     if reuse_port and hasattr(socket, "SO_REUSEPORT"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-    except OSError:
-        pass
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+    except OSError as exc:  # the system's default buffer still works, only smaller
+        log.warning("RADIUS: receive buffer of %d bytes refused on %s:%s: %s", RECEIVE_BUFFER, address, port, exc)
     sock.bind((address, port))
     sock.setblocking(False)
     return sock
@@ -95,6 +109,7 @@ class Worker:
         self.sockets = sockets or {}  # agent id -> (auth socket, acct socket)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = threading.Event()
+        self.error_logged_at = -ERROR_LOG_INTERVAL
 
     # -- sockets -------------------------------------------------------------------
 
@@ -109,6 +124,9 @@ class Worker:
             auth_port, acct_port = agent_ports(agent, self.config)
             self.sockets[agent.id] = (bind_udp(agent.listen_address, auth_port),
                                       bind_udp(agent.listen_address, acct_port) if accounting else None)
+            auth, acct = self.ports(agent.id)
+            log.info("RADIUS agent %s (%s): authentication on %s:%s, accounting %s", agent.name, self.name,
+                     agent.listen_address, auth, f"on {agent.listen_address}:{acct}" if acct else "in the main process")
 
     def ports(self, agent_id: int) -> tuple[int, int]:
         auth, acct = self.sockets[agent_id]
@@ -130,9 +148,11 @@ class Worker:
                 await asyncio.sleep(0.2)
 
         self.started.set()
+        log.info("RADIUS worker %s started", self.name)
         try:
             loop.run_until_complete(wait_stop())
         finally:
+            log.info("RADIUS worker %s stopping", self.name)
             for auth, acct in self.sockets.values():
                 loop.remove_reader(auth.fileno())
                 if acct is not None:
@@ -158,11 +178,22 @@ class Worker:
                 return
             try:
                 handler(data, addr, sock, agent_id)
-            except p.Malformed as exc:
+            except protocol.Malformed as exc:
                 self.counters.drop(exc.reason)
             except Exception:
                 self.counters.drop("internal_error")
+                self._log_handler_error(addr)
         self.counters.last_packet_at = time.time()
+
+    def _log_handler_error(self, addr) -> None:
+        """Log the current exception with its traceback, at most once per
+        ERROR_LOG_INTERVAL; the `drop:internal_error` counter has them all."""
+        now = time.monotonic()
+        if now - self.error_logged_at < ERROR_LOG_INTERVAL:
+            return
+        self.error_logged_at = now
+        log.exception("RADIUS: a packet from %s could not be handled (%d internal errors so far)",
+                      addr[0], self.counters.values.get("drop:internal_error", 0))
 
     def _known_nas(self, addr, agent_id: int):
         """The NAS by source IP, if it belongs to this agent; else drop and count."""
@@ -181,60 +212,60 @@ class Worker:
         nas = self._known_nas(addr, agent_id)
         if nas is None:
             return
-        req = p.parse(data)
-        if req.code != p.ACCESS_REQUEST:
-            if req.code == p.STATUS_SERVER:
-                self._status_server(req, nas, addr, sock)
+        request = protocol.parse(data)
+        if request.code != protocol.ACCESS_REQUEST:
+            if request.code == protocol.STATUS_SERVER:
+                self._status_server(request, nas, addr, sock)
             else:
                 counters.drop("bad_code")
             return
         secret = nas.key
-        if req.ma_offset < 0:
+        if request.ma_offset < 0:
             if nas.require_ma:
                 counters.drop("missing_message_authenticator")
                 return
-        elif not p.message_authenticator_ok(req, secret):
+        elif not protocol.message_authenticator_ok(request, secret):
             counters.drop("bad_authenticator")
             return
         agent = cache.agents[agent_id]
-        login_bytes = req.attrs.get(p.USER_NAME)
+        login_bytes = request.attrs.get(protocol.USER_NAME)
         entry = cache.accounts.get((agent_id, login_bytes.decode("utf-8", "replace"))) if login_bytes else None
         if entry is None:
-            self._reject(req, secret, addr, sock, "unknown_login")
+            self._reject(request, secret, addr, sock, "unknown_login")
             return
         extra = b""
-        hidden = req.attrs.get(p.USER_PASSWORD)
+        hidden = request.attrs.get(protocol.USER_PASSWORD)
         if hidden is not None:
-            ok = hmac.compare_digest(p.pap_decrypt(hidden, req.authenticator, secret), entry.password_bytes)
-        elif p.CHAP_PASSWORD in req.attrs:
-            challenge = req.attrs.get(p.CHAP_CHALLENGE, req.authenticator)
-            ok = p.chap_ok(req.attrs[p.CHAP_PASSWORD], challenge, entry.password_bytes)
+            ok = hmac.compare_digest(protocol.pap_decrypt(hidden, request.authenticator, secret), entry.password_bytes)
+        elif protocol.CHAP_PASSWORD in request.attrs:
+            challenge = request.attrs.get(protocol.CHAP_CHALLENGE, request.authenticator)
+            ok = protocol.chap_ok(request.attrs[protocol.CHAP_PASSWORD], challenge, entry.password_bytes)
         else:
-            result = p.mschap2_verify(req, entry.nt_hash, nas.secret)
+            result = protocol.mschap2_verify(request, entry.nt_hash, nas.secret)
             if result is None:
-                result = p.mschap1_verify(req, entry.nt_hash)
+                result = protocol.mschap1_verify(request, entry.nt_hash)
                 if result is True:
                     result = b""
             if result is None:
-                self._reject(req, secret, addr, sock, "no_password")
+                self._reject(request, secret, addr, sock, "no_password")
                 return
             ok = result is not False
             if ok:
                 extra = result
             else:
-                self._reject(req, secret, addr, sock, "wrong_password", p.mschap2_error(req))
+                self._reject(request, secret, addr, sock, "wrong_password", protocol.mschap2_error(request))
                 return
         if not ok:
-            self._reject(req, secret, addr, sock, "wrong_password")
+            self._reject(request, secret, addr, sock, "wrong_password")
             return
         state = entry.state
         mode = agent.mode_for(state)
         if mode == "reject":
-            self._reject(req, secret, addr, sock, "off" if state == "off" else "blocked")
+            self._reject(request, secret, addr, sock, "off" if state == "off" else "blocked")
             return
         if entry.max_sessions:
             if cache.session_count(entry.id) >= entry.max_sessions:
-                self._reject(req, secret, addr, sock, "too_many_sessions")
+                self._reject(request, secret, addr, sock, "too_many_sessions")
                 return
             cache.note_accept(entry.id)
         reply_key = (agent_id, entry.tariff_id, entry.bandwidth_kbit, nas.vendor, mode)
@@ -245,24 +276,24 @@ class Worker:
             if timeout is None:
                 cache.reply_cache[reply_key] = attributes
             else:  # per-minute tariffs: computed per request, never cached
-                attributes += p.attr_int(p.SESSION_TIMEOUT, timeout)
+                attributes += protocol.attr_int(protocol.SESSION_TIMEOUT, timeout)
         if mode == "accept" and entry.ip_attr:
             attributes = entry.ip_attr + attributes
-        sock.sendto(p.build_reply(p.ACCESS_ACCEPT, req, secret, attributes + extra), addr)
+        sock.sendto(protocol.build_reply(protocol.ACCESS_ACCEPT, request, secret, attributes + extra), addr)
         counters.add("accepts" if mode == "accept" else "redirects")
 
-    def _reject(self, req, secret, addr, sock, reason: str, extra: bytes = b"") -> None:
-        attributes = p.attr(p.REPLY_MESSAGE, REJECT_MESSAGES[reason]) + extra
-        sock.sendto(p.build_reply(p.ACCESS_REJECT, req, secret, attributes), addr)
+    def _reject(self, request, secret, addr, sock, reason: str, extra: bytes = b"") -> None:
+        attributes = protocol.attr(protocol.REPLY_MESSAGE, REJECT_MESSAGES[reason]) + extra
+        sock.sendto(protocol.build_reply(protocol.ACCESS_REJECT, request, secret, attributes), addr)
         self.counters.add("rejects")
         self.counters.add("reject:" + reason)
 
-    def _status_server(self, req, nas, addr, sock) -> None:
+    def _status_server(self, request, nas, addr, sock) -> None:
         """RFC 5997: Status-Server must carry a valid Message-Authenticator."""
-        if req.ma_offset < 0 or not p.message_authenticator_ok(req, nas.key):
+        if request.ma_offset < 0 or not protocol.message_authenticator_ok(request, nas.key):
             self.counters.drop("bad_authenticator")
             return
-        sock.sendto(p.build_reply(p.ACCESS_ACCEPT, req, nas.key), addr)
+        sock.sendto(protocol.build_reply(protocol.ACCESS_ACCEPT, request, nas.key), addr)
 
     def accept_attributes(self, entry, nas, agent, mode: str) -> bytes:
         """Framed-IP-Address (or Framed-Pool), the speed in the NAS vendor's
@@ -272,16 +303,16 @@ class Worker:
         out = []
         if mode == "redirect":
             if agent.redirect_pool:
-                out.append(p.attr(p.FRAMED_POOL, agent.redirect_pool.encode()))
-            down, up = p.parse_rate(agent.redirect_rate)
+                out.append(protocol.attr(protocol.FRAMED_POOL, agent.redirect_pool.encode()))
+            down, up = parse_rate(agent.redirect_rate)
         else:
             # the account's own address is prepended per request (not shared)
             pool = (tariff.framed_pool if tariff else "") or agent.framed_pool
             if pool and not entry.ip_attr:
-                out.append(p.attr(p.FRAMED_POOL, pool.encode()))
-            down, up = speed_of(entry, tariff)
-        out.append(p.rate_attributes(nas.vendor, down, up))
-        out.append(p.attr_int(p.ACCT_INTERIM_INTERVAL, agent.interim_interval))
+                out.append(protocol.attr(protocol.FRAMED_POOL, pool.encode()))
+            down, up = entry_speed(entry, tariff)
+        out.append(protocol.rate_attributes(nas.vendor, down, up))
+        out.append(protocol.attr_int(protocol.ACCT_INTERIM_INTERVAL, agent.interim_interval))
         return b"".join(out)
 
     def session_timeout(self, entry):
@@ -304,72 +335,71 @@ class Worker:
         nas = self._known_nas(addr, agent_id)
         if nas is None:
             return
-        req = p.parse(data)
-        if req.code != p.ACCOUNTING_REQUEST:
+        request = protocol.parse(data)
+        if request.code != protocol.ACCOUNTING_REQUEST:
             counters.drop("bad_code")
             return
         secret = nas.key
-        if not p.accounting_authenticator_ok(req, secret):
+        if not protocol.accounting_authenticator_ok(request, secret):
             counters.drop("bad_authenticator")
             return
-        if req.ma_offset >= 0 and not p.message_authenticator_ok(req, secret):
+        if request.ma_offset >= 0 and not protocol.message_authenticator_ok(request, secret):
             counters.drop("bad_authenticator")
             return
-        attrs = req.attrs
-        status_value = attrs.get(p.ACCT_STATUS_TYPE)
+        attrs = request.attrs
+        status_value = attrs.get(protocol.ACCT_STATUS_TYPE)
         status = int.from_bytes(status_value, "big") if status_value else 0
         agent = cache.agents[agent_id]
         now = now_utc()
-        if status in (p.ACCT_ON, p.ACCT_OFF):
+        if status in (protocol.ACCT_ON, protocol.ACCT_OFF):
             record = Record("nas_reset", agent_id, nas.id, at=now)
         elif status in _ACCT_KIND:
-            session_id = attrs.get(p.ACCT_SESSION_ID)
+            session_id = attrs.get(protocol.ACCT_SESSION_ID)
             if not session_id:
                 counters.drop("no_session_id")
                 return
-            login = attrs.get(p.USER_NAME, b"").decode("utf-8", "replace")
+            login = attrs.get(protocol.USER_NAME, b"").decode("utf-8", "replace")
             entry = cache.accounts.get((agent_id, login))
-            delay = attrs.get(p.ACCT_DELAY_TIME)
+            delay = attrs.get(protocol.ACCT_DELAY_TIME)
             if delay:
-                from datetime import timedelta
-
-                now -= timedelta(seconds=int.from_bytes(delay, "big"))
+                now -= dt.timedelta(seconds=int.from_bytes(delay, "big"))
             record = Record(
                 _ACCT_KIND[status], agent_id, nas.id, entry.id if entry else None, login[:64],
                 session_id.decode("utf-8", "replace")[:64],
-                socket.inet_ntoa(attrs[p.FRAMED_IP_ADDRESS]) if p.FRAMED_IP_ADDRESS in attrs else "",
-                attrs.get(p.CALLING_STATION_ID, b"").decode("utf-8", "replace")[:64],
-                (attrs.get(p.NAS_PORT_ID) or b"").decode("utf-8", "replace")[:64],
+                socket.inet_ntoa(attrs[protocol.FRAMED_IP_ADDRESS]) if protocol.FRAMED_IP_ADDRESS in attrs else "",
+                attrs.get(protocol.CALLING_STATION_ID, b"").decode("utf-8", "replace")[:64],
+                (attrs.get(protocol.NAS_PORT_ID) or b"").decode("utf-8", "replace")[:64],
                 now,
-                _int(attrs.get(p.ACCT_SESSION_TIME)),
-                (_int(attrs.get(p.ACCT_INPUT_GIGAWORDS)) << 32) | _int(attrs.get(p.ACCT_INPUT_OCTETS)),
-                (_int(attrs.get(p.ACCT_OUTPUT_GIGAWORDS)) << 32) | _int(attrs.get(p.ACCT_OUTPUT_OCTETS)),
+                _int(attrs.get(protocol.ACCT_SESSION_TIME)),
+                (_int(attrs.get(protocol.ACCT_INPUT_GIGAWORDS)) << 32) | _int(attrs.get(protocol.ACCT_INPUT_OCTETS)),
+                (_int(attrs.get(protocol.ACCT_OUTPUT_GIGAWORDS)) << 32) | _int(attrs.get(protocol.ACCT_OUTPUT_OCTETS)),
                 agent.interim_interval,
-                _int(attrs.get(p.ACCT_TERMINATE_CAUSE)) if p.ACCT_TERMINATE_CAUSE in attrs else None,
+                _int(attrs.get(protocol.ACCT_TERMINATE_CAUSE)) if protocol.ACCT_TERMINATE_CAUSE in attrs else None,
             )
-            if status == p.ACCT_INTERIM:
+            if status == protocol.ACCT_INTERIM:
                 record.known = session_key(nas.id, record.session_id) in cache.session_owner
         else:  # other status types are acknowledged, not stored
-            sock.sendto(p.build_reply(p.ACCOUNTING_RESPONSE, req, secret, with_ma=False), addr)
+            sock.sendto(protocol.build_reply(protocol.ACCOUNTING_RESPONSE, request, secret, with_ma=False), addr)
             counters.add("acct_other")
             return
         # No Message-Authenticator in Accounting-Response: BlastRADIUS
         # (CVE-2024-3596) forges Access-* replies, FreeRADIUS sends none here,
         # and pyrad's and radclient's accounting clients refuse a response
         # that carries one (tried: the radius tests fail with it).
-        reply = p.build_reply(p.ACCOUNTING_RESPONSE, req, secret, with_ma=False)
+        reply = protocol.build_reply(protocol.ACCOUNTING_RESPONSE, request, secret, with_ma=False)
 
-        def done(rec, ok):
+        def done(stored, ok):
             if not ok:
                 return
             # the cache knows before the NAS hears back: a re-login right
             # after the Stop is not refused as a second session
-            if rec.kind == "nas_reset":
+            if stored.kind == "nas_reset":
                 cache.reload_sessions()
-            elif rec.account_id is not None:
-                cache.note_session(session_key(rec.nas_id, rec.session_id), rec.account_id, rec.kind != "stop")
+            elif stored.account_id is not None:
+                cache.note_session(session_key(stored.nas_id, stored.session_id), stored.account_id,
+                                   stored.kind != "stop")
             sock.sendto(reply, addr)
-            counters.add("acct_" + rec.kind)
+            counters.add("acct_" + stored.kind)
 
         self.writer.submit(record, done)
 
@@ -378,23 +408,10 @@ def _int(value) -> int:
     return int.from_bytes(value, "big") if value else 0
 
 
-def speed_of(entry, tariff) -> tuple[int, int]:
-    """(download, upload) kbit/s: the account's bandwidth (both ways), or
-    the tariff's speeds when it is 0 (seed 002)."""
-    if entry.bandwidth_kbit:
-        return entry.bandwidth_kbit, entry.bandwidth_kbit
-    if tariff is None:
-        return 0, 0
-    return tariff.speed_in, tariff.speed_out
-
-
 # --- status publishing and maintenance -------------------------------------------------
 
 def publish_status(worker: Worker, previous: dict) -> None:
     """Write this worker's counters for the status page (one row per worker)."""
-    from lanbill.db import transaction
-    from lanbill.models.radius import RadiusAgentStatus
-
     values = worker.counters.snapshot()
     now = time.monotonic()
     total = values.get("auth_requests", 0) + values.get("acct_requests", 0)
@@ -403,8 +420,6 @@ def publish_status(worker: Worker, previous: dict) -> None:
         rate = max(0.0, (total - previous["total"]) / max(0.001, now - previous["at"]))
     previous.update(at=now, total=total)
     last = worker.counters.last_packet_at
-    import datetime as dt
-
     last_at = dt.datetime.fromtimestamp(last, dt.UTC).replace(tzinfo=None) if last else None
     with agent_connection(), transaction():
         for agent_id in worker.cache.agents:
@@ -419,7 +434,8 @@ def publish_status(worker: Worker, previous: dict) -> None:
 
 def run_maintenance(worker: Worker, stop: threading.Event, *, main: bool, status_every: float = 5.0,
                     stale_every: float = 30.0) -> threading.Thread:
-    from lanbill.db import database, is_sqlite
+    """The worker's status every `status_every` seconds; in the main
+    process also the WAL checkpoint and closing stale sessions."""
 
     def loop():
         previous: dict = {}
@@ -439,11 +455,12 @@ def run_maintenance(worker: Worker, stop: threading.Event, *, main: bool, status
                             close_stale_sessions(agent.id, agent.interim_interval)
                 except Exception:
                     worker.counters.add("maintenance_errors")
+                    log.exception("RADIUS maintenance failed; the connection is replaced")
                     try:  # a broken connection is replaced, not kept
                         database.close()
                         database.connect()
                     except Exception:
-                        pass
+                        log.exception("RADIUS maintenance: reconnecting failed; retried next round")
 
     thread = threading.Thread(target=loop, name="radius-maintenance", daemon=True)
     thread.start()
@@ -470,8 +487,6 @@ def start_all(app, stop_event: threading.Event) -> list:
     """Start every enabled RADIUS agent of the app's database: one worker
     thread here (plus the CoA dispatcher) and `workers - 1` extra worker
     processes sharing the ports through SO_REUSEPORT."""
-    from lanbill.models import Agent
-
     with agent_connection():
         agent_ids = [a.id for a in Agent.select().where((Agent.type == "radius") & (Agent.enabled == True))]  # noqa: E712
     if not agent_ids:
@@ -496,8 +511,6 @@ def start_service(config: dict, agent_ids: list[int], stop: threading.Event):
     worker.bind()
     refresher = run_refresher(cache, stop)
     maintenance = run_maintenance(worker, stop, main=True)
-    from agents.radius.coa import Dispatcher
-
     dispatcher = Dispatcher(cache, config)
     cache.listeners.append(dispatcher.on_account_changed)
     coa_thread = dispatcher.start(stop)
@@ -508,18 +521,19 @@ def start_service(config: dict, agent_ids: list[int], stop: threading.Event):
     extra = max(agent.workers for agent in cache.agents.values()) - 1
     if extra > 0:
         context = multiprocessing.get_context("spawn")
-        mp_stop = context.Event()
+        process_stop = context.Event()
         for index in range(extra):
-            process = context.Process(target=worker_process, args=(config, agent_ids, mp_stop, index + 1),
+            process = context.Process(target=worker_process, args=(config, agent_ids, process_stop, index + 1),
                                       daemon=True, name=f"radius-worker-{index + 1}")
             process.start()
             processes.append(process)
 
         def relay():
             stop.wait()
-            mp_stop.set()
+            process_stop.set()
 
         threading.Thread(target=relay, daemon=True).start()
+        log.info("RADIUS: %d extra worker processes started", extra)
     joinable = _Joinable(thread, refresher, maintenance, coa_thread, processes=processes)
     joinable.worker = worker
     joinable.dispatcher = dispatcher
@@ -529,9 +543,6 @@ def start_service(config: dict, agent_ids: list[int], stop: threading.Event):
 
 def worker_process(config: dict, agent_ids: list[int], stop, index: int) -> None:
     """An extra worker process: its own cache, writer and sockets."""
-    from lanbill import clock
-    from lanbill.db import bind_database, configure_encryption
-
     bind_database(config["DATABASE_URL"])
     configure_encryption(config["DATA_KEY"])
     clock.set_timezone(config.get("TIMEZONE"))

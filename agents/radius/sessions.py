@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import logging
 import threading
+
+from psycopg2.extras import execute_batch, execute_values
 
 from agents.radius.cache import agent_connection
 from lanbill.clock import now_utc
 from lanbill.db import database, is_sqlite, transaction
 from lanbill.models.radius import RadiusSession
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = ("agent_id", "nas_id", "account_id", "login", "acct_session_id", "framed_ip", "calling_station_id",
             "nas_port", "started_at", "updated_at", "state_changed_at", "session_time", "input_octets",
@@ -23,11 +28,10 @@ _COLUMNS = ("agent_id", "nas_id", "account_id", "login", "acct_session_id", "fra
 
 
 def _upsert_sql() -> str:
-    p = database.param
-    cols = ", ".join(_COLUMNS)
-    values = ", ".join([p] * len(_COLUMNS))
+    columns = ", ".join(_COLUMNS)
+    values = ", ".join([database.param] * len(_COLUMNS))
     return (
-        f"INSERT INTO radius_session ({cols}) VALUES ({values}) "
+        f"INSERT INTO radius_session ({columns}) VALUES ({values}) "
         "ON CONFLICT (nas_id, acct_session_id) WHERE stopped_at IS NULL DO UPDATE SET "
         "updated_at = excluded.updated_at, session_time = excluded.session_time, "
         "input_octets = excluded.input_octets, output_octets = excluded.output_octets, "
@@ -64,9 +68,9 @@ class Record:
 
 
 def _update_sql() -> str:
-    p = database.param
-    return (f"UPDATE radius_session SET updated_at = {p}, session_time = {p}, input_octets = {p}, "
-            f"output_octets = {p} WHERE nas_id = {p} AND acct_session_id = {p} AND stopped_at IS NULL")
+    param = database.param
+    return (f"UPDATE radius_session SET updated_at = {param}, session_time = {param}, input_octets = {param}, "
+            f"output_octets = {param} WHERE nas_id = {param} AND acct_session_id = {param} AND stopped_at IS NULL")
 
 
 def write_records(records: list[Record]) -> None:
@@ -91,45 +95,44 @@ def write_records(records: list[Record]) -> None:
             found = text[value] = str(value)
         return found
 
-    for r in records:
-        kind = r.kind
+    for record in records:
+        kind = record.kind
         if kind == "stop":
-            stops.append(r)
+            stops.append(record)
         elif kind == "nas_reset":
-            resets.append(r)
-        elif r.known:
-            latest[(r.nas_id, r.session_id)] = r  # a later interim supersedes an earlier one
+            resets.append(record)
+        elif record.known:
+            latest[(record.nas_id, record.session_id)] = record  # a later interim supersedes an earlier one
         else:
-            upserts.append(_upsert_row(r, stamp))
+            upserts.append(_upsert_row(record, stamp))
     known = list(latest.values())
-    updates = [(stamp(r.at), r.session_time, r.input_octets, r.output_octets, r.nas_id, r.session_id)
-               for r in known]
+    updates = [(stamp(record.at), record.session_time, record.input_octets, record.output_octets, record.nas_id,
+                record.session_id) for record in known]
     with transaction():
         if updates:
             if _update_many(updates) < len(updates):
-                upserts.extend(_upsert_row(r, stamp) for r in known)
+                upserts.extend(_upsert_row(record, stamp) for record in known)
         if upserts:
             _execute_many(_upsert_sql(), upserts)
-        for r in stops:
-            _store_stop(r)
-        for r in resets:
-            (RadiusSession.update(stopped_at=r.at, state_changed_at=r.at, close_reason="nas-reboot")
-             .where((RadiusSession.nas_id == r.nas_id) & RadiusSession.stopped_at.is_null()).execute())
+        for record in stops:
+            _store_stop(record)
+        for record in resets:
+            (RadiusSession.update(stopped_at=record.at, state_changed_at=record.at, close_reason="nas-reboot")
+             .where((RadiusSession.nas_id == record.nas_id) & RadiusSession.stopped_at.is_null()).execute())
 
 
-def _upsert_row(r: Record, stamp) -> tuple:
-    started = r.at - dt.timedelta(seconds=r.session_time)
-    at = stamp(r.at)
-    return (r.agent_id, r.nas_id, r.account_id, r.login, r.session_id, r.framed_ip, r.calling, r.nas_port,
-            stamp(started), at, at, r.session_time, r.input_octets, r.output_octets, r.interval, "", 0, 0)
+def _upsert_row(record: Record, stamp) -> tuple:
+    started = record.at - dt.timedelta(seconds=record.session_time)
+    at = stamp(record.at)
+    return (record.agent_id, record.nas_id, record.account_id, record.login, record.session_id, record.framed_ip,
+            record.calling, record.nas_port, stamp(started), at, at, record.session_time, record.input_octets,
+            record.output_octets, record.interval, "", 0, 0)
 
 
 def _execute_many(sql: str, rows: list[tuple]) -> None:
     if is_sqlite():
         database.cursor().executemany(sql, rows)
     else:
-        from psycopg2.extras import execute_batch
-
         execute_batch(database.cursor(), sql, rows, page_size=500)
 
 
@@ -139,8 +142,6 @@ def _update_many(rows: list[tuple]) -> int:
         cursor = database.cursor()
         cursor.executemany(_update_sql(), rows)
         return cursor.rowcount
-    from psycopg2.extras import execute_values
-
     cursor = database.cursor()
     sql = ("UPDATE radius_session AS s SET updated_at = v.at, session_time = v.st, input_octets = v.io, "
            "output_octets = v.oo FROM (VALUES %s) AS v(at, st, io, oo, nas_id, sid) "
@@ -154,15 +155,15 @@ def _update_many(rows: list[tuple]) -> int:
     return affected
 
 
-def _store_stop(r: Record) -> None:
+def _store_stop(record: Record) -> None:
     """Close the open session; a Stop for a session we closed as stale
     updates that row; a Stop we never saw start is stored closed."""
-    values = dict(stopped_at=r.at, updated_at=r.at, state_changed_at=r.at, session_time=r.session_time,
-                  input_octets=r.input_octets, output_octets=r.output_octets, terminate_cause=r.cause,
-                  close_reason="stop")
-    if r.framed_ip:
-        values["framed_ip"] = r.framed_ip
-    key = (RadiusSession.nas_id == r.nas_id) & (RadiusSession.acct_session_id == r.session_id)
+    values = dict(stopped_at=record.at, updated_at=record.at, state_changed_at=record.at,
+                  session_time=record.session_time, input_octets=record.input_octets,
+                  output_octets=record.output_octets, terminate_cause=record.cause, close_reason="stop")
+    if record.framed_ip:
+        values["framed_ip"] = record.framed_ip
+    key = (RadiusSession.nas_id == record.nas_id) & (RadiusSession.acct_session_id == record.session_id)
     if RadiusSession.update(**values).where(key & RadiusSession.stopped_at.is_null()).execute():
         return
     stale = (RadiusSession.select(RadiusSession.id).where(key & (RadiusSession.close_reason == "stale"))
@@ -171,10 +172,11 @@ def _store_stop(r: Record) -> None:
         values.pop("state_changed_at")
         RadiusSession.update(**values).where(RadiusSession.id == stale.id).execute()
         return
-    RadiusSession.create(agent_id=r.agent_id, nas_id=r.nas_id, account_id=r.account_id, login=r.login,
-                         acct_session_id=r.session_id, framed_ip=r.framed_ip, calling_station_id=r.calling,
-                         nas_port=r.nas_port, started_at=r.at - dt.timedelta(seconds=r.session_time),
-                         interim_interval=r.interval, **values)
+    RadiusSession.create(agent_id=record.agent_id, nas_id=record.nas_id, account_id=record.account_id,
+                         login=record.login, acct_session_id=record.session_id, framed_ip=record.framed_ip,
+                         calling_station_id=record.calling, nas_port=record.nas_port,
+                         started_at=record.at - dt.timedelta(seconds=record.session_time),
+                         interim_interval=record.interval, **values)
 
 
 def close_stale_sessions(agent_id: int, interim_interval: int, now: dt.datetime | None = None) -> int:
@@ -220,6 +222,7 @@ class Writer:
         self.thread.join(timeout=30)
 
     def _run(self) -> None:
+        log.info("RADIUS accounting writer started")
         with agent_connection(8000):
             while True:
                 with self.ready:
@@ -233,17 +236,19 @@ class Writer:
                 try:
                     write_records([record for record, _ in batch])
                     ok = True
-                except Exception:
+                except Exception:  # unanswered: the NAS retransmits, the next batch retries
                     ok = False
                     self.counters.add("db_errors", 1)
+                    log.exception("RADIUS accounting: a batch of %d records was not stored", len(batch))
                     try:
                         database.close()
                         database.connect()
                     except Exception:
-                        pass
+                        log.exception("RADIUS accounting: reconnecting failed; the next batch retries")
                 self.counters.add("batches", 1)
                 for record, done in batch:
                     try:
                         done(record, ok)
                     except Exception:
                         self.counters.add("reply_errors", 1)
+                        log.exception("RADIUS accounting: answering session %s failed", record.session_id)

@@ -16,6 +16,7 @@ from peewee import JOIN, fn
 
 from lanbill.admin import bp
 from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.radius import agent_status as radius_agent_status
 from lanbill.admin.settings_forms import (
     AGENT_OPTIONS,
     AGENT_TYPE_LABELS,
@@ -32,6 +33,7 @@ from lanbill.models import Account, Agent, Nas
 from lanbill.models.agents import AGENT_TYPES
 from lanbill.models.traffic import NetflowStatus
 from lanbill.network import agents as network_agents
+from lanbill.network.agent_options import option_field
 
 # The live status of each agent type is shown by that agent's own screen.
 STATUS_PAGES = {"radius": "admin.radius_status", "netflow": "admin.netflow_status"}
@@ -100,14 +102,17 @@ def agents():
              .join(Account, JOIN.LEFT_OUTER, on=((Account.agent == Agent.id) & live))
              .group_by(Agent))
     page = table.page(query)
-    from lanbill.admin.radius import agent_status as radius_status
-
-    radius = radius_status(a.id for a in page.items if a.type == "radius")
+    radius = radius_agent_status(a.id for a in page.items if a.type == "radius")
     netflow = netflow_status(a.id for a in page.items if a.type == "netflow")
     for agent in page.items:
         agent.live = radius.get(agent.id) if agent.type == "radius" else netflow.get(agent.id)
     return render_template("admin/agents/list.html", t=table, page=page, types=AGENT_TYPES,
                            type_labels=AGENT_TYPE_LABELS, status_pages=STATUS_PAGES)
+
+
+def _option_aliases(agent_type: str) -> dict:
+    """Each option's refusal shown under its field of the agent form."""
+    return {option_field(key): "opt_" + key for key, *_rest in AGENT_OPTIONS.get(agent_type, [])}
 
 
 def _initial_agent(agent):
@@ -133,7 +138,7 @@ def agent_new(agent_type):
             if not form.enabled.data:
                 network_agents.update_agent(agent.id, {"enabled": False}, actor=current_actor())
         except BillingError as exc:
-            apply_errors(form, exc)
+            apply_errors(form, exc, _option_aliases(agent_type))
             status = exc.status
         else:
             flash(_("The agent is created."), "success")
@@ -165,7 +170,7 @@ def agent_edit(agent_id):
         try:
             network_agents.update_agent(agent.id, data, actor=current_actor(), version=form.version_number())
         except BillingError as exc:
-            apply_errors(form, exc)
+            apply_errors(form, exc, _option_aliases(agent.type))
             status = exc.status
         else:
             flash(_("The agent is saved."), "success")

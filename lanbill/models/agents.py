@@ -14,9 +14,9 @@ NAS_VENDORS = ("mikrotik", "accel-ppp", "cisco", "generic")
 class Agent(BaseModel):
     """An agent serves accounts: accounting, charging and access control.
 
-    `options` is agent-type specific (RADIUS: auth_port, acct_port,
-    blocked_policy, redirect_pool, redirect_rate, interim_interval; NetFlow:
-    port, ...)."""
+    `options` is agent-type specific; the known options of each type, with
+    their kinds, ranges and defaults, are in lanbill/network/agent_options.py,
+    which every create and update goes through."""
 
     name = peewee.CharField(max_length=128, unique=True)
     type = peewee.CharField(max_length=16)

@@ -9,22 +9,25 @@ from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, ValidationError
 from lanbill.models import Account, Agent, Nas
 from lanbill.models.agents import AGENT_TYPES, NAS_VENDORS
+from lanbill.network.agent_options import clean_agent_options
 from lanbill.records import CHECK, check_version, get_record
 from lanbill.staff import audit
 
 
 def create_agent(data: dict, *, actor) -> Agent:
+    """A new agent; its options are checked against its type's
+    (agent_options.clean_agent_options)."""
     errors = {}
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         errors["name"] = N_("Required.")
     if data.get("type") not in AGENT_TYPES:
         errors["type"] = N_("One of radius, netflow, usbox.")
-    options = data.get("options", {})
-    if options is None:
-        options = {}
-    if not isinstance(options, dict):
-        errors["options"] = N_("Must be an object.")
+    options = {}
+    try:
+        options = clean_agent_options(data.get("type"), data.get("options"))
+    except ValidationError as exc:
+        errors.update(exc.fields)
     if errors:
         raise ValidationError(CHECK, fields=errors)
     with transaction():
@@ -37,8 +40,10 @@ def create_agent(data: dict, *, actor) -> Agent:
 
 
 def update_agent(agent_id, data: dict, *, actor, version=None) -> Agent:
-    """Rename, change options or listen address, enable or disable.  Every
-    update bumps the version; a stale `version` is refused."""
+    """Rename, change options or listen address, enable or disable.  The
+    options are checked against the agent's type (clean_agent_options;
+    what is already stored under a key of no type survives).  Every update
+    bumps the version; a stale `version` is refused."""
     data = dict(data)
     with transaction():
         agent = get_record(Agent, agent_id)
@@ -52,9 +57,9 @@ def update_agent(agent_id, data: dict, *, actor, version=None) -> Agent:
                 raise Conflict(N_("An agent with this name exists."), fields={"name": N_("Taken.")})
             agent.name = data["name"].strip()
         if "options" in data:
-            if not isinstance(data["options"], dict):
+            if data["options"] is None:
                 raise ValidationError(CHECK, fields={"options": N_("Must be an object.")})
-            agent.options = data["options"]
+            agent.options = clean_agent_options(agent.type, data["options"], stored=agent.options)
         if "enabled" in data:
             agent.enabled = bool(data["enabled"])
         if data.get("listen_address") is not None:

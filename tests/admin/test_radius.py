@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from agents.radius.server import Counters, Worker, publish_status
 from lanbill.billing import blocks
 from lanbill.clock import now_utc
@@ -83,7 +85,6 @@ def test_agents_page_shows_radius_and_netflow_status_summed_over_rows(app, clien
     flows and unmatched bytes summed over its exporters.  Russian by
     default, English for a manager who chose it."""
     import datetime as dt
-    import re
 
     from flask_babel import refresh
 
@@ -143,3 +144,47 @@ def test_agents_page_shows_radius_and_netflow_status_summed_over_rows(app, clien
     # the RADIUS status page still works and shows the queue per agent
     status = client.get("/admin/radius/status").get_data(as_text=True)
     assert 'class="coa-queue">2<' in status and "unknown NAS: 7" in status
+
+
+# --- the RADIUS agent form goes through the domain's option check -----------------------------
+
+AGENT_FORM = {"name": "radius-1", "listen_address": "127.0.0.1", "enabled": "y", "opt_auth_port": "11812",
+              "opt_acct_port": "11813", "opt_interim_interval": "60", "opt_blocked_policy": "redirect",
+              "opt_redirect_pool": "blocked", "opt_redirect_rate": "128k/128k", "opt_framed_pool": "",
+              "opt_workers": "2"}
+
+
+def _field_errors(response) -> list[str]:
+    return re.findall(r'class="error"[^>]*>([^<]*)<', response.get_data(as_text=True))
+
+
+def test_agent_form_with_a_redirect_rate_the_agent_cannot_read_saves_nothing(app, client, admin, login_as):
+    from lanbill.models import Agent
+    from tests.admin_helpers import ru
+
+    login_as()
+    response = client.post("/admin/agents/new/radius", data=dict(AGENT_FORM, opt_redirect_rate="fast"))
+    assert response.status_code == 422
+    assert ru("Kbit/s as download/upload, e.g. 256/128.") in _field_errors(response)
+    assert not Agent.select().where(Agent.name == "radius-1").exists()
+    agent = make_agent(name="radius-2", options={"redirect_rate": "256/128"})
+    response = client.post(f"/admin/agents/{agent.id}", data=dict(AGENT_FORM, name="radius-2",
+                                                                   opt_redirect_rate="256/slow",
+                                                                   version=agent.version))
+    assert response.status_code == 422
+    assert ru("Kbit/s as download/upload, e.g. 256/128.") in _field_errors(response)
+    stored = Agent.get_by_id(agent.id)
+    assert stored.options == {"redirect_rate": "256/128"} and stored.version == agent.version
+
+
+def test_disconnect_of_an_ended_or_missing_session_queues_nothing(app, client, admin, login_as):
+    agent = make_agent()
+    nas = make_nas(agent_id=agent.id, coa_port=9)
+    account = make_account(agent=agent, login="gone1")
+    session = _session(account, nas, sid="gone-1")
+    RadiusSession.update(stopped_at=now_utc()).where(RadiusSession.id == session.id).execute()
+    login_as()
+    response = client.post(f"/admin/radius/sessions/{session.id}/disconnect")
+    assert response.status_code == 302
+    assert client.post("/admin/radius/sessions/999999/disconnect").status_code == 404
+    assert CoaRequest.select().count() == 0

@@ -15,7 +15,7 @@ from tests.factories import ACTOR, make_account, make_agent, make_tariff
 
 @pytest.fixture
 def setup6(app):
-    agent = make_agent(type="netflow", options={"port": 0}, listen_address="127.0.0.1")
+    agent = make_agent(type="netflow", listen_address="127.0.0.1")
     tariff = make_tariff(prepaid_mb=0)
 
     def category(name, networks):

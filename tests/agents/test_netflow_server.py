@@ -38,7 +38,7 @@ HOUR = EXPORT_TIME // 3600 * 3600
 
 @pytest.fixture
 def setup(app):
-    agent = make_agent(type="netflow", options={"port": 0}, listen_address="127.0.0.1")
+    agent = make_agent(type="netflow", listen_address="127.0.0.1")
     tariff = make_tariff(prepaid_mb=0)
     local = traffic_categories.create_category(tariff.id, {"name": "Local", "networks": "192.168.0.0/16, fd00::/8",
                                                           "price_in_mb": "0"}, actor=ACTOR)

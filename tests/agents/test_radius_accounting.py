@@ -10,10 +10,11 @@ import threading
 import time_machine
 from pyrad import packet
 
-from agents.radius import coa
-from agents.radius import protocol as p
+from agents.radius import protocol
+from agents.radius.coa import send_batch
 from agents.radius.sessions import close_stale_sessions
 from lanbill.models.radius import CoaRequest, RadiusSession
+from lanbill.network import coa
 from tests.factories import ACTOR, make_account
 from tests.radius_harness import SECRET, free_port, wait_for
 
@@ -125,16 +126,16 @@ class FakeNas:
                 data, addr = self.sock.recvfrom(4096)
             except OSError:
                 continue
-            req = p.parse(data)
-            assert p.accounting_authenticator_ok(req, SECRET.encode())
-            assert p.message_authenticator_ok(req, SECRET.encode())
+            req = protocol.parse(data)
+            assert protocol.accounting_authenticator_ok(req, SECRET.encode())
+            assert protocol.message_authenticator_ok(req, SECRET.encode())
             self.received.append(req)
             answer = self.answers.pop(0) if self.answers else None
             if answer is None:
                 continue
             code, cause = answer
-            attributes = p.attr_int(p.ERROR_CAUSE, cause) if cause else b""
-            self.sock.sendto(p.build_reply(code, req, SECRET.encode(), attributes, with_ma=False), addr)
+            attributes = protocol.attr_int(protocol.ERROR_CAUSE, cause) if cause else b""
+            self.sock.sendto(protocol.build_reply(code, req, SECRET.encode(), attributes, with_ma=False), addr)
 
     def close(self):
         self.stop.set()
@@ -146,7 +147,7 @@ def test_block_sends_disconnect_that_the_nas_acks(app, radius_factory):
     from lanbill.billing import blocks
     from lanbill.models import AuditLog
 
-    nas = FakeNas([(p.DISCONNECT_ACK, None)])
+    nas = FakeNas([(protocol.DISCONNECT_ACK, None)])
     try:
         radius = radius_factory(nas_over={"coa_port": nas.port}, coa_timeout=ANSWERED)
         account = make_account(agent=radius.agent, login="acc6", password="pw-1")
@@ -156,8 +157,8 @@ def test_block_sends_disconnect_that_the_nas_acks(app, radius_factory):
         request = wait_for(lambda: CoaRequest.get_or_none(CoaRequest.status == "ack"))
         assert request.kind == "disconnect" and request.reason == "block"
         sent = nas.received[0]
-        assert sent.code == p.DISCONNECT_REQUEST
-        assert sent.attrs[p.USER_NAME] == b"acc6" and sent.attrs[p.ACCT_SESSION_ID] == b"s-6"
+        assert sent.code == protocol.DISCONNECT_REQUEST
+        assert sent.attrs[protocol.USER_NAME] == b"acc6" and sent.attrs[protocol.ACCT_SESSION_ID] == b"s-6"
         assert AuditLog.get_or_none((AuditLog.action == "radius.disconnect.ack")
                                     & (AuditLog.object_id == str(account.id)))
     finally:
@@ -167,7 +168,7 @@ def test_block_sends_disconnect_that_the_nas_acks(app, radius_factory):
 def test_timeout_and_nak_retried_with_backoff_until_ack(app, radius_factory):
     from lanbill.billing import blocks
 
-    nas = FakeNas([None, (p.DISCONNECT_NAK, 506), (p.DISCONNECT_ACK, None)])
+    nas = FakeNas([None, (protocol.DISCONNECT_NAK, 506), (protocol.DISCONNECT_ACK, None)])
     try:
         radius = radius_factory(nas_over={"coa_port": nas.port}, coa_timeout=0.3)
         account = make_account(agent=radius.agent, login="acc7", password="pw-1")
@@ -176,16 +177,16 @@ def test_timeout_and_nak_retried_with_backoff_until_ack(app, radius_factory):
         blocks.block_by_staff(account, actor=ACTOR, reason="debt")
         request = wait_for(lambda: CoaRequest.get_or_none(CoaRequest.attempts == 1))
         assert request.status == "pending" and request.result == "timeout"
-        assert coa.retry_due(timeout=0.3) == 0  # backoff not over yet
+        assert coa.retry_due(send_batch, rules=coa.RetryPolicy(), timeout=0.3) == 0  # backoff not over yet
         # the NAS answers these: a generous timeout only bounds a lost reply
         # (the send returns as soon as the answer is in), so a busy machine
         # cannot turn a late NAK into a "timeout"
         with time_machine.travel(request.next_attempt_at + dt.timedelta(seconds=1), tick=False):
-            assert coa.retry_due(timeout=ANSWERED) == 1
+            assert coa.retry_due(send_batch, rules=coa.RetryPolicy(), timeout=ANSWERED) == 1
         request = CoaRequest.get_by_id(request.id)
         assert request.status == "pending" and request.result.startswith("NAK") and request.error_cause == 506
         with time_machine.travel(request.next_attempt_at + dt.timedelta(seconds=1), tick=False):
-            coa.retry_due(timeout=ANSWERED)
+            coa.retry_due(send_batch, rules=coa.RetryPolicy(), timeout=ANSWERED)
         request = CoaRequest.get_by_id(request.id)
         assert request.status == "ack" and request.attempts == 3
         assert len(nas.received) == 3
@@ -202,7 +203,7 @@ def test_disconnect_given_up_is_recorded_as_failed(app):
     request = CoaRequest.create(account_id=account.id, nas_id=nas.id, kind="disconnect", reason="block",
                                 attributes={"User-Name": "acc8", "Acct-Session-Id": "x"},
                                 attempts=coa.MAX_ATTEMPTS - 1)
-    coa.retry_due(timeout=0.05)
+    coa.retry_due(send_batch, rules=coa.RetryPolicy(), timeout=0.05)
     request = CoaRequest.get_by_id(request.id)
     assert request.status == "failed"
     assert AuditLog.get_or_none(AuditLog.action == "radius.disconnect.failed")
@@ -211,7 +212,7 @@ def test_disconnect_given_up_is_recorded_as_failed(app):
 def test_redirect_policy_sends_coa_with_redirect_rate_and_pool(app, radius_factory):
     from lanbill.billing import blocks
 
-    nas = FakeNas([(p.COA_ACK, None)])
+    nas = FakeNas([(protocol.COA_ACK, None)])
     try:
         radius = radius_factory(options={"blocked_policy": "redirect", "redirect_pool": "unpaid",
                                          "redirect_rate": "256/128"},
@@ -223,9 +224,9 @@ def test_redirect_policy_sends_coa_with_redirect_rate_and_pool(app, radius_facto
         request = wait_for(lambda: CoaRequest.get_or_none(CoaRequest.status == "ack"))
         assert request.kind == "coa"
         sent = nas.received[0]
-        assert sent.code == p.COA_REQUEST
-        assert sent.attrs[p.FRAMED_POOL] == b"unpaid"
-        assert sent.vsa[(p.VENDOR_MIKROTIK, 8)] == b"128k/256k"
+        assert sent.code == protocol.COA_REQUEST
+        assert sent.attrs[protocol.FRAMED_POOL] == b"unpaid"
+        assert sent.vsa[(protocol.VENDOR_MIKROTIK, 8)] == b"128k/256k"
     finally:
         nas.close()
 

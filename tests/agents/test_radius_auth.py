@@ -7,7 +7,7 @@ import hashlib
 
 from pyrad import packet
 
-from agents.radius import protocol as p
+from agents.radius import protocol
 from tests.factories import make_account, make_tariff
 
 
@@ -61,7 +61,7 @@ PEER_CHALLENGE = bytes.fromhex("21402324255E262A28295F2B3A337C7E")
 def _mschap2_request(radius, login, password, *, peer=PEER_CHALLENGE,
                      challenge=bytes.fromhex("5B5D7C7D7B3F2F3E3C2C602132262628")):
     client, req = radius.access_request(login)
-    nt = p.generate_nt_response(challenge, peer, login.encode(), p.nt_password_hash(password))
+    nt = protocol.generate_nt_response(challenge, peer, login.encode(), protocol.nt_password_hash(password))
     req["MS-CHAP-Challenge"] = challenge
     req["MS-CHAP2-Response"] = b"\x01\x00" + peer + bytes(8) + nt
     req.add_message_authenticator()
@@ -70,16 +70,16 @@ def _mschap2_request(radius, login, password, *, peer=PEER_CHALLENGE,
 
 def test_mschap2_rfc2759_vectors():
     """RFC 2759 §9.2: the worked example, byte for byte; RFC 3079 §3.5.3 keys."""
-    password_hash = p.nt_password_hash("clientPass")
+    password_hash = protocol.nt_password_hash("clientPass")
     assert password_hash.hex().upper() == "44EBBA8D5312B8D611474411F56989AE"
     auth_challenge = bytes.fromhex("5B5D7C7D7B3F2F3E3C2C602132262628")
     peer_challenge = bytes.fromhex("21402324255E262A28295F2B3A337C7E")
-    assert p.challenge_hash(peer_challenge, auth_challenge, b"User").hex().upper() == "D02E4386BCE91226"
-    nt = p.generate_nt_response(auth_challenge, peer_challenge, b"User", password_hash)
+    assert protocol.challenge_hash(peer_challenge, auth_challenge, b"User").hex().upper() == "D02E4386BCE91226"
+    nt = protocol.generate_nt_response(auth_challenge, peer_challenge, b"User", password_hash)
     assert nt.hex().upper() == "82309ECD8D708B5EA08FAA3981CD83544233114A3D85D6DF"
-    assert (p.authenticator_response(password_hash, nt, peer_challenge, auth_challenge, b"User")
+    assert (protocol.authenticator_response(password_hash, nt, peer_challenge, auth_challenge, b"User")
             == b"S=407A5589115FD0D6209F510FE9C04566932CDA56")
-    send_key, _ = p.mppe_master_keys(password_hash, nt)
+    send_key, _ = protocol.mppe_master_keys(password_hash, nt)
     assert send_key.hex().upper() == "8B7CDC149B993A1BA118CB153F56DCCB"
 
 
@@ -91,13 +91,13 @@ def test_mschap2_accept_with_success_and_mppe_keys(app, radius_factory):
     reply = client.SendPacket(req)
     assert reply.code == packet.AccessAccept
     assert reply["MS-CHAP2-Success"] == [b"\x01S=407A5589115FD0D6209F510FE9C04566932CDA56"]
-    send_key, recv_key = p.mppe_master_keys(p.nt_password_hash("clientPass"), nt)
+    send_key, recv_key = protocol.mppe_master_keys(protocol.nt_password_hash("clientPass"), nt)
     raw = reply.raw_packet
-    parsed = p.parse(raw[:1] + raw[1:])  # reply layout is the same as a request's
-    hidden_send = parsed.vsa[(p.VENDOR_MICROSOFT, p.MS_MPPE_SEND_KEY)]
-    hidden_recv = parsed.vsa[(p.VENDOR_MICROSOFT, p.MS_MPPE_RECV_KEY)]
-    assert p.salt_decrypt(hidden_send, req.authenticator, b"testing123") == send_key
-    assert p.salt_decrypt(hidden_recv, req.authenticator, b"testing123") == recv_key
+    parsed = protocol.parse(raw[:1] + raw[1:])  # reply layout is the same as a request's
+    hidden_send = parsed.vsa[(protocol.VENDOR_MICROSOFT, protocol.MS_MPPE_SEND_KEY)]
+    hidden_recv = parsed.vsa[(protocol.VENDOR_MICROSOFT, protocol.MS_MPPE_RECV_KEY)]
+    assert protocol.salt_decrypt(hidden_send, req.authenticator, b"testing123") == send_key
+    assert protocol.salt_decrypt(hidden_recv, req.authenticator, b"testing123") == recv_key
 
 
 def test_mschap2_wrong_password_rejected_with_ms_chap_error(app, radius_factory):
@@ -142,12 +142,12 @@ def test_redirect_policy_accepts_balance_blocked_into_redirect_pool(app, radius_
 
 
 def test_vendor_speed_attributes_follow_account_bandwidth_then_tariff():
-    assert p.rate_attributes("accel-ppp", 2048, 512) == p.attr(p.FILTER_ID, b"2048/512")
-    generic = p.rate_attributes("generic", 1000, 500)
-    assert p.vsa(p.VENDOR_WISPR, 8, (1000000).to_bytes(4, "big")) in generic
-    cisco = p.rate_attributes("cisco", 1000, 500)
+    assert protocol.rate_attributes("accel-ppp", 2048, 512) == protocol.attr(protocol.FILTER_ID, b"2048/512")
+    generic = protocol.rate_attributes("generic", 1000, 500)
+    assert protocol.vsa(protocol.VENDOR_WISPR, 8, (1000000).to_bytes(4, "big")) in generic
+    cisco = protocol.rate_attributes("cisco", 1000, 500)
     assert b"rate-limit output 1000000" in cisco and b"rate-limit input 500000" in cisco
-    assert p.rate_attributes("mikrotik", 0, 0) == b""
+    assert protocol.rate_attributes("mikrotik", 0, 0) == b""
 
 
 def test_account_bandwidth_overrides_tariff_speed(app, radius_factory):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from agents.radius import coa
-from agents.radius import protocol as p
+from agents.radius import protocol
+from agents.radius.coa import send_batch
 from lanbill.models.radius import CoaRequest
+from lanbill.network import coa
 from tests.agents.test_radius_accounting import ANSWERED, FakeNas
 from tests.factories import ACTOR, make_account, make_tariff
 from tests.radius_harness import wait_for
@@ -30,7 +31,7 @@ def test_bandwidth_change_sends_coa_with_the_new_rate(app, radius_factory, polic
     from lanbill.customers import accounts
     from lanbill.models import AuditLog
 
-    nas = FakeNas([(p.COA_ACK, None)])
+    nas = FakeNas([(protocol.COA_ACK, None)])
     try:
         radius = radius_factory(options=POLICIES[policy], coa_timeout=ANSWERED,
                                 nas_over={"coa_port": nas.port, "vendor": vendor})
@@ -43,13 +44,13 @@ def test_bandwidth_change_sends_coa_with_the_new_rate(app, radius_factory, polic
         assert request.kind == "coa" and request.account_id == account.id
         assert request.attributes["rate"] == [2048, 2048]
         [sent] = nas.received
-        assert sent.code == p.COA_REQUEST
-        assert sent.attrs[p.USER_NAME] == b"sp1" and sent.attrs[p.ACCT_SESSION_ID] == b"s-sp1"
+        assert sent.code == protocol.COA_REQUEST
+        assert sent.attrs[protocol.USER_NAME] == b"sp1" and sent.attrs[protocol.ACCT_SESSION_ID] == b"s-sp1"
         if vendor == "mikrotik":
-            assert sent.vsa[(p.VENDOR_MIKROTIK, 8)] == b"2048k/2048k"
+            assert sent.vsa[(protocol.VENDOR_MIKROTIK, 8)] == b"2048k/2048k"
         else:
-            assert sent.attrs[p.FILTER_ID] == b"2048/2048"
-        assert p.FRAMED_POOL not in sent.attrs  # the account keeps its pool
+            assert sent.attrs[protocol.FILTER_ID] == b"2048/2048"
+        assert protocol.FRAMED_POOL not in sent.attrs  # the account keeps its pool
         assert AuditLog.get_or_none((AuditLog.action == "radius.coa.ack") & (AuditLog.object_id == str(account.id)))
     finally:
         nas.close()
@@ -59,7 +60,7 @@ def test_bandwidth_change_sends_coa_with_the_new_rate(app, radius_factory, polic
 def test_tariff_speed_change_sends_coa_to_its_online_accounts(app, radius_factory, policy):
     from lanbill.billing import tariffs
 
-    nas = FakeNas([(p.COA_ACK, None)])
+    nas = FakeNas([(protocol.COA_ACK, None)])
     try:
         radius = radius_factory(options=POLICIES[policy], coa_timeout=ANSWERED, nas_over={"coa_port": nas.port})
         tariff = make_tariff(speed_in_kbit=4096, speed_out_kbit=1024, framed_pool="fast")
@@ -71,9 +72,9 @@ def test_tariff_speed_change_sends_coa_to_its_online_accounts(app, radius_factor
         request = wait_for(_speed_ack)
         assert request.account_id == online.id and request.attributes["rate"] == [8192, 2048]
         [sent] = nas.received
-        assert sent.code == p.COA_REQUEST
-        assert sent.vsa[(p.VENDOR_MIKROTIK, 8)] == b"2048k/8192k"  # upload/download, router's view
-        assert sent.attrs[p.FRAMED_POOL] == b"fast"
+        assert sent.code == protocol.COA_REQUEST
+        assert sent.vsa[(protocol.VENDOR_MIKROTIK, 8)] == b"2048k/8192k"  # upload/download, router's view
+        assert sent.attrs[protocol.FRAMED_POOL] == b"fast"
         assert CoaRequest.select().count() == 1
     finally:
         nas.close()
@@ -121,14 +122,14 @@ def test_short_coa_timeout_and_retry_settings_are_honoured(app):
         request = CoaRequest.create(account_id=account.id, nas_id=row.id, kind="disconnect", reason="block",
                                     attributes={"User-Name": "sp5", "Acct-Session-Id": "s-sp5"})
         started = time.monotonic()
-        assert coa.retry_due() == 1
+        assert coa.retry_due(send_batch, rules=coa.retry_policy(app.config)) == 1
         elapsed = time.monotonic() - started
         assert 0.2 <= elapsed < 1.5, elapsed  # the default would wait 2 s
         request = CoaRequest.get_by_id(request.id)
         assert request.result == "timeout" and len(nas.received) == 1
         assert request.next_attempt_at - request.last_attempt_at == dt.timedelta(seconds=3)
         with time_machine.travel(request.next_attempt_at + dt.timedelta(seconds=1), tick=False):
-            assert coa.retry_due() == 1
+            assert coa.retry_due(send_batch, rules=coa.retry_policy(app.config)) == 1
         request = CoaRequest.get_by_id(request.id)
         assert request.status == "failed" and request.attempts == 2 and len(nas.received) == 2
     finally:
@@ -145,7 +146,7 @@ def test_coa_settings_from_environment_and_bad_values_refused(app, monkeypatch, 
     # without an app (a Huey worker thread): same precedence, read only
     assert radius_coa_settings() == {"RADIUS_COA_TIMEOUT": 0.25, "RADIUS_COA_MAX_ATTEMPTS": 7,
                                      "RADIUS_COA_BACKOFF": 10, "RADIUS_COA_BACKOFF_MAX": 600}
-    rules = coa.policy({})
+    rules = coa.retry_policy({})
     assert rules.timeout == 0.25 and rules.max_attempts == 7
     assert rules.backoff(1).total_seconds() == 10 and rules.backoff(50).total_seconds() == 600
     monkeypatch.setenv("LANBILL_RADIUS_COA_TIMEOUT", "soon")

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyrad import packet
 
-from agents.radius import protocol as p
+from agents.radius import protocol
 from tests.factories import make_account
 from tests.radius_harness import SECRET
 
@@ -118,9 +118,9 @@ def test_accounting_request_with_wrong_message_authenticator_dropped_and_counted
     # only the Message-Authenticator is wrong, and it alone must drop it
     data[4:20] = bytes(16)
     data[4:20] = hashlib.md5(bytes(data) + SECRET.encode()).digest()
-    mangled = p.parse(bytes(data))
-    assert p.accounting_authenticator_ok(mangled, SECRET.encode())
-    assert not p.message_authenticator_ok(mangled, SECRET.encode())
+    mangled = protocol.parse(bytes(data))
+    assert protocol.accounting_authenticator_ok(mangled, SECRET.encode())
+    assert not protocol.message_authenticator_ok(mangled, SECRET.encode())
     assert radius.raw(bytes(data), port=radius.acct_port) is None
     assert radius.drops("bad_authenticator") == 1
     assert RadiusSession.get_or_none(RadiusSession.acct_session_id == "ma-2") is None
@@ -178,8 +178,8 @@ def test_malformed_packets_dropped_counted_and_next_request_answered(app, radius
 @given(st.binary(min_size=0, max_size=300))
 def test_parser_never_raises_anything_but_malformed(data):
     try:
-        p.parse(data)
-    except p.Malformed:
+        protocol.parse(data)
+    except protocol.Malformed:
         pass
 
 
@@ -189,11 +189,11 @@ def test_parser_reads_back_every_well_formed_attribute(attributes):
     body = b"".join(bytes((t, len(v) + 2)) + v for t, v in attributes)
     data = struct.pack("!BBH", 1, 7, 20 + len(body)) + bytes(16) + body
     try:
-        req = p.parse(data)
-    except p.Malformed:
+        req = protocol.parse(data)
+    except protocol.Malformed:
         return  # a fixed-size attribute with the wrong size, or a bad VSA
     for attr_type, _value in attributes:
-        if attr_type not in (p.VENDOR_SPECIFIC, p.PROXY_STATE, p.MESSAGE_AUTHENTICATOR):
+        if attr_type not in (protocol.VENDOR_SPECIFIC, protocol.PROXY_STATE, protocol.MESSAGE_AUTHENTICATOR):
             assert attr_type in req.attrs
     assert req.ident == 7
 

@@ -139,3 +139,27 @@ def test_bad_nas_is_refused_and_nothing_is_written(api):
         assert response.status_code == status, (over, response.json)
         assert field in response.json["fields"], over
         assert table_counts() == before, over
+
+
+BAD_AGENT_OPTIONS = [
+    ({"auth_port": "1812"}, "options.auth_port"),
+    ({"workers": 0}, "options.workers"),
+    ({"blocked_policy": "drop"}, "options.blocked_policy"),
+    ({"redirect_rate": "fast"}, "options.redirect_rate"),
+    ({"colour": "blue"}, "options.colour"),
+]
+
+
+def test_agent_options_of_the_wrong_kind_are_refused_and_nothing_changes(api):
+    """The options go through the same check as the admin form's
+    (lanbill/network/agent_options.py): 422 with the option's field."""
+    agent = make_agent(options={"auth_port": 11812})
+    for options, field in BAD_AGENT_OPTIONS:
+        before = table_counts()
+        response = api.post("/agents", json={"name": "bad", "type": "radius", "options": options})
+        assert response.status_code == 422 and field in response.json["fields"], (options, response.json)
+        response = api.patch(f"/agents/{agent.id}", json={"options": options})
+        assert response.status_code == 422 and field in response.json["fields"], (options, response.json)
+        assert table_counts() == before
+    body = api.get(f"/agents/{agent.id}").json
+    assert body["options"] == {"auth_port": 11812}
