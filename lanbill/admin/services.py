@@ -3,6 +3,9 @@ services on the account page, and the CSV import of rendered one-off services.""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -250,12 +253,7 @@ def _decode(raw: bytes) -> str:
 
 
 def _headers(text: str) -> list[str]:
-    import csv
-    import io
-
-    sample = text[:2048]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    first = next(csv.reader(io.StringIO(text), delimiter=services.csv_delimiter(text)), [])
     return [h for h in first if h.strip()]
 
 
