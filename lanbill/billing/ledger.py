@@ -14,7 +14,7 @@ from decimal import Decimal
 import peewee
 
 from lanbill.actor import actor_of
-from lanbill.db import MoneyField, database, insert_row, is_sqlite, transaction
+from lanbill.db import CENT, database, from_minor, insert_row, is_sqlite, to_minor, transaction
 from lanbill.errors import N_, ValidationError
 from lanbill.models import Agreement, LedgerEntry
 from lanbill.models.agreements import LEDGER_KINDS
@@ -56,7 +56,7 @@ def post_entry(
     if isinstance(amount, float):
         raise TypeError("money must not be a float")
     amount = Decimal(amount)
-    if amount != amount.quantize(Decimal("0.01")):
+    if amount != amount.quantize(CENT):
         raise ValidationError(N_("Amount may have at most two decimals."))
     who = actor_of(actor)
     agreement_id = _id(agreement)
@@ -115,7 +115,7 @@ def ledger_sum(agreement_id: int) -> Decimal:
         .where(LedgerEntry.agreement == agreement_id)
         .scalar(convert=False)
     )
-    return Decimal(int(value)) / 100
+    return from_minor(value)
 
 
 def check_invariant() -> list[tuple[int, str, Decimal, Decimal]]:
@@ -137,7 +137,7 @@ def check_invariant() -> list[tuple[int, str, Decimal, Decimal]]:
     for agreement_id, number, balance_minor, total in query.iterator():
         # .tuples() bypasses field conversion only for the subquery column
         balance = Decimal(balance_minor) if isinstance(balance_minor, Decimal) else balance_minor
-        total_value = Decimal(int(total or 0)) / 100
+        total_value = from_minor(total or 0)
         if Decimal(balance) != total_value:
             wrong.append((agreement_id, number, Decimal(balance), total_value))
     return wrong
@@ -182,7 +182,7 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
         if not entry.get("idempotency_key"):
             raise ValueError("bulk entries need an idempotency key")
         amount = entry["amount"]
-        if isinstance(amount, float) or amount != Decimal(amount).quantize(Decimal("0.01")):
+        if isinstance(amount, float) or amount != Decimal(amount).quantize(CENT):
             raise ValueError(f"bad amount {amount!r}")
     with transaction():
         taken = set()
@@ -228,11 +228,10 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
             moves[entry["agreement_id"]] = moves.get(entry["agreement_id"], Decimal(0)) + Decimal(entry["amount"])
         moves = {k: v for k, v in moves.items() if v}
         ids = sorted(moves)
-        money = MoneyField()
         if is_sqlite():
             database.cursor().executemany(
                 "UPDATE agreement SET balance = balance + ? WHERE id = ?",
-                [(money.db_value(moves[aid]), aid) for aid in ids],
+                [(to_minor(moves[aid]), aid) for aid in ids],
             )
         else:
             # psycopg2's executemany is a statement per row: one UPDATE … FROM (VALUES …) per page instead
@@ -242,7 +241,7 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
                 database.cursor(),
                 "UPDATE agreement AS a SET balance = a.balance + v.amount FROM (VALUES %s) AS v(id, amount) "
                 "WHERE a.id = v.id",
-                [(aid, money.db_value(moves[aid])) for aid in ids], page_size=1000,
+                [(aid, to_minor(moves[aid])) for aid in ids], page_size=1000,
             )
         blocks.balances_moved(moves, stamps)
     return fresh

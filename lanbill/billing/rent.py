@@ -57,7 +57,7 @@ from lanbill.billing.currency import NoRate, RateBook
 from lanbill.billing.ledger import idempotency_key, post_entries
 from lanbill.billing.periods import day_share, days, month_end, month_start, range_share
 from lanbill.clock import local_date_of
-from lanbill.db import transaction
+from lanbill.db import CENT, transaction
 from lanbill.errors import N_
 from lanbill.models import (
     Account,
@@ -285,7 +285,7 @@ class Pass:
             rate = self.book.rate(unit.currency_id, target, rate_day)
             entry.update(
                 original_amount=amount, original_currency=self.book.code(unit.currency_id), rate=rate,
-                amount=(amount * rate).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"),
+                amount=(amount * rate).quantize(CENT, rounding="ROUND_HALF_UP"),
             )
         self.keys[key] = entry["amount"]
         self.entries.append(entry)
@@ -426,7 +426,7 @@ def prepaid_capped_correction(acc: Acc, unit: Unit, day: dt.date) -> Decimal:
         if rate != unit.price:
             raw += day_share(unit.price, x)
             floor = (unit.price * min(used, unit.prepaid_bytes) / unit.prepaid_bytes).quantize(
-                Decimal("0.01"), rounding="ROUND_HALF_UP")
+                CENT, rounding="ROUND_HALF_UP")
             reduced = max(reduced, min(raw, advance - floor))
     rate = unit.rate(rate_state(acc, midnight_utc(day), rows))
     return -((reduced - previous) - day_share(rate, day))

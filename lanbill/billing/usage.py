@@ -36,7 +36,7 @@ from lanbill.billing import blocks, rent
 from lanbill.billing.ledger import idempotency_key, post_entry
 from lanbill.billing.periods import month_end, month_start
 from lanbill.clock import midnight_utc, today
-from lanbill.db import CENT, transaction
+from lanbill.db import CENT, from_minor, to_minor, transaction
 from lanbill.errors import N_
 from lanbill.models import Account, LedgerEntry, Tariff, TrafficCategory, TrafficHourly
 
@@ -140,7 +140,7 @@ def _already_charged(account_id: int, first: dt.date, last: dt.date) -> tuple[De
                   & (LedgerEntry.period_start == first) & (LedgerEntry.period_end == last))
            .tuples().first())
     total, count = row
-    return -(Decimal(int(total or 0)) / 100), int(count or 0)
+    return -from_minor(total or 0), int(count or 0)
 
 
 def charge_volume(account, day: dt.date | None = None, *, actor=SYSTEM) -> Decimal:
@@ -180,7 +180,7 @@ def _post(account: Account, cost: VolumeCost, actor, day: dt.date) -> Decimal:
             original = {"original_amount": -due, "original_currency": Currency.get_by_id(tariff.currency_id).code,
                         "rate": rate}
         base = idempotency_key(account.agreement_id, account.id, "volume", None, cost.period_start, cost.period_end)
-        minor = int(cost.amount * 100)
+        minor = to_minor(cost.amount)
         _, created = post_entry(
             account.agreement_id, -amount, "volume", actor=actor, account=account.id, tariff=tariff.id,
             period_start=cost.period_start, period_end=cost.period_end,
