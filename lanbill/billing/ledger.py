@@ -12,8 +12,10 @@ import datetime as dt
 from decimal import Decimal
 
 import peewee
+from psycopg2.extras import execute_values
 
 from lanbill.actor import actor_of
+from lanbill.billing import blocks
 from lanbill.db import CENT, database, from_minor, insert_row, is_sqlite, to_minor, transaction
 from lanbill.errors import N_, ValidationError
 from lanbill.models import Agreement, LedgerEntry
@@ -103,8 +105,6 @@ def post_entry(
             )
             if len(moved) != 1:
                 raise ValidationError(N_("Agreement not found."))
-            from lanbill.billing import blocks
-
             blocks.balance_moved(agreement_id, amount, moved[0])
     return entry, True
 
@@ -171,8 +171,6 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
     could collide with, and already left them out (the unique index still
     guards against a concurrent writer).  Returns the entries inserted.
     """
-    from lanbill.billing import blocks
-
     if not entries:
         return []
     who = actor_of(actor)
@@ -210,7 +208,7 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
             # form, which answers a used key by returning the existing entry.
             inserted = []
             for entry in fresh:
-                with _stamp(blocks, stamps, entry["agreement_id"]):
+                with _stamp(stamps, entry["agreement_id"]):
                     _, created = post_entry(
                         entry["agreement_id"], entry["amount"], entry["kind"], actor=who,
                         account=entry.get("account_id"), tariff=entry.get("tariff_id"),
@@ -235,8 +233,6 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
             )
         else:
             # psycopg2's executemany is a statement per row: one UPDATE … FROM (VALUES …) per page instead
-            from psycopg2.extras import execute_values
-
             execute_values(
                 database.cursor(),
                 "UPDATE agreement AS a SET balance = a.balance + v.amount FROM (VALUES %s) AS v(id, amount) "
@@ -264,8 +260,6 @@ def _insert_rows(entries: list[dict], who) -> None:
     if is_sqlite():
         database.cursor().executemany(f"INSERT INTO ledger_entry ({columns}) VALUES ({marks})", rows)
     else:
-        from psycopg2.extras import execute_values
-
         execute_values(database.cursor(), f"INSERT INTO ledger_entry ({columns}) VALUES %s", rows, page_size=1000)
 
 
@@ -276,7 +270,7 @@ def _plain(value):
     return value
 
 
-def _stamp(blocks, stamps, agreement_id):
+def _stamp(stamps, agreement_id):
     """The agreement's own stamp if given, else whatever the caller set."""
     if stamps and stamps.get(agreement_id) is not None:
         return blocks.stamped_at(stamps[agreement_id])

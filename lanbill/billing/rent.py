@@ -53,6 +53,7 @@ from decimal import Decimal
 from lanbill import clock
 from lanbill.actor import job
 from lanbill.billing import blocks
+from lanbill.billing.billed_days import first_billed_day
 from lanbill.billing.currency import NoRate, RateBook
 from lanbill.billing.ledger import idempotency_key, post_entries
 from lanbill.billing.periods import day_share, days, month_end, month_start, range_share
@@ -71,7 +72,6 @@ from lanbill.models import (
     TrafficCategory,
     TrafficHourly,
 )
-from lanbill.models.billing import BillingDay
 
 ACTOR = job("bill")
 
@@ -718,6 +718,5 @@ def bill_account(account, day: dt.date) -> DayResult:
     account_id = account.id if hasattr(account, "id") else int(account)
     agreement_id = Account.select(Account.agreement).where(Account.id == account_id).scalar()
     ids = [a for (a,) in Account.select(Account.id).where(Account.agreement == agreement_id).tuples()]
-    first = BillingDay.select(BillingDay.day).order_by(BillingDay.day).first()
-    return bill_day(day, ids, nightly=False, since=first.day if first else day)
+    return bill_day(day, ids, nightly=False, since=first_billed_day() or day)
 

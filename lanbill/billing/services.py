@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from lanbill.actor import job
-from lanbill.billing.currency import NoRate, convert
+from lanbill.billing.currency import NoRate, convert, default_currency
 from lanbill.billing.ledger import idempotency_key, post_entry
 from lanbill.clock import today
 from lanbill.db import transaction
@@ -63,8 +63,6 @@ def _clean_service(data: dict, *, partial: bool = False) -> dict:
             errors["currency"] = N_("Unknown currency.")
         clean["currency"] = currency
     elif not partial:
-        from lanbill.customers.agreements import default_currency
-
         clean["currency"] = default_currency()
     if "archived" in data:
         clean["archived"] = bool(data["archived"])

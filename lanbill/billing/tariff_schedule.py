@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 
 from lanbill.actor import job
+from lanbill.billing import rent
+from lanbill.billing.billed_days import today_billed
 from lanbill.clock import now_utc, to_utc, today
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, NotFound, ValidationError
@@ -163,9 +165,5 @@ def history(account) -> list[TariffChange]:
 def _bill_now(account: Account) -> None:
     """Charge the change at once when today has already been billed; on a
     day not yet billed, the run will do it with the rest."""
-    from lanbill.billing.run import today_billed
-
     if today_billed():
-        from lanbill.billing.rent import bill_account
-
-        bill_account(account, today())
+        rent.bill_account(account, today())

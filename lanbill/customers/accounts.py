@@ -7,7 +7,7 @@ import datetime as dt
 import ipaddress
 import re
 
-from lanbill.billing import blocks
+from lanbill.billing import blocks, tariff_schedule
 from lanbill.clock import now_utc, today
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, NotFound, ValidationError
@@ -261,8 +261,6 @@ def update_account(account: Account, data: dict, *, actor, version: int | None =
                 before["ips"] = old_networks
                 fields["ips"] = networks
         if tariff is not None:
-            from lanbill.billing import tariff_schedule
-
             tariff_schedule.change_tariff_now(current, tariff, actor=actor)
         off = bool(current.disconnect_date and current.disconnect_date <= today())
         blocks.set_flag(current, "off", off, actor=actor,

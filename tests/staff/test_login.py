@@ -1,4 +1,4 @@
-"""Staff login (issue 3, DESIGN §8–§9): first login of `admin` with no
+"""Staff login (DESIGN §8–§9): first login of `admin` with no
 password, argon2 hashes, 20 minutes of inactivity, CSRF, slowed-down
 failures, Russian by default."""
 
