@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
-from lanbill.actor import actor_of
+from lanbill.actor import staff_actor
 from lanbill.errors import N_, ValidationError
 from lanbill.staff import login_limits, managers
 
@@ -102,7 +102,8 @@ def password():
             form.current.errors = [_("The current password is wrong.")]
             return render_template("auth/password.html", form=form), 422
         try:
-            managers.set_password(current_user, form.password.data, actor=actor_of(current_user))
+            managers.set_password(current_user, form.password.data,
+                                   actor=staff_actor(current_user, ip=request.remote_addr or ""))
         except ValidationError as exc:
             form.password.errors = [_(exc.message)]
             return render_template("auth/password.html", form=form), 422

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lanbill.actor import job
+from lanbill.actor import actor_of, job
 from lanbill.billing import rent
 from lanbill.billing.billed_days import today_billed
 from lanbill.clock import now_utc, to_utc, today
@@ -74,7 +74,7 @@ def change_tariff_now(account: Account, tariff: Tariff, *, actor) -> TariffChang
         now = now_utc()
         change = TariffChange.create(
             account=current.id, tariff=tariff.id, previous_tariff=current.tariff_id,
-            at=now, applied_at=now, actor=audit.actor_of(actor).label,
+            at=now, applied_at=now, actor=actor_of(actor).label,
         )
         Account.update(tariff=tariff.id, updated_at=now).where(Account.id == current.id).execute()
         audit.record(actor, "account.tariff", "account", current.id,
@@ -93,7 +93,7 @@ def plan_change(account, tariff, at, *, actor) -> TariffChange:
         return change_tariff_now(account, tariff, actor=actor)
     with transaction():
         change = TariffChange.create(account=account.id, tariff=tariff.id, at=when,
-                                     actor=audit.actor_of(actor).label)
+                                     actor=actor_of(actor).label)
         audit.record(actor, "account.tariff_planned", "account", account.id,
                      after={"tariff": tariff.id, "at": when.isoformat()})
     return change
