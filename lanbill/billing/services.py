@@ -409,14 +409,13 @@ def _check_row(row: dict, mapping: dict, fixed_service, services_by_name):
         return (row.get(column) or "").strip() if column else ""
 
     account = _find_account(value)
-    svc = fixed_service
-    if svc is None:
+    service = fixed_service
+    if service is None:
         name = value("service")
-        svc = None
         if name.isdigit():
-            svc = next((s for s in services_by_name.values() if s.id == int(name)), None)
-        svc = svc or services_by_name.get(name.lower())
-        if svc is None:
+            service = next((each for each in services_by_name.values() if each.id == int(name)), None)
+        service = service or services_by_name.get(name.lower())
+        if service is None:
             raise RowError(N_("no one-off service %(name)r"), name=name)
     try:
         day = _parse_date(value("date"), "date")
@@ -435,4 +434,4 @@ def _check_row(row: dict, mapping: dict, fixed_service, services_by_name):
             amount = parse_money(value("amount"), allow_negative=False)
         except MoneyError:
             raise RowError(N_("amount %(value)r is not an amount of money"), value=value("amount")) from None
-    return account, svc, day, quantity, amount, value("comment")
+    return account, service, day, quantity, amount, value("comment")
