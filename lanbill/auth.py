@@ -7,8 +7,6 @@ but set one.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,7 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
-from lanbill.actor import actor_of
+from lanbill.actor import staff_actor
 from lanbill.errors import N_, ValidationError
 from lanbill.staff import login_limits, managers
 
@@ -104,9 +102,8 @@ def password():
             form.current.errors = [_("The current password is wrong.")]
             return render_template("auth/password.html", form=form), 422
         try:
-            # The manager acts on their own account, from this client's address.
-            actor = replace(actor_of(current_user), ip=request.remote_addr or "")
-            managers.set_password(current_user, form.password.data, actor=actor)
+            managers.set_password(current_user, form.password.data,
+                                   actor=staff_actor(current_user, ip=request.remote_addr or ""))
         except ValidationError as exc:
             form.password.errors = [_(exc.message)]
             return render_template("auth/password.html", form=form), 422

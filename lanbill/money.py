@@ -83,12 +83,3 @@ def money_str(amount) -> str:
     if amount is None:
         return None
     return f"{Decimal(amount).quantize(CENT):.2f}"
-
-
-def cumulative_share(total: Decimal, day: int, days: int) -> Decimal:
-    """The part of `total` that falls on day `day` of `days` (DESIGN §4):
-    round(T·d/M) − round(T·(d−1)/M), so the days add up to T to the kopeck."""
-    def upto(d: int) -> Decimal:
-        return (total * d / days).quantize(CENT, rounding="ROUND_HALF_UP")
-
-    return upto(day) - upto(day - 1)

@@ -76,7 +76,8 @@ bp.add_url_rule("/payments", endpoint="payments", view_func=payments_form)
 
 
 def _paid_at(form):
-    """The pay date: today means "now"; an earlier day is back-dating."""
+    """The pay date as typed, or None when empty; billing.payments decides
+    what a date means (today: now; an earlier day: back-dating)."""
     text = (form.paid_at.data or "").strip()
     if not text:
         return None
@@ -85,7 +86,7 @@ def _paid_at(form):
     except ValueError:
         form.paid_at.errors = list(form.paid_at.errors) + [_("Not a date.")]
         return False
-    return None if day == today() else day
+    return day
 
 
 @bp.route("/payments/<int:agreement_id>", methods=["POST"])

@@ -240,9 +240,7 @@ def _decode(raw: bytes) -> str:
 
 
 def _headers(text: str) -> list[str]:
-    sample = text[:2048]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    first = next(csv.reader(io.StringIO(text), delimiter=services.csv_delimiter(text)), [])
     return [h for h in first if h.strip()]
 
 

@@ -26,7 +26,7 @@ from lanbill.billing import blocks
 from lanbill.customers import accounts
 from lanbill.errors import N_, NotFound
 from lanbill.models import Account, AccountIp, AccountStateChange
-from lanbill.models.accounts import BLOCK_KINDS, STATE_LABELS
+from lanbill.models.accounts import BLOCK_KINDS, FLAG_FIELDS, STATE_LABELS
 
 FIELDS = {
     "login": Field("text"),
@@ -89,7 +89,7 @@ def account_json(a: Account, *, ips: list[str] | None = None, changes=None) -> d
 
 
 def _set_flags(a: Account) -> list[str]:
-    return [kind for kind in BLOCK_KINDS if getattr(a, blocks.FLAG_FIELDS[kind])]
+    return [kind for kind in BLOCK_KINDS if getattr(a, FLAG_FIELDS[kind])]
 
 
 def _block_changes(account_ids, flags):

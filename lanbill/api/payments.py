@@ -30,26 +30,26 @@ SPEC = {
 CANCEL_SPEC = {"reason": Field("text")}
 
 
-def payment_json(p: Payment) -> dict:
+def payment_json(payment: Payment) -> dict:
     return {
-        "id": p.id,
-        "agreement_id": p.agreement_id,
-        "amount": money_str(p.amount),
-        "paid_at": iso_datetime(p.paid_at),
-        "document_number": p.document_number,
-        "method": p.method,
-        "gateway": p.gateway,
-        "external_id": p.external_id,
-        "comment": p.comment,
-        "manager_id": p.manager_id,
-        "actor": p.actor,
-        "entry_id": p.entry_id,
-        "cancelled": p.cancelled_at is not None,
-        "cancelled_at": iso_datetime(p.cancelled_at),
-        "cancelled_by": p.cancelled_by,
-        "cancel_reason": p.cancel_reason,
-        "reversal_entry_id": p.reversal_entry_id,
-        "created_at": iso_datetime(p.created_at),
+        "id": payment.id,
+        "agreement_id": payment.agreement_id,
+        "amount": money_str(payment.amount),
+        "paid_at": iso_datetime(payment.paid_at),
+        "document_number": payment.document_number,
+        "method": payment.method,
+        "gateway": payment.gateway,
+        "external_id": payment.external_id,
+        "comment": payment.comment,
+        "manager_id": payment.manager_id,
+        "actor": payment.actor,
+        "entry_id": payment.entry_id,
+        "cancelled": payment.cancelled_at is not None,
+        "cancelled_at": iso_datetime(payment.cancelled_at),
+        "cancelled_by": payment.cancelled_by,
+        "cancel_reason": payment.cancel_reason,
+        "reversal_entry_id": payment.reversal_entry_id,
+        "created_at": iso_datetime(payment.created_at),
     }
 
 

@@ -1,7 +1,8 @@
 """Account states and blocks (DESIGN §5, seed 002 «Блокировки»).
 
 An account carries block flags; its shown state is the set flag of highest
-priority: balance > admin > traffic > user, then off, else active.
+priority: balance > admin > traffic > user, then off, else active — the
+order is defined once, in models.accounts (BLOCK_KINDS, state_from_flags).
 Every transition is one `AccountStateChange` row (who, when, why); those
 rows, in id order, are also what the agents read to push a change to the
 NAS (CoA/Disconnect), so nothing else needs publishing.
@@ -19,17 +20,7 @@ from lanbill.clock import now_utc
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, ValidationError
 from lanbill.models import Account, AccountStateChange, Agreement
-
-FLAG_FIELDS = {
-    "balance": "blocked_balance",
-    "admin": "blocked_admin",
-    "traffic": "blocked_traffic",
-    "user": "blocked_user",
-    "off": "is_off",
-}
-
-
-PRIORITY = ("balance", "admin", "traffic", "user")
+from lanbill.models.accounts import FLAG_FIELDS, state_from_flags
 
 # The instant a billing run bills for (00:00 local of the day it charges).
 # A block or lift caused by the run's own charges is recorded at that
@@ -48,14 +39,6 @@ def stamped_at(instant: dt.datetime | None):
         yield
     finally:
         _stamp.reset(token)
-
-
-def state_from_flags(flags: dict) -> str:
-    """The shown state of a set of flags (DESIGN §5 priorities)."""
-    for kind in PRIORITY:
-        if flags.get(kind):
-            return kind
-    return "off" if flags.get("off") else "active"
 
 
 def current_flags(account: Account) -> dict:

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from lanbill.db import CENT, transaction
 from lanbill.errors import N_, Conflict, ValidationError
-from lanbill.models import Agreement, Currency, CurrencyRate
+from lanbill.models import Currency, CurrencyRate
 from lanbill.records import CHECK, check_version, clean_text, get_record, raise_if_any
 from lanbill.staff import audit
 
@@ -183,7 +183,3 @@ def delete_rate(rate_id, *, actor) -> None:
         audit.record(actor, "currency.rate_delete", "currency", row.currency_id,
                      before={"date": row.date.isoformat(), "rate": str(row.rate)})
         row.delete_instance()
-
-
-def agreements_in_currency(currency_id) -> int:
-    return Agreement.select().where(Agreement.currency == currency_id).count()

@@ -12,9 +12,11 @@ import datetime as dt
 from decimal import Decimal
 
 import peewee
+from psycopg2.extras import execute_values
 
 from lanbill.actor import actor_of
-from lanbill.db import MoneyField, database, insert_row, is_sqlite, transaction
+from lanbill.billing import blocks
+from lanbill.db import CENT, database, from_minor, insert_row, is_sqlite, to_minor, transaction
 from lanbill.errors import N_, ValidationError
 from lanbill.models import Agreement, LedgerEntry
 from lanbill.models.agreements import LEDGER_KINDS
@@ -56,7 +58,7 @@ def post_entry(
     if isinstance(amount, float):
         raise TypeError("money must not be a float")
     amount = Decimal(amount)
-    if amount != amount.quantize(Decimal("0.01")):
+    if amount != amount.quantize(CENT):
         raise ValidationError(N_("Amount may have at most two decimals."))
     who = actor_of(actor)
     agreement_id = _id(agreement)
@@ -103,8 +105,6 @@ def post_entry(
             )
             if len(moved) != 1:
                 raise ValidationError(N_("Agreement not found."))
-            from lanbill.billing import blocks
-
             blocks.balance_moved(agreement_id, amount, moved[0])
     return entry, True
 
@@ -115,7 +115,7 @@ def ledger_sum(agreement_id: int) -> Decimal:
         .where(LedgerEntry.agreement == agreement_id)
         .scalar(convert=False)
     )
-    return Decimal(int(value)) / 100
+    return from_minor(value)
 
 
 def check_invariant() -> list[tuple[int, str, Decimal, Decimal]]:
@@ -137,7 +137,7 @@ def check_invariant() -> list[tuple[int, str, Decimal, Decimal]]:
     for agreement_id, number, balance_minor, total in query.iterator():
         # .tuples() bypasses field conversion only for the subquery column
         balance = Decimal(balance_minor) if isinstance(balance_minor, Decimal) else balance_minor
-        total_value = Decimal(int(total or 0)) / 100
+        total_value = from_minor(total or 0)
         if Decimal(balance) != total_value:
             wrong.append((agreement_id, number, Decimal(balance), total_value))
     return wrong
@@ -171,8 +171,6 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
     could collide with, and already left them out (the unique index still
     guards against a concurrent writer).  Returns the entries inserted.
     """
-    from lanbill.billing import blocks
-
     if not entries:
         return []
     who = actor_of(actor)
@@ -182,7 +180,7 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
         if not entry.get("idempotency_key"):
             raise ValueError("bulk entries need an idempotency key")
         amount = entry["amount"]
-        if isinstance(amount, float) or amount != Decimal(amount).quantize(Decimal("0.01")):
+        if isinstance(amount, float) or amount != Decimal(amount).quantize(CENT):
             raise ValueError(f"bad amount {amount!r}")
     with transaction():
         taken = set()
@@ -210,7 +208,7 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
             # form, which answers a used key by returning the existing entry.
             inserted = []
             for entry in fresh:
-                with _stamp(blocks, stamps, entry["agreement_id"]):
+                with _stamp(stamps, entry["agreement_id"]):
                     _, created = post_entry(
                         entry["agreement_id"], entry["amount"], entry["kind"], actor=who,
                         account=entry.get("account_id"), tariff=entry.get("tariff_id"),
@@ -228,21 +226,18 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
             moves[entry["agreement_id"]] = moves.get(entry["agreement_id"], Decimal(0)) + Decimal(entry["amount"])
         moves = {k: v for k, v in moves.items() if v}
         ids = sorted(moves)
-        money = MoneyField()
         if is_sqlite():
             database.cursor().executemany(
                 "UPDATE agreement SET balance = balance + ? WHERE id = ?",
-                [(money.db_value(moves[aid]), aid) for aid in ids],
+                [(to_minor(moves[aid]), aid) for aid in ids],
             )
         else:
             # psycopg2's executemany is a statement per row: one UPDATE … FROM (VALUES …) per page instead
-            from psycopg2.extras import execute_values
-
             execute_values(
                 database.cursor(),
                 "UPDATE agreement AS a SET balance = a.balance + v.amount FROM (VALUES %s) AS v(id, amount) "
                 "WHERE a.id = v.id",
-                [(aid, money.db_value(moves[aid])) for aid in ids], page_size=1000,
+                [(aid, to_minor(moves[aid])) for aid in ids], page_size=1000,
             )
         blocks.balances_moved(moves, stamps)
     return fresh
@@ -265,8 +260,6 @@ def _insert_rows(entries: list[dict], who) -> None:
     if is_sqlite():
         database.cursor().executemany(f"INSERT INTO ledger_entry ({columns}) VALUES ({marks})", rows)
     else:
-        from psycopg2.extras import execute_values
-
         execute_values(database.cursor(), f"INSERT INTO ledger_entry ({columns}) VALUES %s", rows, page_size=1000)
 
 
@@ -277,7 +270,7 @@ def _plain(value):
     return value
 
 
-def _stamp(blocks, stamps, agreement_id):
+def _stamp(stamps, agreement_id):
     """The agreement's own stamp if given, else whatever the caller set."""
     if stamps and stamps.get(agreement_id) is not None:
         return blocks.stamped_at(stamps[agreement_id])

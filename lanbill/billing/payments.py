@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from decimal import Decimal
 
 import peewee
@@ -21,6 +22,8 @@ from lanbill.models import Agreement, LedgerEntry, Payment
 from lanbill.models.agreements import PAYMENT_METHODS
 from lanbill.money import MoneyError, parse_money
 from lanbill.staff import audit
+
+_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # a pay date without a time
 
 
 def _agreement(agreement) -> Agreement:
@@ -41,19 +44,19 @@ def _clean_amount(amount) -> Decimal:
 
 def _clean_paid_at(paid_at) -> dt.datetime:
     """Pay date: now by default; the past is allowed (back-dating, seed 002),
-    the future is not.  A bare date means that local day's start; naive
-    datetimes are local wall-clock times; the result is naive UTC."""
+    the future is not.  A bare date (a `date`, or text such as "2026-01-15")
+    means that local day's start — except today's date, which means now: a
+    payment entered today with today's date is booked at the moment it is
+    entered, not back-dated to 00:00 (the same answer for the admin form and
+    the API).  Naive datetimes are local wall-clock times; the result is
+    naive UTC."""
     if paid_at is None:
         return now_utc()
     if isinstance(paid_at, str):
-        try:
-            paid_at = dt.datetime.fromisoformat(paid_at.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError(
-                N_("Pay date must be a date, for example 2026-11-23."),
-                fields={"paid_at": N_("Not a date.")},
-            ) from None
+        paid_at = _parse_pay_date(paid_at)
     if isinstance(paid_at, dt.date) and not isinstance(paid_at, dt.datetime):
+        if paid_at == today():
+            return now_utc()
         paid_at = dt.datetime.combine(paid_at, dt.time())
     paid_utc = to_utc(paid_at)
     if to_utc(dt.datetime.combine(today() + dt.timedelta(days=1), dt.time())) <= paid_utc:
@@ -61,6 +64,19 @@ def _clean_paid_at(paid_at) -> dt.datetime:
             N_("Pay date cannot be in the future."), fields={"paid_at": N_("In the future.")}
         )
     return paid_utc
+
+
+def _parse_pay_date(text: str) -> dt.date | dt.datetime:
+    """ISO text → a date when it names a day only, else a datetime."""
+    try:
+        if _BARE_DATE.fullmatch(text):
+            return dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            N_("Pay date must be a date, for example 2026-11-23."),
+            fields={"paid_at": N_("Not a date.")},
+        ) from None
 
 
 def _clean_document_number(number) -> str:

@@ -52,8 +52,8 @@ def day_share(amount: Decimal, day: dt.date) -> Decimal:
     """The part of a monthly `amount` that falls on `day`:
     round(R·d/M) − round(R·(d−1)/M) with d the day of the month (DESIGN §4),
     so the days of a month add up to R to the kopeck."""
-    m = days_in_month(day)
-    return cumulative(amount, day.day, m) - cumulative(amount, day.day - 1, m)
+    month_days = days_in_month(day)
+    return cumulative(amount, day.day, month_days) - cumulative(amount, day.day - 1, month_days)
 
 
 def range_share(amount: Decimal, first: dt.date, last: dt.date) -> Decimal:
@@ -61,5 +61,5 @@ def range_share(amount: Decimal, first: dt.date, last: dt.date) -> Decimal:
     month: the sum of their day shares (R·D/M for the days left)."""
     if last < first:
         return Decimal("0.00")
-    m = days_in_month(first)
-    return cumulative(amount, last.day, m) - cumulative(amount, first.day - 1, m)
+    month_days = days_in_month(first)
+    return cumulative(amount, last.day, month_days) - cumulative(amount, first.day - 1, month_days)

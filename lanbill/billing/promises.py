@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from lanbill.actor import job
+from lanbill.actor import actor_of, job
 from lanbill.billing import blocks
 from lanbill.clock import now_utc
 from lanbill.db import transaction
@@ -92,7 +92,7 @@ def request_promise(agreement, amount, *, actor, now: dt.datetime | None = None)
             )
         promise = PromisedPayment.create(
             agreement=current.id, amount=value, created_at=now,
-            due_at=now + dt.timedelta(days=group.promise_days), actor=audit.actor_of(actor).label,
+            due_at=now + dt.timedelta(days=group.promise_days), actor=actor_of(actor).label,
         )
         Agreement.update(promised_amount=Agreement.promised_amount + value).where(
             Agreement.id == current.id).execute()

@@ -53,11 +53,12 @@ from decimal import Decimal
 from lanbill import clock
 from lanbill.actor import job
 from lanbill.billing import blocks
+from lanbill.billing.billed_days import first_billed_day
 from lanbill.billing.currency import NoRate, RateBook
 from lanbill.billing.ledger import idempotency_key, post_entries
 from lanbill.billing.periods import day_share, days, month_end, month_start, range_share
 from lanbill.clock import local_date_of
-from lanbill.db import transaction
+from lanbill.db import CENT, transaction
 from lanbill.errors import N_
 from lanbill.models import (
     Account,
@@ -71,7 +72,6 @@ from lanbill.models import (
     TrafficCategory,
     TrafficHourly,
 )
-from lanbill.models.billing import BillingDay
 
 ACTOR = job("bill")
 
@@ -94,7 +94,7 @@ ZERO = Decimal("0.00")
 
 
 @dataclass
-class Acc:
+class BilledAccount:
     id: int
     agreement_id: int
     tariff_id: int
@@ -115,12 +115,12 @@ class Acc:
     def last_day(self) -> dt.date | None:
         """The last day of service: the day before the disconnect date or
         the deletion (nothing is charged from that day)."""
-        ends = [d for d in (self.disconnect_date, self.deleted_on) if d is not None]
+        ends = [end for end in (self.disconnect_date, self.deleted_on) if end is not None]
         return min(ends) - dt.timedelta(days=1) if ends else None
 
 
 @dataclass
-class Unit:
+class ChargedUnit:
     """Something charged by a rent scheme for a segment of a month: the
     tariff's rent or an attached periodic service."""
 
@@ -158,61 +158,61 @@ def service_rates(price: Decimal) -> dict:
     return {"active": price, "user": price, "admin": ZERO, "balance": ZERO, "traffic": ZERO, "off": ZERO}
 
 
-def rate_state(acc, instant: dt.datetime, rows=None) -> str:
+def rate_state(account, instant: dt.datetime, rows=None) -> str:
     """The state that sets the rate of a day: "off" whenever the off flag
     was set (rate 0), otherwise the shown state (DESIGN §5)."""
-    flags = blocks.flags_at(acc, instant, rows)
+    flags = blocks.flags_at(account, instant, rows)
     return "off" if flags.get("off") else blocks.state_from_flags(flags)
 
 
 # --- which tariff, which segment --------------------------------------------
 
 
-def tariff_on(acc: Acc, day: dt.date):
+def tariff_on(account: BilledAccount, day: dt.date):
     """(tariff id, the change that started it or None) on `day`, or None
     when no tariff is assigned or the account is out of service."""
-    if day < acc.connect_date:
+    if day < account.connect_date:
         return None
-    last = acc.last_day()
+    last = account.last_day()
     if last is not None and day > last:
         return None
     current = None
-    for change in acc.changes:
+    for change in account.changes:
         if change[0] <= day:
             current = change
         else:
             break
     if current is not None:
         return current[3], current
-    if acc.changes:
-        return (acc.changes[0][4], None) if acc.changes[0][4] else None
-    return acc.tariff_id, None
+    if account.changes:
+        return (account.changes[0][4], None) if account.changes[0][4] else None
+    return account.tariff_id, None
 
 
-def tariff_unit(acc: Acc, day: dt.date, tariffs: dict) -> Unit | None:
-    found = tariff_on(acc, day)
+def tariff_unit(account: BilledAccount, day: dt.date, tariffs: dict) -> ChargedUnit | None:
+    found = tariff_on(account, day)
     if found is None:
         return None
     tariff_id, change = found
     tariff = tariffs[tariff_id]
     first_of_month = month_start(day)
-    start = max(first_of_month, acc.connect_date)
+    start = max(first_of_month, account.connect_date)
     instant = midnight_utc(start)
     if change is not None and change[0] >= first_of_month and change[0] >= start:
         start = change[0]
         instant = max(change[1], midnight_utc(start))
     end = month_end(day)
-    for other in acc.changes:
+    for other in account.changes:
         if other[0] > day:
             end = min(end, other[0] - dt.timedelta(days=1))
             break
-    last = acc.last_day()
+    last = account.last_day()
     if last is not None:
         end = min(end, last)
     rates = getattr(tariff, "_billing_rates", None)
     if rates is None:
         rates = tariff._billing_rates = tariff_rates(tariff)
-    return Unit(
+    return ChargedUnit(
         tag=f"t{tariff.id}", scheme=tariff.scheme, price=tariff.rent, rates=rates,
         currency_id=tariff.currency_id, kind="rent", correction_kind="rent_correction",
         start=start, end=end, start_instant=instant, tariff_id=tariff.id,
@@ -220,24 +220,24 @@ def tariff_unit(acc: Acc, day: dt.date, tariffs: dict) -> Unit | None:
     )
 
 
-def service_units(acc: Acc, day: dt.date) -> list[Unit]:
+def service_units(account: BilledAccount, day: dt.date) -> list[ChargedUnit]:
     units = []
-    last = acc.last_day()
-    if day < acc.connect_date or (last is not None and day > last):
+    last = account.last_day()
+    if day < account.connect_date or (last is not None and day > last):
         return units
-    for attached, service in acc.services:
+    for attached, service in account.services:
         if service.kind != "periodic" or attached.start_date > day:
             continue
         if attached.end_date is not None and attached.end_date < day:
             continue
-        start = max(month_start(day), attached.start_date, acc.connect_date)
+        start = max(month_start(day), attached.start_date, account.connect_date)
         end = month_end(day)
         if attached.end_date is not None:
             end = min(end, attached.end_date)
         if last is not None:
             end = min(end, last)
         price = service.price * (attached.quantity or 1)
-        units.append(Unit(
+        units.append(ChargedUnit(
             tag=f"s{attached.id}", scheme=service.scheme, price=price, rates=service_rates(price),
             currency_id=service.currency_id, kind="service", correction_kind="service",
             start=start, end=end, start_instant=midnight_utc(start), service_id=service.id,
@@ -245,17 +245,17 @@ def service_units(acc: Acc, day: dt.date) -> list[Unit]:
     return units
 
 
-def units_on(acc: Acc, day: dt.date, tariffs: dict) -> list[Unit]:
-    if day not in acc.units:
-        unit = tariff_unit(acc, day, tariffs)
-        acc.units[day] = ([unit] if unit else []) + service_units(acc, day)
-    return acc.units[day]
+def units_on(account: BilledAccount, day: dt.date, tariffs: dict) -> list[ChargedUnit]:
+    if day not in account.units:
+        unit = tariff_unit(account, day, tariffs)
+        account.units[day] = ([unit] if unit else []) + service_units(account, day)
+    return account.units[day]
 
 
 # --- the entries of a day -----------------------------------------------------
 
 
-class Pass:
+class BillingPass:
     """One billing pass over a batch: collects entries with their keys."""
 
     def __init__(self, agreements: dict, keys: dict, book: RateBook):
@@ -265,112 +265,118 @@ class Pass:
         self.entries: list[dict] = []
         self.stamps: dict[int, dt.datetime] = {}
 
-    def key(self, acc: Acc, op: str, unit: Unit, first: dt.date, last: dt.date) -> str:
-        return idempotency_key(acc.agreement_id, acc.id, f"{op}:{unit.tag}", None, first, last)
+    def key(self, account: BilledAccount, operation: str, unit: ChargedUnit, first: dt.date, last: dt.date) -> str:
+        return idempotency_key(account.agreement_id, account.id, f"{operation}:{unit.tag}", None, first, last)
 
-    def add(self, acc: Acc, unit: Unit, key: str, charge: Decimal, kind: str, first: dt.date,
-            last: dt.date, rate_day: dt.date, comment: str = "") -> None:
+    def add(self, account: BilledAccount, unit: ChargedUnit, key: str, charge: Decimal, kind: str,
+            first: dt.date, last: dt.date, rate_day: dt.date, comment: str = "") -> None:
         """Add an entry charging `charge` (negative: a refund); the ledger
         amount is its opposite, since a charge lowers the balance."""
         if not charge or key in self.keys:
             return
         amount = -charge
         entry = {
-            "agreement_id": acc.agreement_id, "amount": amount, "kind": kind, "account_id": acc.id,
+            "agreement_id": account.agreement_id, "amount": amount, "kind": kind, "account_id": account.id,
             "tariff_id": unit.tariff_id, "service_id": unit.service_id, "period_start": first,
             "period_end": last, "idempotency_key": key, "comment": comment,
         }
-        target = self.agreements[acc.agreement_id]
+        target = self.agreements[account.agreement_id]
         if unit.currency_id != target:
             rate = self.book.rate(unit.currency_id, target, rate_day)
             entry.update(
                 original_amount=amount, original_currency=self.book.code(unit.currency_id), rate=rate,
-                amount=(amount * rate).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"),
+                amount=(amount * rate).quantize(CENT, rounding="ROUND_HALF_UP"),
             )
         self.keys[key] = entry["amount"]
         self.entries.append(entry)
 
 
-def close_day(p: Pass, acc: Acc, day: dt.date, tariffs: dict) -> None:
+def close_day(billing_pass: BillingPass, account: BilledAccount, day: dt.date, tariffs: dict) -> None:
     """The day `day` is over: a dynamic unit's correction for it, by the
     state at 00:00 of that day (DESIGN §6)."""
-    for unit in units_on(acc, day, tariffs):
+    for unit in units_on(account, day, tariffs):
         if unit.scheme != "dynamic":
             continue
-        state = rate_state(acc, midnight_utc(day), acc.state_rows)
+        state = rate_state(account, midnight_utc(day), account.state_rows)
         rate = unit.rate(state)
         if rate == unit.price:
             continue
         if unit.prepaid_bytes:
-            amount = prepaid_capped_correction(acc, unit, day)
+            amount = prepaid_capped_correction(account, unit, day)
         else:
             amount = -(day_share(unit.price, day) - day_share(rate, day))
-        p.add(acc, unit, p.key(acc, "corr", unit, day, day), amount, unit.correction_kind, day, day, day,
-              comment=state)
+        key = billing_pass.key(account, "corr", unit, day, day)
+        billing_pass.add(account, unit, key, amount, unit.correction_kind, day, day, day, comment=state)
 
 
-def open_day(p: Pass, acc: Acc, day: dt.date, tariffs: dict) -> None:
+def open_day(billing_pass: BillingPass, account: BilledAccount, day: dt.date, tariffs: dict) -> None:
     """00:00 of `day`: close segments that ended yesterday, take the
     advance of a segment not yet advanced, and the daily charges."""
     if day.day != 1:
         yesterday = day - dt.timedelta(days=1)
-        for unit in units_on(acc, yesterday, tariffs):
+        for unit in units_on(account, yesterday, tariffs):
             if unit.end != yesterday or unit.scheme == "daily":
                 continue
             last = month_end(day)
-            if p.key(acc, "adv", unit, unit.start, last) not in p.keys:
+            if billing_pass.key(account, "adv", unit, unit.start, last) not in billing_pass.keys:
                 continue
-            rate = advance_rate(acc, unit)
-            p.add(acc, unit, p.key(acc, "close", unit, unit.start, last), -range_share(rate, day, last),
-                  unit.correction_kind, day, last, day, comment="closed")
-    today_tariff = tariff_on(acc, day)
-    others = {acc.tariff_id} | {c[3] for c in acc.changes} | {c[4] for c in acc.changes if c[4]}
+            rate = advance_rate(account, unit)
+            key = billing_pass.key(account, "close", unit, unit.start, last)
+            billing_pass.add(account, unit, key, -range_share(rate, day, last), unit.correction_kind, day, last, day,
+                             comment="closed")
+    today_tariff = tariff_on(account, day)
+    other_tariffs = ({account.tariff_id} | {change[3] for change in account.changes}
+                     | {change[4] for change in account.changes if change[4]})
     last = month_end(day)
-    for tariff_id in sorted(others - {today_tariff[0] if today_tariff else None}):
+    for tariff_id in sorted(other_tariffs - {today_tariff[0] if today_tariff else None}):
         # Taken for `day` under a tariff the day no longer belongs to (a
         # change later that day): the daily charge of the day, and the
         # advance of a segment that was to start today.
-        for op, first, end in (("day", day, day), ("adv", day, last)):
-            key = idempotency_key(acc.agreement_id, acc.id, f"{op}:t{tariff_id}", None, first, end)
-            undo = idempotency_key(acc.agreement_id, acc.id, f"undo-{op}:t{tariff_id}", None, first, end)
-            if p.keys.get(key) and undo not in p.keys:
-                p.keys[undo] = -p.keys[key]
-                p.entries.append({
-                    "agreement_id": acc.agreement_id, "amount": -p.keys[key], "kind": "rent_correction",
-                    "account_id": acc.id, "tariff_id": tariff_id, "service_id": None, "period_start": first,
+        for operation, first, end in (("day", day, day), ("adv", day, last)):
+            key = idempotency_key(account.agreement_id, account.id, f"{operation}:t{tariff_id}", None, first, end)
+            undo = idempotency_key(account.agreement_id, account.id, f"undo-{operation}:t{tariff_id}", None, first,
+                                   end)
+            if billing_pass.keys.get(key) and undo not in billing_pass.keys:
+                billing_pass.keys[undo] = -billing_pass.keys[key]
+                billing_pass.entries.append({
+                    "agreement_id": account.agreement_id, "amount": -billing_pass.keys[key],
+                    "kind": "rent_correction",
+                    "account_id": account.id, "tariff_id": tariff_id, "service_id": None, "period_start": first,
                     "period_end": end, "idempotency_key": undo, "comment": "tariff changed",
                 })
-    for unit in units_on(acc, day, tariffs):
+    for unit in units_on(account, day, tariffs):
         last = month_end(day)
         if unit.scheme in ("monthly", "dynamic"):
-            key = p.key(acc, "adv", unit, unit.start, last)
-            if key not in p.keys:
-                rate = advance_rate(acc, unit)
-                p.add(acc, unit, key, range_share(rate, unit.start, last), unit.kind, unit.start, last,
-                      unit.start, comment="advance")
+            key = billing_pass.key(account, "adv", unit, unit.start, last)
+            if key not in billing_pass.keys:
+                rate = advance_rate(account, unit)
+                billing_pass.add(account, unit, key, range_share(rate, unit.start, last), unit.kind, unit.start,
+                                 last, unit.start, comment="advance")
                 if unit.start_instant > midnight_utc(day):
-                    p.stamps[acc.agreement_id] = max(p.stamps.get(acc.agreement_id, unit.start_instant),
-                                                     unit.start_instant)
+                    stamps = billing_pass.stamps
+                    stamps[account.agreement_id] = max(stamps.get(account.agreement_id, unit.start_instant),
+                                                       unit.start_instant)
         elif unit.scheme == "daily":
-            state = rate_state(acc, midnight_utc(day), acc.state_rows)
-            p.add(acc, unit, p.key(acc, "day", unit, day, day), day_share(unit.rate(state), day), unit.kind,
-                  day, day, day, comment=state)
+            state = rate_state(account, midnight_utc(day), account.state_rows)
+            key = billing_pass.key(account, "day", unit, day, day)
+            billing_pass.add(account, unit, key, day_share(unit.rate(state), day), unit.kind, day, day, day,
+                             comment=state)
 
 
-def advance_rate(acc: Acc, unit: Unit) -> Decimal:
+def advance_rate(account: BilledAccount, unit: ChargedUnit) -> Decimal:
     """dynamic: R whatever the state; monthly: the rate of the state at the
     moment the segment starts (DESIGN §6)."""
     if unit.scheme == "dynamic":
         return unit.price
-    rows = acc.state_rows if unit.start_instant >= acc.rows_from else _all_rows(acc)
-    return unit.rate(rate_state(acc, unit.start_instant, rows))
+    rows = account.state_rows if unit.start_instant >= account.rows_from else _all_rows(account)
+    return unit.rate(rate_state(account, unit.start_instant, rows))
 
 
-def _all_rows(acc: Acc) -> list:
+def _all_rows(account: BilledAccount) -> list:
     return list(
         AccountStateChange.select(
             AccountStateChange.at, AccountStateChange.id, AccountStateChange.flag, AccountStateChange.action
-        ).where(AccountStateChange.account == acc.id).tuples()
+        ).where(AccountStateChange.account == account.id).tuples()
     )
 
 
@@ -379,7 +385,7 @@ def _all_rows(acc: Acc) -> list:
 
 def _prepaid_categories(tariff_id: int) -> list[int]:
     return [
-        c.id for c in TrafficCategory.select(TrafficCategory.id).where(
+        category.id for category in TrafficCategory.select(TrafficCategory.id).where(
             (TrafficCategory.tariff == tariff_id) & (TrafficCategory.prepaid == True)  # noqa: E712
         )
     ]
@@ -407,28 +413,28 @@ def used_bytes_by_day(account_id: int, tariff_id: int, first: dt.date, last: dt.
     return out
 
 
-def prepaid_capped_correction(acc: Acc, unit: Unit, day: dt.date) -> Decimal:
+def prepaid_capped_correction(account: BilledAccount, unit: ChargedUnit, day: dt.date) -> Decimal:
     """The correction of blocked day `day` for a dynamic tariff with prepaid
     volume V: the active part never drops below round(R·used/V), used being
     the prepaid traffic up to the end of the day (seed 002: «доля списанной
     абонентской платы не может быть меньше доли израсходованной
     предоплаченной услуги»).  Computed from the segment's start so a rerun
     gives the same amount."""
-    rows = _all_rows(acc)
-    traffic = used_bytes_by_day(acc.id, unit.tariff_id, unit.start, day)
+    rows = _all_rows(account)
+    traffic = used_bytes_by_day(account.id, unit.tariff_id, unit.start, day)
     advance = range_share(unit.price, unit.start, unit.end)
     used = 0
     raw = reduced = previous = ZERO
-    for x in days(unit.start, day):
-        used += traffic.get(x, 0)
-        rate = unit.rate(rate_state(acc, midnight_utc(x), rows))
+    for each_day in days(unit.start, day):
+        used += traffic.get(each_day, 0)
+        rate = unit.rate(rate_state(account, midnight_utc(each_day), rows))
         previous = reduced
         if rate != unit.price:
-            raw += day_share(unit.price, x)
+            raw += day_share(unit.price, each_day)
             floor = (unit.price * min(used, unit.prepaid_bytes) / unit.prepaid_bytes).quantize(
-                Decimal("0.01"), rounding="ROUND_HALF_UP")
+                CENT, rounding="ROUND_HALF_UP")
             reduced = max(reduced, min(raw, advance - floor))
-    rate = unit.rate(rate_state(acc, midnight_utc(day), rows))
+    rate = unit.rate(rate_state(account, midnight_utc(day), rows))
     return -((reduced - previous) - day_share(rate, day))
 
 
@@ -467,23 +473,23 @@ def prepaid_volume_available(account, period) -> PrepaidVolume:
     loaded = load_accounts([account.id if hasattr(account, "id") else int(account)], day)
     if not loaded:  # not connected yet, or deleted before the month
         return PrepaidVolume(0, 0, day, day, None)
-    acc = loaded[0]
-    tariffs = {t.id: t for t in Tariff.select()}
-    unit = tariff_unit(acc, day, tariffs)
+    billed = loaded[0]
+    tariffs = {tariff.id: tariff for tariff in Tariff.select()}
+    unit = tariff_unit(billed, day, tariffs)
     if unit is None or not unit.prepaid_bytes:
         return PrepaidVolume(0, 0, day, day, unit.tariff_id if unit else None)
-    rows = _all_rows(acc)
-    m = (month_end(day) - month_start(day)).days + 1
+    rows = _all_rows(billed)
+    days_in_month = (month_end(day) - month_start(day)).days + 1
     active = 0
-    for x in days(unit.start, unit.end):
-        if x <= day:
-            state = rate_state(acc, midnight_utc(x), rows)
+    for each_day in days(unit.start, unit.end):
+        if each_day <= day:
+            state = rate_state(billed, midnight_utc(each_day), rows)
             if state in ("active", "user"):
                 active += 1
         else:
             active += 1
-    total = unit.prepaid_bytes * active // m
-    used = sum(used_bytes_by_day(acc.id, unit.tariff_id, unit.start, min(day, unit.end)).values())
+    total = unit.prepaid_bytes * active // days_in_month
+    used = sum(used_bytes_by_day(billed.id, unit.tariff_id, unit.start, min(day, unit.end)).values())
     return PrepaidVolume(total, used, unit.start, unit.end, unit.tariff_id)
 
 
@@ -528,7 +534,7 @@ class Scope:
         return Account.select(Account.id).where(self.accounts())
 
 
-def load_accounts(scope, day: dt.date, include_rows_from: dt.datetime | None = None) -> list[Acc]:
+def load_accounts(scope, day: dt.date, include_rows_from: dt.datetime | None = None) -> list[BilledAccount]:
     """The accounts of `scope` (a Scope, or a list of account ids) with
     their tariff changes since the start of the previous day's month, their
     state rows after `include_rows_from` and their attached services —
@@ -544,14 +550,17 @@ def load_accounts(scope, day: dt.date, include_rows_from: dt.datetime | None = N
         Account.blocked_traffic, Account.blocked_user, Account.is_off,
     ).where(scope.accounts()).order_by(Account.agreement, Account.id).tuples()
     window = midnight_utc(window_day)
-    for (aid, agreement, tariff, connect, disconnect, deleted, deleted_at, bb, ba, bt, bu, off) in query:
-        if _date(connect) > day or (deleted and (deleted_at is None or deleted_at < window)):
+    for (account_id, agreement, tariff, connect, disconnect, deleted, deleted_at,
+         blocked_balance, blocked_admin, blocked_traffic, blocked_user, is_off) in query:
+        if _as_date(connect) > day or (deleted and (deleted_at is None or deleted_at < window)):
             continue
-        acc = Acc(aid, agreement, tariff, _date(connect), _date(disconnect),
-                  local_date_of(deleted_at) if deleted and deleted_at else None,
-                  bool(bb), bool(ba), bool(bt), bool(bu), bool(off))
-        acc.rows_from = rows_from
-        accounts[aid] = acc
+        account = BilledAccount(
+            account_id, agreement, tariff, _as_date(connect), _as_date(disconnect),
+            local_date_of(deleted_at) if deleted and deleted_at else None,
+            bool(blocked_balance), bool(blocked_admin), bool(blocked_traffic), bool(blocked_user), bool(is_off),
+        )
+        account.rows_from = rows_from
+        accounts[account_id] = account
     changes = (
         TariffChange.select(
             TariffChange.account, TariffChange.at, TariffChange.id, TariffChange.tariff,
@@ -592,7 +601,7 @@ def load_accounts(scope, day: dt.date, include_rows_from: dt.datetime | None = N
     return list(accounts.values())
 
 
-def _date(value):
+def _as_date(value):
     if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.datetime):
@@ -600,7 +609,7 @@ def _date(value):
     return dt.date.fromisoformat(str(value))
 
 
-def _keys(scope: Scope, since: dt.date) -> dict:
+def _posted_keys(scope: Scope, since: dt.date) -> dict:
     """Keys (→ ledger amount) of the batch's periodic entries that may
     matter for days from `since`: every entry whose period ends on or after
     it."""
@@ -637,11 +646,12 @@ def bill_day(day: dt.date, subset=None, *, nightly: bool = True, batch: int = BA
     """
     result = DayResult(day)
     pairs = account_ids_for(day, subset)
-    tariffs = {t.id: t for t in Tariff.select()}
+    tariffs = {tariff.id: tariff for tariff in Tariff.select()}
     book = RateBook()
     yesterday = day - dt.timedelta(days=1)
     for chunk in _agreement_chunks(pairs, batch):
-        scope = Scope(day, chunk[0][0], chunk[-1][0], [i for _, i in chunk] if subset is not None else None)
+        listed = [account_id for _, account_id in chunk] if subset is not None else None
+        scope = Scope(day, chunk[0][0], chunk[-1][0], listed)
         with transaction():
             if nightly:
                 _housekeeping(scope, day)
@@ -649,22 +659,24 @@ def bill_day(day: dt.date, subset=None, *, nightly: bool = True, batch: int = BA
                 Agreement.select(Agreement.id, Agreement.currency)
                 .where(Agreement.id.between(scope.first, scope.last)).tuples()
             )
-            keys = _keys(scope, yesterday)
+            keys = _posted_keys(scope, yesterday)
             # close yesterday
             accounts = load_accounts(scope, day, include_rows_from=midnight_utc(yesterday))
-            closing = Pass(agreements, keys, book)
+            closing = BillingPass(agreements, keys, book)
             if since is None or yesterday >= since:
-                for acc in accounts:
-                    _guarded(result, acc, closing, lambda p, a: close_day(p, a, yesterday, tariffs))
+                for account in accounts:
+                    _guarded(result, account, closing,
+                             lambda billing_pass, billed: close_day(billing_pass, billed, yesterday, tariffs))
             with blocks.stamped_at(midnight_utc(day)):
                 posted = post_entries(closing.entries, actor=ACTOR, known=True)
             result.entries += len(posted)
             if posted:
                 # open today with the flags yesterday's corrections may have changed
                 accounts = load_accounts(scope, day, include_rows_from=midnight_utc(yesterday))
-            opening = Pass(agreements, closing.keys, book)
-            for acc in accounts:
-                _guarded(result, acc, opening, lambda p, a: open_day(p, a, day, tariffs))
+            opening = BillingPass(agreements, closing.keys, book)
+            for account in accounts:
+                _guarded(result, account, opening,
+                         lambda billing_pass, billed: open_day(billing_pass, billed, day, tariffs))
             with blocks.stamped_at(midnight_utc(day)):
                 posted = post_entries(opening.entries, actor=ACTOR, stamps=opening.stamps, known=True)
             result.entries += len(posted)
@@ -672,17 +684,17 @@ def bill_day(day: dt.date, subset=None, *, nightly: bool = True, batch: int = BA
     return result
 
 
-def _guarded(result: DayResult, acc: Acc, p: Pass, work) -> None:
+def _guarded(result: DayResult, account: BilledAccount, billing_pass: BillingPass, work) -> None:
     """Run one account's work; an account whose charge needs a missing
     exchange rate is skipped (its entries wait for the rate) and reported."""
-    before = len(p.entries)
+    before = len(billing_pass.entries)
     try:
-        work(p, acc)
+        work(billing_pass, account)
     except NoRate as exc:
-        for entry in p.entries[before:]:
-            p.keys.pop(entry["idempotency_key"], None)
-        del p.entries[before:]
-        result.errors.append((acc.id, str(exc)))
+        for entry in billing_pass.entries[before:]:
+            billing_pass.keys.pop(entry["idempotency_key"], None)
+        del billing_pass.entries[before:]
+        result.errors.append((account.id, str(exc)))
 
 
 def _agreement_chunks(pairs, size):
@@ -717,7 +729,6 @@ def bill_account(account, day: dt.date) -> DayResult:
     or an assignment): the same pass as the nightly run, for its accounts."""
     account_id = account.id if hasattr(account, "id") else int(account)
     agreement_id = Account.select(Account.agreement).where(Account.id == account_id).scalar()
-    ids = [a for (a,) in Account.select(Account.id).where(Account.agreement == agreement_id).tuples()]
-    first = BillingDay.select(BillingDay.day).order_by(BillingDay.day).first()
-    return bill_day(day, ids, nightly=False, since=first.day if first else day)
+    ids = [account_id for (account_id,) in Account.select(Account.id).where(Account.agreement == agreement_id).tuples()]
+    return bill_day(day, ids, nightly=False, since=first_billed_day() or day)
 

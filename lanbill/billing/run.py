@@ -1,7 +1,7 @@
 """The billing run: everything due as of now (`flask --app app bill` and
 the worker's periodic job call the same `run_due`).
 
-Order of work (issue 5, DESIGN §6):
+Order of work (DESIGN §6):
 1. planned tariff changes whose moment has come are applied;
 2. promised payments whose term has ended are closed;
 3. accounts changed since the last run (tariff changed or assigned, flags,
@@ -23,8 +23,9 @@ import logging
 from dataclasses import dataclass, field
 
 from lanbill.billing import promises, rent, services, tariff_schedule
+from lanbill.billing.billed_days import first_billed_day, last_billed_day
 from lanbill.billing.periods import month_start
-from lanbill.clock import local_date_of, now_utc, today
+from lanbill.clock import local_date_of, now_utc
 from lanbill.db import transaction
 from lanbill.models import Account, AccountService, Setting, TariffChange
 from lanbill.models.billing import BillingDay
@@ -54,22 +55,6 @@ class RunResult:
         return (f"days billed: {days}; entries: {self.entries}; tariff changes applied: {self.changes_applied}; "
                 f"promises closed: {self.promises_closed}; accounts re-billed: {self.rebilled_accounts}; "
                 f"one-off services: {self.one_offs}; errors: {len(self.errors)}")
-
-
-def last_billed_day() -> dt.date | None:
-    row = (BillingDay.select(BillingDay.day).where(BillingDay.finished_at.is_null(False))
-           .order_by(BillingDay.day.desc()).first())
-    return row.day if row else None
-
-
-def first_billed_day() -> dt.date | None:
-    row = BillingDay.select(BillingDay.day).order_by(BillingDay.day).first()
-    return row.day if row else None
-
-
-def today_billed() -> bool:
-    last = last_billed_day()
-    return last is not None and last >= today()
 
 
 def _checkpoint() -> dt.datetime | None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lanbill.actor import job
+from lanbill.actor import actor_of, job
+from lanbill.billing import rent
+from lanbill.billing.billed_days import today_billed
 from lanbill.clock import now_utc, to_utc, today
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, NotFound, ValidationError
@@ -72,7 +74,7 @@ def change_tariff_now(account: Account, tariff: Tariff, *, actor) -> TariffChang
         now = now_utc()
         change = TariffChange.create(
             account=current.id, tariff=tariff.id, previous_tariff=current.tariff_id,
-            at=now, applied_at=now, actor=audit.actor_of(actor).label,
+            at=now, applied_at=now, actor=actor_of(actor).label,
         )
         Account.update(tariff=tariff.id, updated_at=now).where(Account.id == current.id).execute()
         audit.record(actor, "account.tariff", "account", current.id,
@@ -91,7 +93,7 @@ def plan_change(account, tariff, at, *, actor) -> TariffChange:
         return change_tariff_now(account, tariff, actor=actor)
     with transaction():
         change = TariffChange.create(account=account.id, tariff=tariff.id, at=when,
-                                     actor=audit.actor_of(actor).label)
+                                     actor=actor_of(actor).label)
         audit.record(actor, "account.tariff_planned", "account", account.id,
                      after={"tariff": tariff.id, "at": when.isoformat()})
     return change
@@ -163,9 +165,5 @@ def history(account) -> list[TariffChange]:
 def _bill_now(account: Account) -> None:
     """Charge the change at once when today has already been billed; on a
     day not yet billed, the run will do it with the rest."""
-    from lanbill.billing.run import today_billed
-
     if today_billed():
-        from lanbill.billing.rent import bill_account
-
-        bill_account(account, today())
+        rent.bill_account(account, today())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from lanbill.billing.currency import default_currency
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, ValidationError
-from lanbill.models import Account, Currency, Tariff
+from lanbill.models import Currency, Tariff
 from lanbill.models.tariffs import SCHEMES, VOLUME_SOURCES
 from lanbill.money import MoneyError, parse_money
 from lanbill.staff import audit
@@ -72,8 +73,6 @@ def clean_tariff(data: dict, *, partial: bool = False) -> dict:
 def create_tariff(data: dict, *, actor) -> Tariff:
     fields = clean_tariff(data)
     if "currency" not in fields:
-        from lanbill.customers.agreements import default_currency
-
         fields["currency"] = default_currency()
     with transaction():
         tariff = Tariff.create(**fields)
@@ -120,18 +119,5 @@ def archive_tariff(tariff: Tariff, *, actor, archived: bool = True) -> Tariff:
     return Tariff.get_by_id(tariff.id)
 
 
-def delete_tariff(tariff: Tariff, *, actor) -> None:
-    if Account.select().where(Account.tariff == tariff.id).exists():
-        raise Conflict(N_("The tariff is in use; archive it instead."))
-    with transaction():
-        audit.record(actor, "tariff.delete", "tariff", tariff.id, before={"name": tariff.name})
-        tariff.delete_instance(recursive=True)
-
-
 def _plain(fields: dict) -> dict:
     return {k: (v.code if isinstance(v, Currency) else v) for k, v in fields.items()}
-
-
-def tariff_in_use(tariff_id) -> bool:
-    """A tariff some live account has: archived, never deleted."""
-    return Account.select().where((Account.tariff == tariff_id) & (Account.deleted == False)).exists()  # noqa: E712

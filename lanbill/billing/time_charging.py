@@ -24,7 +24,7 @@ from decimal import Decimal
 from lanbill.actor import job
 from lanbill.billing.ledger import post_entry
 from lanbill.clock import midnight_utc, now_utc, to_local
-from lanbill.db import transaction
+from lanbill.db import CENT, transaction
 from lanbill.models import Account, LedgerEntry, Tariff, TrafficHourly
 from lanbill.models.radius import RadiusSession
 
@@ -62,7 +62,7 @@ def charge_time(now: dt.datetime | None = None, *, actor=None) -> int:
         tariff = account.tariff
         minutes = math.ceil(session_seconds(account.id, start, end) / 60)
         billable = max(0, minutes - tariff.prepaid_minutes)
-        target = (tariff.price_per_minute * billable).quantize(Decimal("0.01"))
+        target = (tariff.price_per_minute * billable).quantize(CENT)
         charged = -sum((e.amount for e in LedgerEntry.select(LedgerEntry.amount).where(
             (LedgerEntry.account_id == account.id) & (LedgerEntry.kind == "time")
             & (LedgerEntry.period_start == first))), Decimal(0))

@@ -33,12 +33,22 @@ import peewee
 
 from lanbill.actor import SYSTEM
 from lanbill.billing import blocks, rent
+from lanbill.billing.currency import convert
 from lanbill.billing.ledger import idempotency_key, post_entry
 from lanbill.billing.periods import month_end, month_start
-from lanbill.clock import midnight_utc, today
-from lanbill.db import CENT, transaction
+from lanbill.clock import midnight_utc, now_utc, today
+from lanbill.db import CENT, from_minor, to_minor, transaction
 from lanbill.errors import N_
-from lanbill.models import Account, LedgerEntry, Tariff, TrafficCategory, TrafficHourly
+from lanbill.models import (
+    Account,
+    Agreement,
+    Currency,
+    LedgerEntry,
+    Setting,
+    Tariff,
+    TrafficCategory,
+    TrafficHourly,
+)
 
 MB = 1_048_576
 ZERO = Decimal("0.00")
@@ -125,12 +135,6 @@ def price_rows(rows: list, tariff_id, free: int) -> tuple[list[Decimal], int, in
     return costs, used, charged
 
 
-def prepaid_volume_used(account, day: dt.date) -> int:
-    """Bytes of prepaid categories used in the segment up to `day` (for
-    the rent's "active part is at least the share of prepaid used")."""
-    return volume_cost(account, day).prepaid_used
-
-
 def _already_charged(account_id: int, first: dt.date, last: dt.date) -> tuple[Decimal, int]:
     """What the period's volume entries charged, in the tariff's currency
     (an entry converted to the agreement's currency keeps the original)."""
@@ -140,7 +144,7 @@ def _already_charged(account_id: int, first: dt.date, last: dt.date) -> tuple[De
                   & (LedgerEntry.period_start == first) & (LedgerEntry.period_end == last))
            .tuples().first())
     total, count = row
-    return -(Decimal(int(total or 0)) / 100), int(count or 0)
+    return -from_minor(total or 0), int(count or 0)
 
 
 def charge_volume(account, day: dt.date | None = None, *, actor=SYSTEM) -> Decimal:
@@ -164,9 +168,6 @@ def _post(account: Account, cost: VolumeCost, actor, day: dt.date) -> Decimal:
     """Post the difference between the period's cost and what its entries
     already charged; a tariff in another currency than the agreement's is
     converted at the day's rate, the original amount kept (DESIGN §4)."""
-    from lanbill.billing.currency import convert
-    from lanbill.models import Agreement, Currency
-
     with transaction():
         charged, count = _already_charged(account.id, cost.period_start, cost.period_end)
         due = cost.amount - charged
@@ -180,7 +181,7 @@ def _post(account: Account, cost: VolumeCost, actor, day: dt.date) -> Decimal:
             original = {"original_amount": -due, "original_currency": Currency.get_by_id(tariff.currency_id).code,
                         "rate": rate}
         base = idempotency_key(account.agreement_id, account.id, "volume", None, cost.period_start, cost.period_end)
-        minor = int(cost.amount * 100)
+        minor = to_minor(cost.amount)
         _, created = post_entry(
             account.agreement_id, -amount, "volume", actor=actor, account=account.id, tariff=tariff.id,
             period_start=cost.period_start, period_end=cost.period_end,
@@ -196,9 +197,6 @@ CHECKPOINT_MARGIN = dt.timedelta(minutes=2)  # a flush may commit a little after
 
 def charge_recent(*, actor=SYSTEM) -> UsageRun:
     """The incremental run: accounts whose traffic grew since the last one."""
-    from lanbill.clock import now_utc
-    from lanbill.models import Setting
-
     started = now_utc()
     row = Setting.get_or_none(Setting.key == CHECKPOINT_KEY)
     since = dt.datetime.fromisoformat(row.value) - CHECKPOINT_MARGIN if row and row.value else None

@@ -7,7 +7,8 @@ import datetime as dt
 import ipaddress
 import re
 
-from lanbill.billing import blocks
+from lanbill.actor import actor_of
+from lanbill.billing import blocks, tariff_schedule
 from lanbill.clock import now_utc, today
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, NotFound, ValidationError
@@ -140,7 +141,7 @@ def create_account(data: dict, *, actor) -> Account:
         for network in networks:
             AccountIp.create(account=account, network=network)
         TariffChange.create(account=account, tariff=tariff, at=now_utc(), applied_at=now_utc(),
-                            actor=audit.actor_of(actor).label)
+                            actor=actor_of(actor).label)
         if account.disconnect_date and account.disconnect_date <= today():
             blocks.set_flag(account, "off", True, actor=actor, reason=N_("Disconnect date reached"))
         blocks.evaluate_agreement(agreement.id)
@@ -261,8 +262,6 @@ def update_account(account: Account, data: dict, *, actor, version: int | None =
                 before["ips"] = old_networks
                 fields["ips"] = networks
         if tariff is not None:
-            from lanbill.billing import tariff_schedule
-
             tariff_schedule.change_tariff_now(current, tariff, actor=actor)
         off = bool(current.disconnect_date and current.disconnect_date <= today())
         blocks.set_flag(current, "off", off, actor=actor,

@@ -46,10 +46,6 @@ def _clean(text) -> str:
     return (text or "").strip()[:100] if isinstance(text, str) else ""
 
 
-def name_contains(text: str):
-    return Subscriber.id.in_(_indexed(SubscriberSearch.name.contains(text.lower())))
-
-
 def _indexed(condition):
     return SubscriberSearch.select(SubscriberSearch.subscriber_id).where(condition)
 

@@ -12,8 +12,18 @@ from lanbill.models.base import BaseModel, utcnow
 from lanbill.models.subscribers import Subscriber
 from lanbill.models.tariffs import Service, Tariff
 
-# DESIGN §5: shown state = the set flag of highest priority.
+# DESIGN §5: the block kinds in priority order, highest first.  The shown
+# state of an account is the set block of highest priority, then off, else
+# active; `state_from_flags` is the one place that applies this order.
 BLOCK_KINDS = ("balance", "admin", "traffic", "user")
+# Each flag (the block kinds and off) and the Account column that holds it.
+FLAG_FIELDS = {
+    "balance": "blocked_balance",
+    "admin": "blocked_admin",
+    "traffic": "blocked_traffic",
+    "user": "blocked_user",
+    "off": "is_off",
+}
 STATES = ("active", "balance", "admin", "traffic", "user", "off")
 STATE_LABELS = {
     "active": "Online",
@@ -23,6 +33,15 @@ STATE_LABELS = {
     "user": "User",
     "off": "OFF",
 }
+
+
+def state_from_flags(flags: dict) -> str:
+    """The shown state of a set of flags (DESIGN §5): the set block of
+    highest priority (BLOCK_KINDS), then off, else active."""
+    for kind in BLOCK_KINDS:
+        if flags.get(kind):
+            return kind
+    return "off" if flags.get("off") else "active"
 
 
 class Account(BaseModel):
@@ -60,18 +79,8 @@ class Account(BaseModel):
         indexes = ((("agent", "login"), False),)
 
     def compute_state(self) -> str:
-        """The flag of highest priority (DESIGN §5), or off, or active."""
-        if self.blocked_balance:
-            return "balance"
-        if self.blocked_admin:
-            return "admin"
-        if self.blocked_traffic:
-            return "traffic"
-        if self.blocked_user:
-            return "user"
-        if self.is_off:
-            return "off"
-        return "active"
+        """The shown state of the account's flags (state_from_flags)."""
+        return state_from_flags({flag: bool(getattr(self, field)) for flag, field in FLAG_FIELDS.items()})
 
 
 class AccountIp(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lanbill.db import transaction
 from lanbill.errors import N_, ValidationError
-from lanbill.models import Manager
+from lanbill.models import Manager, SavedSearch
 
 LANGUAGES = ("ru", "en")
 
@@ -40,8 +40,6 @@ def set_table_columns(manager: Manager, table: str, columns: list[str] | None) -
 def save_search(manager: Manager, name: str, rules: dict, *, search_id: int | None = None):
     """Save the advanced search's rule set ("Сохранить", seed 002).  A set
     without rules is deleted instead; returns the SavedSearch or None."""
-    from lanbill.models import SavedSearch
-
     name = (name or "").strip()
     has_rules = bool(rules.get("rules")) if isinstance(rules, dict) else bool(rules)
     with transaction():
@@ -66,7 +64,5 @@ def save_search(manager: Manager, name: str, rules: dict, *, search_id: int | No
 
 
 def delete_search(manager: Manager, search_id: int) -> None:
-    from lanbill.models import SavedSearch
-
     with transaction():
         SavedSearch.delete().where((SavedSearch.id == search_id) & (SavedSearch.manager_id == manager.id)).execute()

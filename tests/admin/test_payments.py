@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from lanbill.models import Agreement, LedgerEntry, Payment
+from lanbill.clock import now_utc, today
+from lanbill.models import Agreement, AuditLog, LedgerEntry, Payment
 from tests.admin_helpers import PASSWORD, make_manager, ru
 from tests.factories import make_agreement, make_subscriber
 
@@ -150,3 +151,25 @@ def test_credit_limit_shown_and_typed_with_a_comma(client, admin, login_as):
     refused = client.post(f"/admin/agreements/{agreement.id}/credit", data={"c-credit_limit": "-5"})
     assert refused.status_code == 422
     assert Agreement.get_by_id(agreement.id).credit_limit == Decimal("1500.50")
+
+
+def test_pay_date_of_today_means_now(client, admin, login_as):
+    """The form fills in today's date; billing.payments books it at the
+    moment it is entered, as the API does."""
+    agreement = make_agreement()
+    login_as()
+    before = now_utc().replace(microsecond=0)
+    response = client.post(f"/admin/payments/{agreement.id}", data={
+        "amount": "5", "document_number": "N-1", "method": "cash", "paid_at": today().isoformat()})
+    assert response.status_code == 302
+    assert before <= Payment.get().paid_at <= now_utc()
+
+
+def test_payment_leaves_an_audit_row_with_the_client_address(client, admin, login_as):
+    agreement = make_agreement()
+    login_as()
+    response = client.post(f"/admin/payments/{agreement.id}", environ_base={"REMOTE_ADDR": "198.51.100.4"},
+                           data={"amount": "5", "document_number": "N-2", "method": "cash"})
+    assert response.status_code == 302
+    row = AuditLog.get(AuditLog.action == "payment.create")
+    assert (row.actor, row.ip, row.object_id) == ("manager:admin", "198.51.100.4", str(agreement.id))

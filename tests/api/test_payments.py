@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from lanbill.models import Agreement, LedgerEntry, Payment
+from lanbill.models import Agreement, AuditLog, LedgerEntry, Payment
 from tests.factories import make_agreement, table_counts
 
 
@@ -119,6 +119,25 @@ def test_backdated_payment_keeps_its_pay_date(api):
     assert response.status_code == 201
     # 2026-01-15 00:00 Moscow is 21:00 UTC the day before
     assert response.json["paid_at"] == "2026-01-14T21:00:00Z"
+
+
+@time_machine.travel(dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC), tick=False)
+def test_pay_date_of_today_means_now(api):
+    """The same rule as the admin form (billing.payments): today's date is
+    the moment the payment is booked, not 00:00."""
+    agreement = make_agreement()
+    response = pay(api, agreement, paid_at="2026-03-10")
+    assert response.status_code == 201
+    assert response.json["paid_at"] == "2026-03-10T12:00:00Z"
+
+
+def test_payment_leaves_an_audit_row_with_the_client_address(api):
+    agreement = make_agreement()
+    response = api.post("/payments", json={"agreement_id": agreement.id, "amount": "10.00",
+                                           "document_number": "IP-1"}, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert response.status_code == 201
+    row = AuditLog.get(AuditLog.action == "payment.create")
+    assert (row.actor, row.ip, row.object_id) == ("api:admin", "203.0.113.9", str(agreement.id))
 
 
 def test_cancel_posts_a_reversal_and_only_once(api):

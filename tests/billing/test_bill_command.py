@@ -1,5 +1,5 @@
 """`flask --app app bill`: the command, idempotence, and kill -9 then rerun
-leaving the ledger exactly as one clean run (issue 5)."""
+leaving the ledger exactly as one clean run (DESIGN §4, §6)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ period, history of every transition."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from lanbill.clock import midnight_utc
 from lanbill.customers import agreements
 from lanbill.errors import Conflict, ValidationError
 from lanbill.models import Account, AccountStateChange
+from lanbill.models.accounts import BLOCK_KINDS, FLAG_FIELDS
 from tests.billing_helpers import simulate, state, travel
 from tests.factories import ACTOR, make_account, make_agreement, make_tariff
 
@@ -128,3 +130,46 @@ def test_set_flag_many_writes_the_same_history_as_set_flag(app):
     rows = list(AccountStateChange.select().where(AccountStateChange.reason == "bulk").order_by(
         AccountStateChange.account))
     assert [(r.state_before, r.state_after) for r in rows] == [("active", "admin"), ("user", "admin")]
+
+
+# DESIGN §5's table, highest priority first; off comes after every block.
+DESIGN_PRIORITY = ("balance", "admin", "traffic", "user")
+FLAGS = (*DESIGN_PRIORITY, "off")
+
+
+def _every_combination_of_flags():
+    for values in itertools.product((False, True), repeat=len(FLAGS)):
+        yield dict(zip(FLAGS, values, strict=True))
+
+
+def _design_state(flags: dict) -> str:
+    """The shown state as DESIGN §5 words it, written out independently."""
+    set_blocks = [kind for kind in DESIGN_PRIORITY if flags[kind]]
+    if set_blocks:
+        return set_blocks[0]
+    return "off" if flags["off"] else "active"
+
+
+def test_block_priority_is_balance_admin_traffic_user_as_design_says():
+    assert BLOCK_KINDS == DESIGN_PRIORITY
+    assert list(FLAG_FIELDS) == list(FLAGS)
+
+
+def test_model_state_and_blocks_state_agree_for_every_combination_of_flags():
+    for flags in _every_combination_of_flags():
+        account = Account(**{FLAG_FIELDS[flag]: value for flag, value in flags.items()})
+        assert account.compute_state() == blocks.state_from_flags(flags) == _design_state(flags), flags
+
+
+def test_state_stored_by_set_flag_and_set_flag_many_follows_the_priority(app):
+    """Walk one account through every combination one flag at a time (set_flag)
+    and a second one in step (set_flag_many): both store DESIGN §5's state."""
+    one, two = _free_account(), _free_account()
+    current = dict.fromkeys(FLAGS, False)
+    for flags in _every_combination_of_flags():
+        for flag in FLAGS:
+            if current[flag] != flags[flag]:
+                blocks.set_flag(one, flag, flags[flag], actor=ACTOR)
+                blocks.set_flag_many([two.id], flag, flags[flag], actor=ACTOR)
+                current[flag] = flags[flag]
+        assert state(one) == state(two) == _design_state(flags), flags

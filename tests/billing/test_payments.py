@@ -55,6 +55,22 @@ def test_backdated_payment_allowed_future_refused(app):
         payments.post_payment(agreement, "10", "A-2", actor=ACTOR, paid_at="2026-03-12")
 
 
+@time_machine.travel(dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC), tick=False)
+def test_pay_date_of_today_means_now_an_earlier_day_its_start(app):
+    """Today's date (as a date or as text) books the payment at the moment
+    it is entered; an earlier day is back-dated to that day's 00:00 local."""
+    agreement = make_agreement()
+    now = dt.datetime(2026, 3, 10, 12, 0)
+    by_date, _ = payments.post_payment(agreement, "10", "T-1", actor=ACTOR, paid_at=dt.date(2026, 3, 10))
+    by_text, _ = payments.post_payment(agreement, "10", "T-2", actor=ACTOR, paid_at="2026-03-10")
+    by_default, _ = payments.post_payment(agreement, "10", "T-3", actor=ACTOR)
+    assert by_date.paid_at == by_text.paid_at == by_default.paid_at == now
+    yesterday, _ = payments.post_payment(agreement, "10", "T-4", actor=ACTOR, paid_at=dt.date(2026, 3, 9))
+    assert yesterday.paid_at == dt.datetime(2026, 3, 8, 21, 0)  # 2026-03-09 00:00 Moscow
+    midnight, _ = payments.post_payment(agreement, "10", "T-5", actor=ACTOR, paid_at="2026-03-10T00:00:00")
+    assert midnight.paid_at == dt.datetime(2026, 3, 9, 21, 0)  # a time given is kept
+
+
 def test_external_id_books_once_and_conflicts_on_other_amount(app):
     agreement = make_agreement()
     first, created = payments.post_payment(agreement, "100", "G-1", actor=ACTOR, external_id="tx-1", gateway="api")

@@ -3,6 +3,7 @@ one-off services with a column mapping and a dry run."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -22,8 +23,6 @@ def _account(money="10000"):
 
 
 def _service_total(account, first="2026-01-01", last="2026-01-31") -> Decimal:
-    import datetime as dt
-
     rows = LedgerEntry.select().where(
         (LedgerEntry.account_id == account.id) & LedgerEntry.kind.in_(["service", "one_off"])
         & (LedgerEntry.period_start >= dt.date.fromisoformat(first))
@@ -186,3 +185,13 @@ def test_csv_import_by_agreement_number_and_archived_services_are_unknown(app):
         good = services.import_one_offs(text.split(f"{crowded}")[0], mapping, actor=ACTOR, dry_run=False)
         assert good.ok and len(good.created) == 1
     assert _service_total(account) == Decimal("100.00")
+
+
+def test_csv_delimiter_is_semicolon_when_semicolons_outnumber_commas():
+    """One sniffer for the import (domain) and the admin's column mapping."""
+    assert services.csv_delimiter("Логин;Услуга;Дата\nivan;Кабель;01.03.2026\n") == ";"
+    assert services.csv_delimiter("login,service,date,amount\nivan,Cable,2026-03-01,\"99,50\"\n") == ","
+    assert services.csv_delimiter("login;amount\n1,50\n") == ","  # as many of each: a comma
+    assert services.csv_delimiter("login\n") == ","
+    # only the first 2 KB count
+    assert services.csv_delimiter("a,b\n" * 600 + "c;d;e;f\n" * 1000) == ","

@@ -1,4 +1,4 @@
-"""Staff login (issue 3, DESIGN §8–§9): first login of `admin` with no
+"""Staff login (DESIGN §8–§9): first login of `admin` with no
 password, argon2 hashes, 20 minutes of inactivity, CSRF, slowed-down
 failures, Russian by default."""
 
@@ -229,3 +229,12 @@ def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(app_conf
                 headers={"X-Forwarded-For": "192.0.2.44"})
     assert [f.ip for f in LoginFailure.select()] == ["192.0.2.44"]
     database.close()
+
+
+def test_password_change_leaves_an_audit_row_with_the_client_address(client, admin, login_as):
+    login_as()
+    response = client.post("/password", environ_base={"REMOTE_ADDR": "192.0.2.44"}, data={
+        "current": "Secret-pass1", "password": "Kolobok-77", "confirm": "Kolobok-77"})
+    assert response.status_code == 302
+    row = AuditLog.get(AuditLog.action == "manager.password")
+    assert (row.actor, row.ip) == ("manager:admin", "192.0.2.44")
