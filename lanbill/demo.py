@@ -34,7 +34,6 @@ import random
 import string
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import peewee
 
@@ -45,7 +44,7 @@ from lanbill.billing.periods import range_share
 from lanbill.clock import midnight_utc, now_utc, today
 from lanbill.customers import agreements as agreement_service
 from lanbill.customers.subscribers import name_skeleton, system_group
-from lanbill.db import SQLITE_PRAGMAS, database, encrypt_text, is_sqlite
+from lanbill.db import SQLITE_PRAGMAS, database, encrypt_text, from_minor, is_sqlite, to_minor
 from lanbill.models import (
     Account,
     AccountIp,
@@ -624,7 +623,7 @@ class DemoGenerator:
                         break
                 credit = 0
                 if legal and rng.random() < 0.3:
-                    credit = rng.choice((3000, 5000, 10000)) * 100
+                    credit = to_minor(rng.choice((3000, 5000, 10000)))
                 profile = rng.choices(("monthly", "bulk", "irregular"), (62, 25, 13))[0]
                 plan = _Agreement(agr_id, sub_id, connect, credit, profile)
                 agreements.append((agr_id, number, connect.isoformat(), operator.id, sub_id, currency.id, 0, credit,
@@ -659,7 +658,7 @@ class DemoGenerator:
                     used_logins.add((agent.id, login))
                     account_connect = connect if k == 0 else connect + dt.timedelta(days=rng.randint(0, 400))
                     account_connect = min(account_connect, self.today)
-                    account = _Account(acc_id, agent.id, tariff.id, int(tariff.rent * 100), account_connect)
+                    account = _Account(acc_id, agent.id, tariff.id, to_minor(tariff.rent), account_connect)
                     roll = rng.random()
                     if roll < 0.02 and account_connect < self.today - dt.timedelta(days=60):
                         account.disconnect = self.today - dt.timedelta(days=rng.randint(1, 300))
@@ -789,7 +788,7 @@ class DemoGenerator:
                             if account.disconnect <= period_start:
                                 continue
                             period_end = min(month_end, account.disconnect - dt.timedelta(days=1))
-                        amount = int(range_share(Decimal(account.rent) / 100, period_start, period_end) * 100)
+                        amount = to_minor(range_share(from_minor(account.rent), period_start, period_end))
                         if not amount:
                             continue
                         at, start_text, end_text = midnight(period_start), period_start.isoformat(), \

@@ -14,11 +14,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.agreements import visible_agreement
-from lanbill.admin.common import apply_errors, current_actor, ensure_visible, requires
+from lanbill.admin.common import (
+    apply_errors,
+    current_actor,
+    ensure_visible,
+    requires,
+    translate_error,
+    visible_agreement,
+    visible_subscriber,
+)
 from lanbill.admin.forms import CancelPaymentForm, PaymentForm
 from lanbill.admin.search import PAYMENT_CRITERIA
-from lanbill.admin.subscribers import agreements_by_subscriber, translate_error, visible_subscriber
+from lanbill.admin.subscribers import agreements_by_subscriber
 from lanbill.billing import payments
 from lanbill.clock import today
 from lanbill.customers.search import ensure_index, subscriber_condition

@@ -1,4 +1,4 @@
-"""Benchmark of the nightly billing run (issue 5): 100,000 active accounts.
+"""Benchmark of the nightly billing run: 100,000 active accounts.
 
 Targets on SQLite: a night with rent due under 60 s, a night with nothing
 due under 15 s, memory under 500 MB.  Run with `make bench` (or

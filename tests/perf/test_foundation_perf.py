@@ -1,4 +1,4 @@
-"""Foundation benchmarks (issue 3) with 100,000 demo subscribers on SQLite,
+"""Foundation benchmarks with 100,000 demo subscribers on SQLite,
 through the real HTTP stack (gunicorn, 2 workers, real sockets):
 
 - `flask demo --subscribers 100000` in under 2 minutes;

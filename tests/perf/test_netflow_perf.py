@@ -1,4 +1,4 @@
-"""NetFlow collector benchmark (issue 7): sustained loss-free records/s for
+"""NetFlow collector benchmark: sustained loss-free records/s for
 v5 and IPFIX with 100,000 accounts and 3 tariffs × 3 categories, side by
 side with nfcapd (Debian's nfdump) receiving the same stream in the same
 run, both with a 4 MiB socket buffer.
