@@ -74,15 +74,51 @@ def check_command():
 @token_cli.command("create")
 @click.option("--manager", "login", required=True, help="Manager login the token acts as.")
 @click.option("--name", default="", help="A note to recognise the token by.")
-def token_create(login, name):
+@click.option("--scope", type=click.Choice(["full", "read"]), default="full", show_default=True,
+              help="read: the token may only read (GET).")
+@click.option("--days", type=click.IntRange(1, 3650), default=None, help="Expire after this many days.")
+def token_create(login, name, scope, days):
     """Create an API token and print it (it is shown only once)."""
+    import datetime as dt
+
+    from lanbill.clock import now_utc
     from lanbill.models import Manager
     from lanbill.staff.tokens import create_token
 
     manager = Manager.get_or_none(Manager.login == login)
     if manager is None:
         raise click.ClickException(f"no manager {login!r}")
-    click.echo(create_token(manager, name=name))
+    expires_at = now_utc() + dt.timedelta(days=days) if days else None
+    click.echo(create_token(manager, name=name, scope=scope, expires_at=expires_at))
+
+
+@token_cli.command("list")
+def token_list():
+    """List API tokens: id, manager, name, scope, expiry, last use, revoked."""
+    from lanbill.models import ApiToken, Manager
+
+    rows = ApiToken.select(ApiToken, Manager).join(Manager).order_by(ApiToken.id)
+    for row in rows:
+        state = "revoked " + row.revoked_at.isoformat(" ", "minutes") if row.revoked_at else "live"
+        expires = row.expires_at.isoformat(" ", "minutes") if row.expires_at else "never"
+        used = row.last_used_at.isoformat(" ", "minutes") if row.last_used_at else "never"
+        click.echo(f"{row.id}\t{row.manager.login}\t{row.name or '-'}\t{row.scope}\t"
+                   f"expires {expires}\tused {used}\t{state}")
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
+def token_revoke(token_id):
+    """Revoke an API token by its id (see `token list`); it stops working at once."""
+    from lanbill.actor import Actor
+    from lanbill.errors import NotFound
+    from lanbill.staff.tokens import revoke_token
+
+    try:
+        revoke_token(token_id, actor=Actor("cli"))
+    except NotFound:
+        raise click.ClickException(f"no API token {token_id}") from None
+    click.echo(f"revoked: {token_id}")
 
 
 @click.command("agents")

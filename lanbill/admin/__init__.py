@@ -50,6 +50,7 @@ from lanbill.admin import (  # noqa: E402,F401
     staff,
     subscribers,
     tariffs,
+    tokens,
     traffic,
     views,
 )

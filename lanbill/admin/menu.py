@@ -24,6 +24,7 @@ MENU = [
     ("admin.audit_log", _l("Audit log"), "settings.edit"),
     ("admin.radius_sessions", _l("Online sessions"), "subscribers.view"),
     ("admin.netflow_status", _l("NetFlow"), "settings.edit"),
+    ("admin.api_tokens", _l("API tokens"), None),
 ]
 
 

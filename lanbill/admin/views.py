@@ -16,8 +16,10 @@ from lanbill.staff import preferences
 log = logging.getLogger(__name__)
 
 # Endpoints any logged-in manager may use (no permission needed): they only
-# touch the manager's own preferences or show the manager's own counts.
-OPEN_ENDPOINTS = {"admin.home", "admin.language", "admin.table_columns"}
+# touch the manager's own preferences or show the manager's own counts, or
+# the manager's own API tokens (lanbill.admin.tokens).
+OPEN_ENDPOINTS = {"admin.home", "admin.language", "admin.table_columns",
+                  "admin.api_tokens", "admin.api_token_create", "admin.api_token_revoke"}
 
 
 @bp.route("/")

@@ -39,14 +39,32 @@ class ApiError(Exception):
 MAX_INT = 2**31 - 1
 
 
+# Every text field has a length limit: a column's own, or this one for
+# free text (comments, descriptions, reasons), so that a large body cannot
+# become a megabyte comment.  A field that carries a whole file (CSV) says
+# so with FILE_TEXT_MAX_LENGTH.
+TEXT_MAX_LENGTH = 4000
+FILE_TEXT_MAX_LENGTH = 5_000_000
+# A money value longer than this is no amount (the largest, 1 000 000 000.00,
+# has 13 characters); refused before it is parsed.
+MONEY_MAX_LENGTH = 32
+
+
 @dataclass(frozen=True)
 class Field:
-    """One accepted JSON field: its type and whether null is allowed."""
+    """One accepted JSON field: its type, whether null is allowed and, for
+    text, the longest value accepted (TEXT_MAX_LENGTH unless given)."""
 
     kind: str  # text | integer | id | boolean | object | text_list | id_list | money | date | datetime
     nullable: bool = False
     max_length: int | None = None
 
+    @property
+    def text_limit(self) -> int:
+        return self.max_length if self.max_length is not None else TEXT_MAX_LENGTH
+
+
+TOO_LONG = N_("Too long: at most %(limit)s characters.")
 
 TYPE_MESSAGES = {
     "text": N_("Must be text."),
@@ -69,8 +87,8 @@ def _type_problem(field: Field, value) -> str | None:
     if kind in ("text", "date", "datetime"):
         if not isinstance(value, str):
             return TYPE_MESSAGES[kind]
-        if field.max_length is not None and len(value) > field.max_length:
-            return N_("Too long.")
+        if len(value) > field.text_limit:
+            return (TOO_LONG, {"limit": field.text_limit})
         if kind == "date" and value.strip():
             try:
                 dt.date.fromisoformat(value.strip())
@@ -97,6 +115,8 @@ def _type_problem(field: Field, value) -> str | None:
     if kind == "text_list":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return TYPE_MESSAGES[kind]
+        if any(len(v) > field.text_limit for v in value):
+            return (TOO_LONG, {"limit": field.text_limit})
         return None
     if kind == "id_list":
         if not isinstance(value, list) or not all(
@@ -109,6 +129,10 @@ def _type_problem(field: Field, value) -> str | None:
         # the JSON type: a float has already lost the exact amount.
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return TYPE_MESSAGES[kind]
+        too_long = (len(value) > MONEY_MAX_LENGTH if isinstance(value, str)
+                    else abs(value) >= 10**MONEY_MAX_LENGTH)
+        if too_long:
+            return N_("Amount is too large.")
         return None
     raise ValueError(f"unknown field kind {kind!r}")
 

@@ -1,13 +1,16 @@
 """API: payments (seed 002 «Работа с платежами») — book, read, cancel.
 
-Payments booked through the API belong to the gateway "api": the same
-`external_id` again answers 200 with the payment already booked and books
-nothing (DESIGN §4); the same id with another agreement or amount is 409.
+Payments booked through the API belong to the gateway "api", and their
+`external_id` to the client that sent it (the token's owner): the same
+client's `external_id` again answers 200 with the payment already booked
+and books nothing (DESIGN §4); the same id with another agreement or
+amount is 409.  Another client's ids are its own: the same id from two
+clients books two payments, and neither learns of the other's.
 """
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 
 from lanbill.api import actor, bp, json_body, require
 from lanbill.api.agreements import visible_agreement
@@ -18,16 +21,22 @@ from lanbill.models import Agreement, Payment
 from lanbill.money import money_str
 
 GATEWAY = "api"
+COMMENT_MAX_LENGTH = 1000
+
+
+def api_client() -> str:
+    """The client an external id belongs to: the token's owner."""
+    return f"manager:{g.api_manager.id}"
 SPEC = {
     "agreement_id": Field("id"),
     "amount": Field("money"),
-    "document_number": Field("text"),
-    "external_id": Field("text", nullable=True),
-    "paid_at": Field("datetime", nullable=True),
-    "comment": Field("text", nullable=True),
-    "method": Field("text", nullable=True),
+    "document_number": Field("text", max_length=64),
+    "external_id": Field("text", nullable=True, max_length=128),
+    "paid_at": Field("datetime", nullable=True, max_length=64),
+    "comment": Field("text", nullable=True, max_length=COMMENT_MAX_LENGTH),
+    "method": Field("text", nullable=True, max_length=16),
 }
-CANCEL_SPEC = {"reason": Field("text")}
+CANCEL_SPEC = {"reason": Field("text", max_length=COMMENT_MAX_LENGTH)}
 
 
 def payment_json(payment: Payment) -> dict:
@@ -70,22 +79,23 @@ def create_payment():
     payment, created = payments.post_payment(
         agreement, body["amount"], body["document_number"], actor=actor(),
         paid_at=body.get("paid_at"), method=body.get("method") or "cash", comment=body.get("comment") or "",
-        external_id=body.get("external_id"), gateway=GATEWAY,
+        external_id=body.get("external_id"), gateway=GATEWAY, external_client=api_client(),
     )
     return jsonify(payment_json(payment)), 201 if created else 200
 
 
 @bp.get("/payments")
 def list_payments():
-    """?agreement_id=, ?external_id= (of API payments) narrow the list;
-    newest first."""
+    """?agreement_id=, ?external_id= (of this client's API payments) narrow
+    the list; newest first."""
     require("subscribers.view")
     query = visible(Payment.select().join(Agreement), Agreement.subscriber)
     agreement_id = int_arg("agreement_id", 0)
     if agreement_id:
         query = query.where(Payment.agreement == agreement_id)
     if request.args.get("external_id"):
-        query = query.where((Payment.gateway == GATEWAY) & (Payment.external_id == request.args["external_id"]))
+        query = query.where((Payment.gateway == GATEWAY) & (Payment.external_client == api_client())
+                            & (Payment.external_id == request.args["external_id"]))
     return jsonify(paged(query, payment_json, order_by=[Payment.id.desc()]))
 
 

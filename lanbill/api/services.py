@@ -7,7 +7,7 @@ from flask import jsonify
 
 from lanbill.api import actor, bp, json_body, require
 from lanbill.api.accounts import visible_account
-from lanbill.api.common import ApiError, Field, check_fields, unknown_reference
+from lanbill.api.common import FILE_TEXT_MAX_LENGTH, ApiError, Field, check_fields, unknown_reference
 from lanbill.billing import services
 from lanbill.errors import N_
 from lanbill.models import AccountService, Service
@@ -15,7 +15,8 @@ from lanbill.money import money_str
 
 SERVICE_CREATE_SPEC = {"name": Field("text"), "kind": Field("text"), "scheme": Field("text"),
                        "price": Field("money"), "currency": Field("text")}
-IMPORT_SPEC = {"csv": Field("text"), "mapping": Field("object"), "dry_run": Field("boolean"),
+IMPORT_SPEC = {"csv": Field("text", max_length=FILE_TEXT_MAX_LENGTH), "mapping": Field("object"),
+               "dry_run": Field("boolean"),
                "service_id": Field("id", nullable=True), "delimiter": Field("text", nullable=True)}
 ATTACH_SPEC = {"service_id": Field("id"), "start_date": Field("date", nullable=True),
                "end_date": Field("date", nullable=True), "quantity": Field("integer"),

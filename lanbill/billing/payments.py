@@ -105,13 +105,17 @@ def post_payment(
     comment: str = "",
     external_id: str | None = None,
     gateway: str = "",
+    external_client: str = "",
 ) -> tuple[Payment, bool]:
     """Book a payment onto an agreement; returns (payment, created).
 
-    With an `external_id` already booked for the same gateway, the existing
-    payment is returned and nothing is booked again (a repeated gateway
-    notification is answered, not booked twice — DESIGN §4).  The same id
-    with a different agreement or amount is a conflict.
+    An `external_id` is the sender's own id of the payment, unique per
+    gateway and `external_client` (who sent it: "manager:<id>" for an API
+    token's owner) — two clients may use the same id.  With an id the same
+    client already booked, the existing payment is returned and nothing is
+    booked again (a repeated gateway notification is answered, not booked
+    twice — DESIGN §4).  The same id with a different agreement or amount
+    is a conflict, which names nothing of the payment booked before.
     """
     agreement = _agreement(agreement)
     amount = _clean_amount(amount)
@@ -131,9 +135,7 @@ def post_payment(
     who = actor_of(actor)
     with transaction():
         if external_id is not None:
-            existing = Payment.get_or_none(
-                (Payment.gateway == gateway) & (Payment.external_id == external_id)
-            )
+            existing = Payment.get_or_none(_same_external_id(gateway, external_client, external_id))
             if existing is not None:
                 return _same_or_conflict(existing, agreement, amount), False
         # a savepoint only where a racing duplicate external id must roll back alone
@@ -149,14 +151,13 @@ def post_payment(
                     method=method,
                     gateway=gateway,
                     external_id=external_id,
+                    external_client=external_client if external_id is not None else "",
                     comment=(comment or "").strip(),
                     manager_id=who.manager_id,
                     actor=who.label,
                 )
         except peewee.IntegrityError:
-            existing = Payment.get(
-                (Payment.gateway == gateway) & (Payment.external_id == external_id)
-            )
+            existing = Payment.get(_same_external_id(gateway, external_client, external_id))
             return _same_or_conflict(existing, agreement, amount), False
         entry, _ = post_entry(
             agreement.id,
@@ -170,6 +171,14 @@ def post_payment(
         payment.save(only=[Payment.entry])
         audit.record(who, "payment.create", "agreement", agreement.id, after=_payment_dict(payment))
     return payment, True
+
+
+def _same_external_id(gateway: str, external_client: str, external_id: str):
+    return (
+        (Payment.gateway == gateway)
+        & (Payment.external_client == external_client)
+        & (Payment.external_id == external_id)
+    )
 
 
 def _same_or_conflict(existing: Payment, agreement: Agreement, amount: Decimal) -> Payment:

@@ -88,6 +88,9 @@ class Payment(BaseModel):
     method = peewee.CharField(max_length=16, default="cash")
     gateway = peewee.CharField(max_length=32, default="")
     external_id = peewee.CharField(max_length=128, null=True)
+    # Who sent `external_id` ("manager:<id>" for an API token's owner): an
+    # external id is unique per gateway and client, not across all clients.
+    external_client = peewee.CharField(max_length=64, default="", constraints=[peewee.SQL("DEFAULT ''")])
     comment = peewee.TextField(default="")
     manager_id = peewee.IntegerField(null=True)
     actor = peewee.CharField(max_length=128, default="")
@@ -99,7 +102,7 @@ class Payment(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow, index=True)
 
     class Meta:
-        indexes = ((("gateway", "external_id"), True), (("agreement", "created_at"), False))
+        indexes = ((("gateway", "external_client", "external_id"), True), (("agreement", "created_at"), False))
 
 
 class PromisedPayment(BaseModel):

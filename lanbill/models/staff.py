@@ -81,8 +81,15 @@ class Manager(BaseModel):
         return self.role.has(permission)
 
 
+TOKEN_SCOPES = ("full", "read")  # read: GET requests only
+
+
 class ApiToken(BaseModel):
-    """A bearer token for /api/v1; only its SHA-256 is stored."""
+    """A bearer token for /api/v1; only its SHA-256 is stored.
+
+    `scope` "read" allows only reading (GET); "full" whatever the
+    manager's role allows.  Past `expires_at` (when set) the token is
+    refused.  `last_used_at` is kept to the minute."""
 
     manager = peewee.ForeignKeyField(Manager, backref="tokens", on_delete="CASCADE")
     name = peewee.CharField(max_length=128, default="")
@@ -90,6 +97,8 @@ class ApiToken(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow)
     last_used_at = peewee.DateTimeField(null=True)
     revoked_at = peewee.DateTimeField(null=True)
+    expires_at = peewee.DateTimeField(null=True)
+    scope = peewee.CharField(max_length=8, default="full", constraints=[peewee.SQL("DEFAULT 'full'")])
 
 
 class AuditLog(BaseModel):

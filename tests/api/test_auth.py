@@ -296,7 +296,10 @@ def test_numbers_beyond_range_in_the_body_are_422_and_write_nothing(api):
     assert table_counts() == before
 
 
-def test_json_body_is_read_whatever_the_content_type(api):
-    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
-    response = api.post("/tariffs", data='{"name": "Curl"}', headers=form_type)
-    assert response.status_code == 201 and response.json["name"] == "Curl"
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+def test_a_body_not_declared_json_is_415_and_writes_nothing(api, content_type):
+    before = table_counts()
+    response = api.post("/tariffs", data='{"name": "Curl"}', headers={"Content-Type": content_type})
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.json["error"]
+    assert table_counts() == before

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from lanbill.actor import Actor
 from lanbill.billing import ledger, payments
 from lanbill.db import database
 from lanbill.errors import Conflict, ValidationError
@@ -145,3 +146,53 @@ def test_concurrent_payments_lose_nothing(app):
     assert balance(agreement) == total
     assert Payment.select().count() == per_thread * threads_count
     assert ledger.check_invariant() == []
+
+
+def test_an_external_id_is_unique_per_gateway_and_client(app):
+    """Two clients of one gateway may use the same id; one client's repeat
+    is answered with its first payment and books nothing."""
+    agreement = make_agreement()
+    first, created = payments.post_payment(agreement, "10", "A", actor=ACTOR, external_id="tx-1", gateway="api",
+                                           external_client="manager:1")
+    other, other_created = payments.post_payment(agreement, "20", "B", actor=ACTOR, external_id="tx-1",
+                                                 gateway="api", external_client="manager:2")
+    again, again_created = payments.post_payment(agreement, "10", "A", actor=ACTOR, external_id="tx-1",
+                                                 gateway="api", external_client="manager:1")
+    assert created and other_created and not again_created
+    assert other.id != first.id and again.id == first.id
+    assert balance(agreement) == Decimal("30.00")
+    with pytest.raises(Conflict) as info:
+        payments.post_payment(agreement, "99", "A", actor=ACTOR, external_id="tx-1", gateway="api",
+                              external_client="manager:2")
+    assert str(first.id) not in str(info.value) and "manager:1" not in str(info.value)
+    assert Payment.select().count() == 2
+
+
+def test_migration_0062_moves_the_external_id_index_to_gateway_and_client(app):
+    """An existing database (external ids unique per gateway, tokens without
+    expiry or scope) is upgraded on SQLite and PostgreSQL alike; API
+    payments booked before belong to the manager who booked them."""
+    from lanbill.migrations import applied, upgrade_database
+
+    agreement = make_agreement()
+    payments.post_payment(agreement, "10", "A", actor=Actor("api:admin", manager_id=1), external_id="old-1",
+                          gateway="api", external_client="manager:1")
+    database.execute_sql('DROP INDEX "payment_gateway_external_client_external_id"')
+    database.execute_sql('ALTER TABLE "payment" DROP COLUMN "external_client"')
+    database.execute_sql('ALTER TABLE "api_token" DROP COLUMN "expires_at"')
+    database.execute_sql('ALTER TABLE "api_token" DROP COLUMN "scope"')
+    database.execute_sql('CREATE UNIQUE INDEX "payment_gateway_external_id" ON "payment" ("gateway", "external_id")')
+    database.execute_sql("DELETE FROM schema_migration WHERE name = '0062_api_clients'")
+
+    assert upgrade_database() == ["0062_api_clients"]
+    assert "0062_api_clients" in applied()
+    indexes = {index.name: index for index in database.get_indexes("payment")}
+    assert "payment_gateway_external_id" not in indexes
+    assert indexes["payment_gateway_external_client_external_id"].unique
+    assert Payment.get(Payment.external_id == "old-1").external_client == "manager:1"
+    assert {"expires_at", "scope"} <= {c.name for c in database.get_columns("api_token")}
+    # The old id from another client now books its own payment.
+    _, created = payments.post_payment(agreement, "10", "A", actor=ACTOR, external_id="old-1", gateway="api",
+                                       external_client="manager:2")
+    assert created
+    assert upgrade_database() == []
