@@ -15,7 +15,18 @@ from __future__ import annotations
 
 from peewee import JOIN
 
-from lanbill.models import Account, Agreement, AuditLog, Payment, RoleGroup, Subscriber, SubscriberGroup
+from lanbill.actor import actor_of
+from lanbill.models import (
+    Account,
+    Agreement,
+    AuditLog,
+    Group,
+    Manager,
+    Payment,
+    RoleGroup,
+    Subscriber,
+    SubscriberGroup,
+)
 from lanbill.models.radius import RadiusSession
 from lanbill.models.subscribers import PERSONAL_FIELDS
 
@@ -35,6 +46,27 @@ def visible_subscriber_ids(manager):
     return SubscriberGroup.select(SubscriberGroup.subscriber).where(SubscriberGroup.group.in_(groups))
 
 
+def visible_group_ids(manager):
+    """A subquery of the subscriber groups the manager's role covers, or
+    None for roles that see every group.  A group outside them is not
+    shown, edited or deleted by the manager, nor given to a role."""
+    role = manager.role
+    if role.all_groups:
+        return None
+    return RoleGroup.select(RoleGroup.group).where(RoleGroup.role == role.id)
+
+
+def scope_groups(query, manager):
+    """Restrict a query over Group to the groups the manager's role covers."""
+    ids = visible_group_ids(manager)
+    return query if ids is None else query.where(Group.id.in_(ids))
+
+
+def can_see_group(manager, group_id) -> bool:
+    ids = visible_group_ids(manager)
+    return ids is None or ids.where(RoleGroup.group == group_id).exists()
+
+
 def scope(query, manager, subscriber_field=Subscriber.id):
     """Restrict any query to the subscribers the manager may see."""
     ids = visible_subscriber_ids(manager)
@@ -46,6 +78,16 @@ def can_see_subscriber(manager, subscriber_id) -> bool:
     if ids is None:
         return True
     return ids.where(SubscriberGroup.subscriber == subscriber_id).exists()
+
+
+def acting_manager(actor):
+    """The manager behind `actor` (an Actor, a Manager, a label), or None
+    for the system, jobs and subscribers: a domain function that serves a
+    manager scopes what it touches by this manager's groups."""
+    if isinstance(actor, Manager):
+        return actor
+    manager_id = actor_of(actor).manager_id
+    return None if manager_id is None else Manager.get_or_none(Manager.id == manager_id)
 
 
 def visible_account_ids(manager):
