@@ -1,11 +1,15 @@
 """The audit log screen: who did what to which object and when, with the
-values before and after; filters by manager, action, object and dates."""
+values before and after; filters by manager, action, object and dates.
+The screen and its CSV show only rows about subscribers the manager's
+groups cover (staff/access.py), and personal data only to roles allowed to
+see it; the log itself never holds passport values (staff/audit.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -15,6 +19,8 @@ from lanbill.admin.settings_forms import AuditFilterForm
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.clock import midnight_utc, to_local
 from lanbill.models import AuditLog, Manager
+from lanbill.staff import access
+from lanbill.staff.audit import CHANGED
 
 # Where an audited object is shown: object_type → (endpoint, URL argument).
 OBJECT_LINKS = {
@@ -50,11 +56,19 @@ def object_url(row) -> str | None:
 
 
 def changes(row) -> list[tuple[str, object, object]]:
-    """(key, before, after) for every key either side mentions."""
+    """(key, before, after) for every key either side mentions; a personal
+    field shows only that it changed, and only that to a role allowed to
+    see personal data."""
     before = row.before if isinstance(row.before, dict) else ({} if row.before is None else {"": row.before})
     after = row.after if isinstance(row.after, dict) else ({} if row.after is None else {"": row.after})
+    before = access.hide_personal(before, current_user, CHANGED)
+    after = access.hide_personal(after, current_user, CHANGED)
     keys = list(dict.fromkeys([*before.keys(), *after.keys()]))
-    return [(k, before.get(k), after.get(k)) for k in keys]
+    return [(k, _shown(before.get(k)), _shown(after.get(k))) for k in keys]
+
+
+def _shown(value):
+    return _("changed") if value == CHANGED else value
 
 
 def changes_text(row) -> str:
@@ -79,7 +93,7 @@ def _columns():
 
 
 def filtered_query(form):
-    query = AuditLog.select()
+    query = access.scope_audit(AuditLog.select(), current_user)
     if form.manager.data:
         if form.manager.data.isdigit():
             query = query.where(AuditLog.manager_id == int(form.manager.data))

@@ -21,7 +21,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, Input, ListWidget
 
 from lanbill.models.subscribers import INDIVIDUAL_FIELDS, LEGAL_FIELDS, PERSONAL_FIELDS
 
@@ -39,6 +39,23 @@ ADDRESS_KINDS = ("main", "postal", "delivery")
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class PlacedHiddenInput(Input):
+    """A hidden input that is not a HiddenInput: the form's hidden-fields
+    helper (`hidden_tag`, the `forms.hidden` macro) leaves it out, and the
+    page places it itself beside the widget that fills it."""
+
+    input_type = "hidden"
+    validation_attrs = ["required"]
+
+
+class PlacedHiddenField(StringField):
+    """A hidden value the page renders where its widget lives (the address
+    picker's chosen building).  Rendered by the helper as well it would be
+    posted twice, the helper's empty copy first — and that one is saved."""
+
+    widget = PlacedHiddenInput()
 
 
 class SubscriberForm(FlaskForm):
@@ -80,13 +97,13 @@ class SubscriberForm(FlaskForm):
     corr_account = StringField(_l("Correspondent account"), validators=[Length(max=20)])
     settlement_account = StringField(_l("Settlement account"), validators=[Length(max=20)])
     # addresses: a directory building + flat, or free text
-    main_building = HiddenField()
+    main_building = PlacedHiddenField()
     main_flat = StringField(_l("Flat / office"), validators=[Length(max=32)])
     main_text = StringField(_l("Address as text"))
-    postal_building = HiddenField()
+    postal_building = PlacedHiddenField()
     postal_flat = StringField(_l("Flat / office"), validators=[Length(max=32)])
     postal_text = StringField(_l("Address as text"))
-    delivery_building = HiddenField()
+    delivery_building = PlacedHiddenField()
     delivery_flat = StringField(_l("Flat / office"), validators=[Length(max=32)])
     delivery_text = StringField(_l("Address as text"))
     groups = MultiCheckboxField(_l("Groups"), coerce=int, choices=[])

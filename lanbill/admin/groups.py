@@ -1,5 +1,6 @@
 """Subscriber groups and their promised-payment settings (seed 002 «Группы
-пользователей», «Обещанный платеж»).  The system group cannot be deleted."""
+пользователей», «Обещанный платеж»).  The system group cannot be deleted.
+A manager sees and edits only the groups its role covers."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from lanbill.customers import groups as subscriber_groups
 from lanbill.errors import BillingError
 from lanbill.models import Group, SubscriberGroup
 from lanbill.money import money_str
+from lanbill.staff import access
 
 FIELDS = ("name", "description", "promise_allowed", "promise_max_amount", "promise_days", "promise_interval_days")
 
@@ -39,10 +41,11 @@ def _columns():
 @requires("settings.edit")
 def groups():
     table = Table.from_request("groups", _columns(), default_sort="name", tie_breaker=Group.id, manager=current_user)
-    query = (
+    query = access.scope_groups(
         Group.select(Group, fn.COUNT(SubscriberGroup.id).alias("member_count"))
         .join(SubscriberGroup, JOIN.LEFT_OUTER)
-        .group_by(Group)
+        .group_by(Group),
+        current_user,
     )
     page = table.page(query)
     return render_template("admin/groups/list.html", t=table, page=page)
@@ -75,6 +78,14 @@ def _save(group):
     return render_template("admin/groups/form.html", form=form, group=group, members=members), status
 
 
+def _visible_group(group_id) -> Group:
+    """The group, or 404 when missing or outside the manager's role."""
+    group = Group.get_or_none(Group.id == group_id)
+    if group is None or not access.can_see_group(current_user, group.id):
+        abort(404)
+    return group
+
+
 @bp.route("/groups/new", methods=["GET", "POST"])
 @requires("settings.edit")
 def group_new():
@@ -84,13 +95,13 @@ def group_new():
 @bp.route("/groups/<int:group_id>", methods=["GET", "POST"])
 @requires("settings.edit")
 def group_edit(group_id):
-    return _save(Group.get_or_none(Group.id == group_id) or abort(404))
+    return _save(_visible_group(group_id))
 
 
 @bp.route("/groups/<int:group_id>/delete", methods=["POST"])
 @requires("settings.edit")
 def group_delete(group_id):
-    group = Group.get_or_none(Group.id == group_id) or abort(404)
+    group = _visible_group(group_id)
     try:
         subscriber_groups.delete_group(group.id, actor=current_actor())
     except BillingError as exc:

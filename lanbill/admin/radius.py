@@ -7,9 +7,11 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from lanbill.admin import bp
 from lanbill.admin.common import current_actor, ensure_visible, requires
+from lanbill.admin.tables import parse_page
 from lanbill.clock import now_utc
 from lanbill.config import radius_coa_settings
 from lanbill.errors import NotFound, ValidationError
@@ -24,8 +26,8 @@ PAGE = 100
 @requires("subscribers.view")
 def online_sessions():
     search = (request.args.get("q") or "").strip()
-    page = max(1, request.args.get("page", 1, type=int))
-    sessions, total = radius_sessions.online_sessions(search, page=page, per_page=PAGE)
+    page = parse_page(request.args.get("page"))
+    sessions, total = radius_sessions.online_sessions(search, page=page, per_page=PAGE, manager=current_user)
     return render_template("admin/radius/sessions.html", sessions=sessions, total=total, page=page,
                            pages=(total + PAGE - 1) // PAGE, search=search,
                            nas_names=radius_sessions.nas_names(), now=now_utc())
@@ -35,7 +37,7 @@ def online_sessions():
 @requires("subscribers.edit")
 def radius_session_disconnect(session_id):
     try:
-        coa_request = radius_sessions.disconnect_session(session_id, actor=current_actor())
+        coa_request = radius_sessions.disconnect_session(session_id, actor=current_actor(), manager=current_user)
     except NotFound:
         abort(404)
     except ValidationError as exc:
@@ -95,8 +97,9 @@ def radius_status():
         status = statuses.get(agent.id) or {"workers": 0, "rate": 0, "counters": {}, "drops": [], "rejects": [],
                                             "last_packet_at": None, "coa_queue": 0}
         agents.append(dict(status, agent=agent, online=radius_sessions.open_session_count(agent.id)))
-    return render_template("admin/radius/status.html", agents=agents, queue=radius_sessions.coa_queue(),
-                           failed=radius_sessions.coa_refused_or_failed())
+    return render_template("admin/radius/status.html", agents=agents,
+                           queue=radius_sessions.coa_queue(manager=current_user),
+                           failed=radius_sessions.coa_refused_or_failed(manager=current_user))
 
 
 @bp.route("/radius/accounts/<int:account_id>/coa")

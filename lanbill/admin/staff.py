@@ -21,6 +21,7 @@ from lanbill.admin.tables import Column, Table
 from lanbill.errors import BillingError
 from lanbill.models import Group, Manager, Role, RoleGroup
 from lanbill.models.staff import PERMISSIONS
+from lanbill.staff import access
 from lanbill.staff import managers as staff_managers
 from lanbill.staff import roles as staff_roles
 
@@ -165,8 +166,9 @@ def _role_form(role):
                    "version": role.version}
     form = RoleForm(data=initial)
     form.permissions.choices = [(p, PERMISSION_LABELS[p]) for p in PERMISSIONS]
-    form.group_ids.choices = [(g.id, _(g.name) if g.is_system else g.name)
-                              for g in Group.select().order_by(Group.is_system.desc(), Group.name)]
+    # Only the groups the manager's own role sees can be given (no self-escalation).
+    offered = access.scope_groups(Group.select().order_by(Group.is_system.desc(), Group.name), current_user)
+    form.group_ids.choices = [(g.id, _(g.name) if g.is_system else g.name) for g in offered]
     return form
 
 

@@ -36,14 +36,13 @@ from lanbill.models import (
     Currency,
     Group,
     Operator,
-    RoleGroup,
     SavedSearch,
     Subscriber,
     SubscriberGroup,
     Tariff,
 )
 from lanbill.models.accounts import STATES
-from lanbill.staff import audit, preferences
+from lanbill.staff import access, audit, preferences
 from lanbill.staff.access import scope
 
 KIND_LABELS = {"individual": _l("Individual"), "legal": _l("Legal entity")}
@@ -62,11 +61,7 @@ STATE_FILTER_LABELS = {
 
 def visible_groups():
     """The groups the manager may see (all for an all-groups role)."""
-    query = Group.select().order_by(Group.is_system.desc(), Group.name)
-    if not current_user.role.all_groups:
-        links = RoleGroup.select(RoleGroup.group).where(RoleGroup.role == current_user.role_id)
-        query = query.where(Group.id.in_(links))
-    return list(query)
+    return list(access.scope_groups(Group.select().order_by(Group.is_system.desc(), Group.name), current_user))
 
 
 def agreements_by_subscriber(subscriber_ids) -> dict[int, list]:

@@ -6,19 +6,80 @@ direction and page from the query string; `Table.page(query)` orders and
 slices the query (one query for the page, no COUNT over the whole table:
 the page asks for one row more to know whether a next page exists);
 `Table.csv(query, filename)` streams every row of the same query.
+
+Every CSV download of the admin screens goes through `csv_response`: its
+cells are neutralised against spreadsheet formulas (`csv_cell`) and its
+file name is sent the RFC 6266 way (`attachment_header`), whatever
+characters an agreement number or a login holds.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from flask import Response, request, stream_with_context, url_for
 
 PER_PAGE_CHOICES = (25, 50, 100, 200)
 DEFAULT_PER_PAGE = 50
+# The last page a table may ask for: far beyond any real list, yet small
+# enough that page × per_page stays a plain integer for every database
+# (a 20-digit page number would overflow PostgreSQL's bigint OFFSET).
+MAX_PAGE = 1_000_000
+
+# A cell starting with one of these is read as a formula by spreadsheet
+# programs (CSV injection): such a cell is sent with a leading apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A plain number (an amount "-650,50", a count) is data, not a formula: it
+# stays as it is so that the spreadsheet still adds it up.
+PLAIN_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+
+
+def csv_cell(value) -> str:
+    """One CSV cell as text, neutralised so that a spreadsheet shows it as
+    written and never runs it as a formula (a subscriber named
+    `=HYPERLINK(...)`, a comment starting with `+`)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def attachment_header(filename: str) -> str:
+    """A Content-Disposition value for a download named `filename` (RFC
+    6266): an ASCII fallback in `filename=` and the exact name, UTF-8 and
+    percent-encoded, in `filename*=`.  Quotes, backslashes, control
+    characters and path separators never reach the header as they are."""
+    cleaned = re.sub(r'[\x00-\x1f\x7f"\\/]', "_", filename or "") or "download"
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", cleaned) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
+
+
+def csv_response(rows: Iterable[Iterable], filename: str) -> Response:
+    """A CSV download: `rows` (the header first) written `;`-separated with
+    a BOM, so that spreadsheet programs in Russian locales open it as is;
+    every cell neutralised, the file name sent safely.  `rows` may be a
+    generator: the answer is streamed as it is produced."""
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        buffer.write("\ufeff")
+        for row in rows:
+            writer.writerow([csv_cell(value) for value in row])
+            if buffer.tell() > 65536:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    response = Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = attachment_header(filename)
+    return response
 
 
 @dataclass
@@ -91,10 +152,7 @@ class Table:
             sort = sort.lstrip("-")
         if sort not in keys:
             sort, desc = default_sort, descending
-        try:
-            page = max(1, int(args.get("page", 1)))
-        except ValueError:
-            page = 1
+        page = parse_page(args.get("page"))
         try:
             per_page = int(args.get("per_page", DEFAULT_PER_PAGE))
         except ValueError:
@@ -179,29 +237,30 @@ class Table:
         cols = [c for c in (columns or self.visible_columns) if c.csv]
         ordered = self.order(query)
 
-        def generate():
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, delimiter=";")
-            buffer.write("\ufeff")
-            writer.writerow([str(c.label) for c in cols])
+        def rows():
+            yield [str(c.label) for c in cols]
             offset = 0
             while True:
-                rows = list(ordered.limit(chunk).offset(offset))
-                if not rows:
+                batch = list(ordered.limit(chunk).offset(offset))
+                if not batch:
                     break
                 if prepare is not None:
-                    prepare(rows)
-                for row in rows:
-                    writer.writerow([c.text(row) for c in cols])
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+                    prepare(batch)
+                for row in batch:
+                    yield [c.text(row) for c in cols]
                 offset += chunk
-            yield buffer.getvalue()
 
-        response = Response(stream_with_context(generate()), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_response(rows(), filename)
+
+
+def parse_page(value) -> int:
+    """A page number from the query string: 1 when missing or not a number,
+    at most MAX_PAGE (a huge number shows an empty page, never an error)."""
+    try:
+        page = int(str(value if value is not None else 1).strip())
+    except ValueError:
+        return 1
+    return min(max(1, page), MAX_PAGE)
 
 
 def wants_csv() -> bool:

@@ -4,15 +4,14 @@ NetFlow collector's status per exporter."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 
 from flask import Response, render_template, request
 from flask_babel import gettext as _
 
 from lanbill.admin import bp
 from lanbill.admin.common import requires, translate_error, visible_account
+from lanbill.admin.tables import csv_response
 from lanbill.errors import BillingError
 from lanbill.models import Agent
 from lanbill.models.traffic import NetflowStatus
@@ -76,17 +75,11 @@ def account_traffic(account_id):
 
 
 def _csv(account, rows, group, first, last) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([_("Period"), _("Category"), _("Remote address"), _("Port"), _("Incoming, bytes"),
-                     _("Outgoing, bytes"), _("Total, bytes"), _("Cost")])
-    for r in rows:
-        writer.writerow([r.period, r.category or "", r.remote or "", r.port if r.port is not None else "",
-                         r.bytes_in, r.bytes_out, r.total, f"{r.cost:.2f}".replace(".", ",")])
-    name = f"traffic-{account.login}-{first}-{last}-{group}.csv"
-    # A BOM so that Excel opens the Russian text as UTF-8 (seed 002: csv for Excel).
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    header = [_("Period"), _("Category"), _("Remote address"), _("Port"), _("Incoming, bytes"),
+              _("Outgoing, bytes"), _("Total, bytes"), _("Cost")]
+    body = ([r.period, r.category or "", r.remote or "", r.port if r.port is not None else "",
+             r.bytes_in, r.bytes_out, r.total, f"{r.cost:.2f}".replace(".", ",")] for r in rows)
+    return csv_response([header, *body], f"traffic-{account.login}-{first}-{last}-{group}.csv")
 
 
 @bp.route("/netflow")

@@ -5,7 +5,9 @@ priority: balance > admin > traffic > user, then off, else active — the
 order is defined once, in models.accounts (BLOCK_KINDS, state_from_flags).
 Every transition is one `AccountStateChange` row (who, when, why); those
 rows, in id order, are also what the agents read to push a change to the
-NAS (CoA/Disconnect), so nothing else needs publishing.
+NAS (CoA/Disconnect), so nothing else needs publishing.  A transition a
+person makes (staff on a screen or through the API, a subscriber in the
+cabinet) is also an audit row: who, from which address, and the reason.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, ValidationError
 from lanbill.models import Account, AccountStateChange, Agreement
 from lanbill.models.accounts import FLAG_FIELDS, state_from_flags
+from lanbill.staff import audit
 
 # The instant a billing run bills for (00:00 local of the day it charges).
 # A block or lift caused by the run's own charges is recorded at that
@@ -129,7 +132,18 @@ def set_flag(account: Account, flag: str, value: bool, *, actor=None, reason: st
             reason=reason,
             actor=who.label,
         )
+        if is_person(who):
+            audit.record(who, "account.block" if value else "account.unblock", "account", account.id,
+                         before={"state": before},
+                         after={"state": account.state, "block": flag, "reason": reason})
     return True
+
+
+def is_person(who) -> bool:
+    """Whether the actor is a person (staff, an API token's manager, a
+    subscriber), not the billing run or another job: a person's changes go
+    to the audit log as well as to the account's history."""
+    return who.is_staff or who.manager_id is not None or who.label.startswith("subscriber:")
 
 
 def block_by_staff(account: Account, *, actor, reason: str) -> bool:

@@ -27,7 +27,7 @@ from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Account, AccountService, Agreement, Currency, LedgerEntry, Service
 from lanbill.models.tariffs import SCHEMES
 from lanbill.money import MoneyError, parse_money
-from lanbill.staff import audit
+from lanbill.staff import access, audit
 
 SERVICE_KINDS = ("periodic", "one_off")
 
@@ -322,6 +322,9 @@ def import_one_offs(text: str, mapping: dict, *, actor, dry_run: bool = True, de
     one-off service; or pass `service` for every row), `date` (YYYY-MM-DD
     or DD.MM.YYYY, not in the future), optional `quantity`, `amount`
     (overrides price × quantity) and `comment`.
+    A manager (the actor) may charge only accounts its groups cover
+    (staff/access.py): any other is reported exactly like an account that
+    does not exist, so neither the import nor its dry run reveals it.
     Every row is checked first; a dry run only reports.  A real run with
     any bad row imports nothing, and the good file is booked in one
     transaction (DESIGN §9: nothing half-saved)."""
@@ -350,12 +353,14 @@ def import_one_offs(text: str, mapping: dict, *, actor, dry_run: bool = True, de
     if missing:
         report.errors.append((1, RowMessage(N_("No column %(names)s in the file"), names=", ".join(missing))))
         return report
+    manager = access.acting_manager(actor)
     current = Service.select().where((Service.kind == "one_off") & (Service.archived == False))  # noqa: E712
     services_by_name = {s.name.lower(): s for s in current}
     for line, row in enumerate(reader, start=2):
         report.rows += 1
         try:
-            report.checked.append(ImportRow(line, *_check_row(row, mapping, fixed_service, services_by_name)))
+            report.checked.append(ImportRow(line, *_check_row(row, mapping, fixed_service, services_by_name,
+                                                              manager)))
         except RowError as exc:
             report.errors.append((line, exc.message))
     report.good = len(report.checked)
@@ -369,18 +374,25 @@ def import_one_offs(text: str, mapping: dict, *, actor, dry_run: bool = True, de
     return report
 
 
-def _find_account(value) -> Account:
+def _find_account(value, manager=None) -> Account:
+    """The row's account among the live accounts `manager` may see (all of
+    them without a manager)."""
     live = Account.deleted == False  # noqa: E712
+
+    def accounts():
+        query = Account.select()
+        return query if manager is None else access.scope(query, manager, Account.subscriber)
+
     if value("account_id"):
         if not value("account_id").isdigit():
             raise RowError(N_("account_id %(value)r is not a number"), value=value("account_id"))
-        account = Account.get_or_none((Account.id == int(value("account_id"))) & live)
+        account = accounts().where((Account.id == int(value("account_id"))) & live).first()
         if account is None:
             raise RowError(N_("no account %(value)s"), value=value("account_id"))
         return account
     if value("login"):
         login = value("login")
-        found = list(Account.select().where((Account.login == login) & live).limit(2))
+        found = list(accounts().where((Account.login == login) & live).limit(2))
         if not found:
             raise RowError(N_("no account with login %(login)r"), login=login)
         if len(found) > 1:
@@ -388,13 +400,16 @@ def _find_account(value) -> Account:
         return found[0]
     if value("agreement"):
         number = value("agreement")
-        agreements = list(Agreement.select().where(Agreement.number == number).limit(2))
+        agreement_query = Agreement.select().where(Agreement.number == number)
+        if manager is not None:
+            agreement_query = access.scope(agreement_query, manager, Agreement.subscriber)
+        agreements = list(agreement_query.limit(2))
         if not agreements:
             raise RowError(N_("no agreement %(number)r"), number=number)
         if len(agreements) > 1:
             raise RowError(N_("agreement number %(number)r is used by several operators; use the login"),
                            number=number)
-        found = list(Account.select().where((Account.agreement == agreements[0].id) & live).limit(2))
+        found = list(accounts().where((Account.agreement == agreements[0].id) & live).limit(2))
         if not found:
             raise RowError(N_("agreement %(number)r has no accounts"), number=number)
         if len(found) > 1:
@@ -403,12 +418,12 @@ def _find_account(value) -> Account:
     raise RowError(N_("the row names no account (login, account_id or agreement are empty)"))
 
 
-def _check_row(row: dict, mapping: dict, fixed_service, services_by_name):
+def _check_row(row: dict, mapping: dict, fixed_service, services_by_name, manager=None):
     def value(name):
         column = mapping.get(name)
         return (row.get(column) or "").strip() if column else ""
 
-    account = _find_account(value)
+    account = _find_account(value, manager)
     service = fixed_service
     if service is None:
         name = value("service")

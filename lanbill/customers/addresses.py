@@ -200,8 +200,12 @@ def building_info(building_id) -> dict:
 
 
 def _line(index, region, city, street, number, flat) -> str:
+    """The address on one line; a flat given as a number reads «кв. 12», an
+    office or anything else typed in words («офис 3») as typed."""
     line = ", ".join(p for p in (index, region, city, street, number) if p)
-    return f"{line}, кв. {flat}" if flat else line
+    if not flat:
+        return line
+    return f"{line}, кв. {flat}" if flat[:1].isdigit() else f"{line}, {flat}"
 
 
 def save_address(current: Address | None, *, building_id=None, flat: str = "", text: str = "",

@@ -10,19 +10,25 @@ from collections.abc import Iterable
 from peewee import fn
 
 from lanbill.clock import now_utc
+from lanbill.errors import N_, NotFound
 from lanbill.models import Account, Nas
 from lanbill.models.radius import CoaRequest, RadiusAgentStatus, RadiusSession
 from lanbill.network import coa
 from lanbill.records import get_record
+from lanbill.staff import access
 
 # A worker row older than this no longer counts towards the live rate.
 FRESH = dt.timedelta(minutes=2)
 
 
-def online_sessions(search: str = "", *, page: int = 1, per_page: int = 100) -> tuple[list[RadiusSession], int]:
+def online_sessions(search: str = "", *, page: int = 1, per_page: int = 100,
+                    manager=None) -> tuple[list[RadiusSession], int]:
     """One page of open sessions, newest first, whose login or address
-    contains `search`; and how many there are in all."""
+    contains `search`; and how many there are in all.  With `manager`, only
+    the sessions of accounts the manager's groups cover (staff/access.py)."""
     query = RadiusSession.select().where(RadiusSession.stopped_at.is_null())
+    if manager is not None:
+        query = access.scope_sessions(query, manager)
     if search:
         query = query.where(RadiusSession.login.contains(search) | RadiusSession.framed_ip.contains(search))
     total = query.count()
@@ -39,11 +45,15 @@ def open_session_count(agent_id: int) -> int:
                                         & RadiusSession.stopped_at.is_null()).count()
 
 
-def disconnect_session(session_id, *, actor):
+def disconnect_session(session_id, *, actor, manager=None):
     """Staff's "disconnect": queue a Disconnect-Request for an open session
-    (coa.request_disconnect).  NotFound for no such session; a session
-    that has already ended is refused."""
-    return coa.request_disconnect(get_record(RadiusSession, session_id), actor=actor)
+    (coa.request_disconnect).  NotFound for no such session, and for a
+    session of an account outside `manager`'s groups (told apart from
+    nothing); a session that has already ended is refused."""
+    session = get_record(RadiusSession, session_id)
+    if manager is not None and not access.can_see_session(manager, session):
+        raise NotFound(N_("Not found."))
+    return coa.request_disconnect(session, actor=actor)
 
 
 def _blank_status() -> dict:
@@ -89,12 +99,23 @@ def agent_status(agent_ids: Iterable[int]) -> dict[int, dict]:
     return out
 
 
-def coa_queue(limit: int = 100) -> list[CoaRequest]:
-    """Pending CoA/Disconnect requests, oldest first."""
-    return list(CoaRequest.select().where(CoaRequest.status == "pending").order_by(CoaRequest.id).limit(limit))
+def _scoped_requests(query, manager):
+    """CoA requests about accounts `manager` may see (all without one)."""
+    if manager is None:
+        return query
+    ids = access.visible_account_ids(manager)
+    return query if ids is None else query.where(CoaRequest.account_id.in_(ids))
 
 
-def coa_refused_or_failed(limit: int = 50) -> list[CoaRequest]:
-    """Requests the NAS refused (NAK) or never answered, newest first."""
-    return list(CoaRequest.select().where(CoaRequest.status.in_(["failed", "nak"]))
-                .order_by(CoaRequest.id.desc()).limit(limit))
+def coa_queue(limit: int = 100, *, manager=None) -> list[CoaRequest]:
+    """Pending CoA/Disconnect requests, oldest first (with `manager`, only
+    those about accounts its groups cover)."""
+    query = CoaRequest.select().where(CoaRequest.status == "pending")
+    return list(_scoped_requests(query, manager).order_by(CoaRequest.id).limit(limit))
+
+
+def coa_refused_or_failed(limit: int = 50, *, manager=None) -> list[CoaRequest]:
+    """Requests the NAS refused (NAK) or never answered, newest first (with
+    `manager`, only those about accounts its groups cover)."""
+    query = CoaRequest.select().where(CoaRequest.status.in_(["failed", "nak"]))
+    return list(_scoped_requests(query, manager).order_by(CoaRequest.id.desc()).limit(limit))

@@ -1,15 +1,24 @@
-"""The audit log: who did what to which object, with before/after values."""
+"""The audit log: who did what to which object, with before/after values.
+
+Personal data (passport, birth date: PERSONAL_FIELDS, DESIGN §9) never
+lands in it in clear: a change of such a field is recorded as
+`CHANGED` — that it changed, not from what to what."""
 
 from __future__ import annotations
 
 from lanbill.actor import actor_of
 from lanbill.db import insert_row
 from lanbill.models import AuditLog
+from lanbill.models.subscribers import PERSONAL_FIELDS
+
+# What an audit row holds in place of a personal field's values.
+CHANGED = "(changed)"
 
 
 def record(actor, action: str, obj_type: str, obj_id, before=None, after=None) -> AuditLog:
     """Write one audit row.  Call it inside the transaction of the change."""
     who = actor_of(actor)
+    before, after = redact_personal(_jsonable(before), _jsonable(after))
     return insert_row(
         AuditLog,
         manager_id=who.manager_id,
@@ -17,10 +26,30 @@ def record(actor, action: str, obj_type: str, obj_id, before=None, after=None) -
         action=action,
         object_type=obj_type,
         object_id=str(obj_id) if obj_id is not None else "",
-        before=_jsonable(before),
-        after=_jsonable(after),
+        before=before,
+        after=after,
         ip=who.ip,
     )
+
+
+def redact_personal(before, after):
+    """(before, after) with the personal fields' values taken out: the
+    field stays in `after` as CHANGED when it was set, cleared or changed,
+    and leaves `before`; a field empty on both sides is dropped.  Values
+    that are not dicts are returned as they are."""
+    old = dict(before) if isinstance(before, dict) else {}
+    new = dict(after) if isinstance(after, dict) else {}
+    touched = False
+    for key in PERSONAL_FIELDS:
+        if key not in old and key not in new:
+            continue
+        touched = True
+        previous, current = old.pop(key, None), new.pop(key, None)
+        if previous not in (None, "", CHANGED) or current not in (None, ""):
+            new[key] = CHANGED
+    if not touched:
+        return before, after
+    return (old if isinstance(before, dict) else before), (new if isinstance(after, dict) or new else after)
 
 
 def _jsonable(value):

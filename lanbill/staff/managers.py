@@ -144,6 +144,7 @@ def add_manager(data: dict, *, actor) -> Manager:
     """A new manager.  Without a password the first login asks for one
     (seed 004); with one it must follow the password rules."""
     fields = clean_manager(data, creating=True)
+    roles.ensure_may_give_role(actor, fields["role"])
     with transaction():
         manager = create_manager(fields["login"], role=fields["role"], actor=actor, name=fields["name"],
                                        password=fields["password"] or None, language=fields["language"])
@@ -160,6 +161,10 @@ def update_manager(manager_id, data: dict, *, actor, version=None) -> Manager:
     with transaction():
         current = get_record(Manager, manager_id)
         check_version(current, version)
+        roles.ensure_may_manage(actor, current)
+        roles.ensure_not_own_role_change(actor, current, role.id)
+        if role.id != current.role_id:
+            roles.ensure_may_give_role(actor, role)
         if fields["login"] != current.login and Manager.select().where(
             (Manager.login == fields["login"]) & (Manager.id != current.id)
         ).exists():
@@ -178,6 +183,7 @@ def reset_password(manager_id, password: str, *, actor) -> None:
     a login slow-down."""
     with transaction():
         manager = get_record(Manager, manager_id)
+        roles.ensure_may_manage(actor, manager)
         set_password(manager, password, actor=actor)
         Manager.update(failed_logins=0, locked_until=None, version=Manager.version + 1).where(
             Manager.id == manager.id

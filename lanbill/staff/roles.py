@@ -1,5 +1,11 @@
 """Roles: sets of permissions and the subscriber groups a role may see
-(RoleGroup); at least one active manager always keeps `settings.edit`."""
+(RoleGroup); at least one active manager always keeps `settings.edit`.
+
+No self-escalation: a manager with `settings.edit` gives a role only the
+permissions and groups its own role has (`all_groups` only if it has
+it), edits or deletes only roles within that reach, gives a manager only
+such a role, and never changes which role it has itself.  The system
+(the CLI, first run) is not limited."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from lanbill.errors import N_, Conflict
 from lanbill.models import Group, Manager, Role, RoleGroup
 from lanbill.models.staff import PERMISSIONS
 from lanbill.records import check_version, clean_text, get_record, raise_if_any
-from lanbill.staff import audit
+from lanbill.staff import access, audit
 
 
 def clean_role(data: dict) -> dict:
@@ -56,9 +62,67 @@ def ensure_an_administrator_remains() -> None:
         raise Conflict(N_("At least one active manager must keep the permission to edit settings."))
 
 
+def _beyond_reach(granter, permissions, all_groups: bool, group_ids) -> dict:
+    """The fields of a role that go beyond what `granter`'s own role has:
+    {field: reason}, empty when the role is within reach."""
+    own = granter.role
+    problems = {}
+    if set(permissions or []) - set(own.permissions or []):
+        problems["permissions"] = N_("You can only give permissions your own role has.")
+    if not own.all_groups:
+        mine = set(role_groups(own.id))
+        if all_groups or set(group_ids or []) - mine:
+            problems["group_ids"] = N_("You can only give the subscriber groups your own role sees.")
+    return problems
+
+
+def ensure_may_grant(actor, permissions, all_groups: bool, group_ids) -> None:
+    """Refuse a role with a permission or a group the acting manager's own
+    role lacks (no self-escalation)."""
+    granter = access.acting_manager(actor)
+    if granter is None:
+        return
+    problems = _beyond_reach(granter, permissions, all_groups, group_ids)
+    if problems:
+        raise Conflict(N_("You cannot give more rights than your own role has."), fields=problems)
+
+
+def ensure_may_give_role(actor, role: Role) -> None:
+    """Refuse giving a manager `role` when it has more than the acting
+    manager's own role: a manager cannot raise another (or a second login
+    of its own) above itself."""
+    granter = access.acting_manager(actor)
+    if granter is None:
+        return
+    if _beyond_reach(granter, role.permissions, role.all_groups, role_groups(role.id)):
+        raise Conflict(N_("You cannot give a role with more rights than your own."),
+                       fields={"role_id": N_("This role has more rights than yours.")})
+
+
+def ensure_may_manage(actor, manager: Manager) -> None:
+    """Refuse editing a manager (its details, role or password) whose role
+    has more than the acting manager's own: taking over a stronger login
+    would be an escalation too."""
+    granter = access.acting_manager(actor)
+    if granter is None or granter.id == manager.id:
+        return
+    role = manager.role
+    if _beyond_reach(granter, role.permissions, role.all_groups, role_groups(role.id)):
+        raise Conflict(N_("This manager has more rights than you; another administrator can change it."))
+
+
+def ensure_not_own_role_change(actor, manager: Manager, role_id) -> None:
+    """A manager never changes which role it has itself."""
+    granter = access.acting_manager(actor)
+    if granter is not None and granter.id == manager.id and int(role_id) != manager.role_id:
+        raise Conflict(N_("You cannot change your own role; another administrator can."),
+                       fields={"role_id": N_("Your own role cannot be changed by you.")})
+
+
 def create_role(data: dict, *, actor) -> Role:
     fields = clean_role(data)
     group_ids = fields.pop("group_ids")
+    ensure_may_grant(actor, fields["permissions"], fields["all_groups"], group_ids)
     with transaction():
         _role_name_free(fields["name"])
         role = Role.create(**fields)
@@ -72,9 +136,11 @@ def update_role(role_id, data: dict, *, actor, version=None) -> Role:
     """Permissions and the subscriber groups the role may see (RoleGroup)."""
     fields = clean_role(data)
     group_ids = fields.pop("group_ids")
+    ensure_may_grant(actor, fields["permissions"], fields["all_groups"], group_ids)
     with transaction():
         current = get_record(Role, role_id)
         check_version(current, version)
+        ensure_may_give_role(actor, current)  # a role above the editor's own is not the editor's to change
         _role_name_free(fields["name"], current.id)
         before = {k: getattr(current, k) for k in fields}
         before["groups"] = role_groups(current.id)
@@ -92,6 +158,7 @@ def update_role(role_id, data: dict, *, actor, version=None) -> Role:
 def delete_role(role_id, *, actor) -> None:
     with transaction():
         role = get_record(Role, role_id)
+        ensure_may_give_role(actor, role)
         if Manager.select().where(Manager.role == role.id).exists():
             raise Conflict(N_("The role is given to managers; give them another role first."))
         audit.record(actor, "role.delete", "role", role.id, before={"name": role.name})
