@@ -64,8 +64,10 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=settings["SESSION_MINUTES"])
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # The session cookie: never read by scripts, not sent with cross-site
+    # POSTs, Secure over HTTPS (SessionInterface below).
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = settings.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.session_interface = SessionInterface()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(catalogue_directories(ROOT / "translations"))
     app.config["LANBILL_VERSION"] = __version__

@@ -43,10 +43,12 @@ def local_path(target: str | None) -> str | None:
 
     The target is parsed and normalised first, then judged: anything
     holding a control character or a backslash is refused (browsers drop
-    tabs and newlines, so "/\t/evil.example" would become
-    "//evil.example"), and what remains must have neither scheme nor host
-    and a path starting with a single "/".  The fragment is dropped."""
-    if not target or any(ch in _UNSAFE_IN_TARGET for ch in target):
+    tabs and newlines, so "/", a tab, "/evil.example" would become
+    "//evil.example"); the target must start with a single "/" and, once
+    parsed, have neither scheme nor host.  The fragment is dropped."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(ch in _UNSAFE_IN_TARGET for ch in target):
         return None
     try:
         parts = urlsplit(target)
