@@ -39,7 +39,7 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES": 5,  # wrong passwords of one login from one address before it is slowed down
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,  # failed logins from one address, any logins, before it is slowed down
     "TRUSTED_PROXIES": 0,  # proxies (nginx) in front whose X-Forwarded-For/-Proto/-Host are believed
-    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,  # bytes: a larger request body is refused with 413
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # bytes (nginx: client_max_body_size 20m); larger: 413
     "WTF_CSRF_ENABLED": True,
     "TESTING": False,
 }
