@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, jsonify, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
+from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lanbill import clock
@@ -23,6 +26,31 @@ csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
 
+# What a page may load: only this site's own files — no inline script,
+# style or event handler (they live in static/), no framing by another
+# site, forms post only here.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, whose cookie is marked Secure whenever
+    the request came over HTTPS — directly or, with TRUSTED_PROXIES, as
+    nginx's X-Forwarded-Proto says — so the embedded default still works
+    over plain HTTP on 127.0.0.1 while a box behind TLS never sends its
+    session in clear.  SESSION_COOKIE_SECURE = True forces it always."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
 
 def create_app(config: dict | None = None) -> Flask:
     """The application factory (flaskr's pattern): settings, database,
@@ -36,8 +64,11 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=settings["SESSION_MINUTES"])
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # The session cookie: never read by scripts, not sent with cross-site
+    # POSTs, Secure over HTTPS (SessionInterface below).
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = settings.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.session_interface = SessionInterface()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(catalogue_directories(ROOT / "translations"))
     app.config["LANBILL_VERSION"] = __version__
     if app.config.get("TRUSTED_PROXIES"):
@@ -51,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
+    _register_security(app)
 
     from lanbill import cli, tasks  # lazy: see _register_blueprints
 
@@ -100,14 +132,21 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_manager(manager_id):
-        from lanbill.models import Manager, Role  # lazy: see _register_blueprints
+        """The session's manager, if still active and the session is of the
+        manager's current session version (a logout or a password change
+        elsewhere ends it)."""
+        from lanbill.auth import SESSION_VERSION_KEY  # lazy: see _register_blueprints
+        from lanbill.models import Manager, Role
 
-        return (
+        manager = (
             Manager.select(Manager, Role)
             .join(Role)
             .where((Manager.id == int(manager_id)) & (Manager.active == True))  # noqa: E712
             .first()
         )
+        if manager is None or session.get(SESSION_VERSION_KEY) != manager.session_version:
+            return None
+        return manager
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -137,6 +176,24 @@ def _register_template_helpers(app: Flask) -> None:
         if current_user and current_user.is_authenticated:
             return {"admin_menu": menu_for(current_user, app.view_functions)}
         return {"admin_menu": []}
+
+
+def _register_security(app: Flask) -> None:
+    """Headers every answer carries, and the answer to a request larger
+    than MAX_CONTENT_LENGTH."""
+
+    @app.after_request
+    def _security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc):
+        limit_mb = max(1, int(app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
+        if request.path.startswith("/api/"):
+            return jsonify({"error": _("The request is too large."), "fields": {}}), 413
+        return render_template("errors/request_too_large.html", limit_mb=limit_mb), 413
 
 
 def instance_folder(app: Flask) -> Path:

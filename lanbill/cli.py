@@ -1,5 +1,5 @@
-"""`flask --app app …` commands: init, db upgrade, check, token, agents,
-worker, demo, start (all-in-one).
+"""`flask --app app …` commands: init, db upgrade, check, token, manager
+password, agents, worker, demo, start (all-in-one).
 
 The all-in-one command is `start`, not `run`: Flask's own `run` (the
 development server) is looked up before an app's commands and would shadow it.
@@ -24,6 +24,7 @@ from lanbill.money import money_str
 
 db_cli = AppGroup("db", help="Database schema.")
 token_cli = AppGroup("token", help="API tokens.")
+manager_cli = AppGroup("manager", help="Managers (staff).")
 
 
 def register(app: Flask) -> None:
@@ -31,6 +32,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(check_command)
     app.cli.add_command(token_cli)
+    app.cli.add_command(manager_cli)
     app.cli.add_command(agents_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(run_all_command)
@@ -40,11 +42,32 @@ def register(app: Flask) -> None:
 
 @click.command("init")
 def init_command():
-    """Create the schema and the first operator, currency, group and admin."""
-    from lanbill.first_run import initialize
+    """Create the schema and the first operator, currency, group and admin;
+    print admin's one-time password when it is given."""
+    from lanbill.first_run import initialize, remember_first_password
 
-    created = initialize()
-    click.echo("initialised: " + (", ".join(created) if created else "nothing to do"))
+    result = initialize()
+    click.echo("initialised: " + (", ".join(result.created) if result.created else "nothing to do"))
+    if result.admin_password:
+        remember_first_password(current_app.instance_path, result.admin_password)
+        click.echo(f"Log in as admin with the one-time password {result.admin_password} "
+                   "(the first thing asked is a new one).")
+
+
+@manager_cli.command("password")
+@click.argument("login")
+def manager_password(login):
+    """Give a manager a new one-time password and print it (a forgotten
+    password, or a manager left without one); the manager's sessions end."""
+    from lanbill.actor import Actor
+    from lanbill.models import Manager
+    from lanbill.staff.managers import give_one_time_password
+
+    manager = Manager.get_or_none(Manager.login == login)
+    if manager is None:
+        raise click.ClickException(f"no manager {login!r}")
+    password = give_one_time_password(manager.id, actor=Actor("cli"))
+    click.echo(f"One-time password of {login}: {password} (the first thing asked is a new one).")
 
 
 @db_cli.command("upgrade")

@@ -36,7 +36,10 @@ DEFAULTS = {
     "RADIUS_COA_MAX_ATTEMPTS": 20,
     "RADIUS_COA_BACKOFF": 10,
     "RADIUS_COA_BACKOFF_MAX": 600,
-    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_MAX_FAILURES": 5,  # wrong passwords of one login from one address before it is slowed down
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,  # failed logins from one address, any logins, before it is slowed down
+    "TRUSTED_PROXIES": 0,  # proxies (nginx) in front whose X-Forwarded-For/-Proto/-Host are believed
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # bytes (nginx: client_max_body_size 20m); larger: 413
     "WTF_CSRF_ENABLED": True,
     "TESTING": False,
 }
@@ -55,6 +58,9 @@ _INT_KEYS = {
     "RADIUS_ACCT_PORT",
     "NETFLOW_PORT",
     "LOGIN_MAX_FAILURES",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "TRUSTED_PROXIES",
+    "MAX_CONTENT_LENGTH",
     "RADIUS_COA_MAX_ATTEMPTS",
     "RADIUS_COA_BACKOFF",
     "RADIUS_COA_BACKOFF_MAX",

@@ -22,6 +22,8 @@ import sys
 import time
 
 from lanbill.config import ROOT
+from lanbill.db import connection
+from lanbill.first_run import first_password_to_show
 
 RESTART_DELAY = 5.0
 STOP_GRACE = 20.0
@@ -116,7 +118,7 @@ class Supervisor:
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.say(
             f"\nLANBill is running: http://{shown}:{port}/admin/\n"
-            "Log in as admin, no password (you will be asked to set one).\n"
+            f"{login_hint(self.config['INSTANCE_PATH'])}\n"
             "Ctrl-C stops everything.\n"
         )
 
@@ -160,6 +162,17 @@ def _signal_group(child: subprocess.Popen, sig: int, quiet: bool = False) -> Non
                 child.send_signal(sig)
             except ProcessLookupError:
                 pass  # the child has already exited
+
+
+def login_hint(instance: str) -> str:
+    """The banner's line on how to log in: `admin`'s one-time password from
+    `flask init` while it is still unused."""
+    with connection():
+        password = first_password_to_show(instance)
+    if password:
+        return f"Log in as admin with the one-time password {password} (the first thing asked is a new one)."
+    return ("Log in with your manager's login and password "
+            "(`flask --app app manager password admin` gives admin a new one-time password).")
 
 
 def run_all(config) -> int:

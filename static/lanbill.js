@@ -1,8 +1,22 @@
 /* LANBill admin: the few things a plain form cannot do.  Everything works
-   without it; with it the class switch hides (and empties) the other
-   class's fields, and the address picker walks the directory. */
+   without it; with it buttons and forms marked data-confirm ask first, the
+   class switch hides (and empties) the other class's fields, and the
+   address picker walks the directory.  Loaded once by base.html: the
+   Content-Security-Policy allows no inline script or handler. */
 (function () {
   "use strict";
+  if (window.lanbillLoaded) { return; }
+  window.lanbillLoaded = true;
+
+  // "Delete …?" before a destructive button or form is sent.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-confirm], input[data-confirm]") : null;
+    if (button && !window.confirm(button.dataset.confirm)) { event.preventDefault(); }
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+  });
 
   // Class switch on a new subscriber (seed 002): the other class's fields
   // are not kept.

@@ -165,8 +165,7 @@ def render_chart(days: list[dt.date], payments: list[Decimal], charges: list[Dec
     bar = max(slot * 0.4, 1)
     parts = [
         f'<svg class="chart" id="money-chart" viewBox="0 0 {width} {height}" role="img" '
-        f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg" '
-        f'style="width:100%;height:auto;max-height:320px;background:#fff">',
+        f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">',
         '<title>{}</title>'.format(escape(_("Payments and charges per day"))),
     ]
     for fraction in (0, 0.5, 1):

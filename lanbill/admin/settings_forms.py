@@ -315,11 +315,14 @@ class ManagerForm(VersionedForm):
     role_id = SelectField(_l("Role"), coerce=int)
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     active = BooleanField(_l("Active"), default=True)
-    password = PasswordField(_l("Password (empty: asked at the first login)"))
+    password = PasswordField(_l("One-time password (empty: generated and shown once)"))
 
 
 class PasswordResetForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(message=REQUIRED)])
+    """A new one-time password for a manager: typed, or generated when left
+    empty; the manager replaces it at the next login."""
+
+    password = PasswordField(_l("New one-time password (empty: generated and shown once)"))
     confirm = PasswordField(_l("Repeat the password"),
                             validators=[EqualTo("password", message=_l("The passwords do not match."))])
 

@@ -3,7 +3,7 @@ roles as sets of permissions with the subscriber groups a role may see."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -72,11 +72,41 @@ def manager_new():
             apply_errors(form, exc)
             status = exc.status
         else:
-            flash(_("The manager is created."), "success")
+            if manager.one_time_password:
+                return _show_one_time_password(manager, manager.one_time_password)
+            flash(_("The manager is created; at the first login they will choose their own password."),
+                  "success")
             return redirect(url_for("admin.manager_edit", manager_id=manager.id))
     elif request.method == "POST":
         status = 422
     return render_template("admin/staff/manager.html", form=form, manager=None, password_form=None), status
+
+
+# A generated one-time password waits in the creator's own session for the
+# one page that shows it (after the redirect of POST-redirect-GET).
+ONE_TIME_PASSWORD_KEY = "one_time_password"
+
+
+def _show_one_time_password(manager, password):
+    session[ONE_TIME_PASSWORD_KEY] = {"manager_id": manager.id, "password": password}
+    return redirect(url_for("admin.manager_one_time_password", manager_id=manager.id))
+
+
+@bp.route("/staff/<int:manager_id>/one-time-password")
+@requires("settings.edit")
+def manager_one_time_password(manager_id):
+    """The one time a generated password is shown: to whoever created or
+    reset it; it leaves the session as it is shown, is never stored in
+    clear, never cached by the browser.  Reloaded, the page has nothing to
+    show and leads back to the manager."""
+    manager = Manager.get_or_none(Manager.id == manager_id) or abort(404)
+    kept = session.pop(ONE_TIME_PASSWORD_KEY, None)
+    if not kept or kept.get("manager_id") != manager.id:
+        return redirect(url_for("admin.manager_edit", manager_id=manager.id))
+    response = make_response(render_template("admin/staff/one_time_password.html", manager=manager,
+                                              password=kept["password"]))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/staff/<int:manager_id>", methods=["GET", "POST"])
@@ -119,10 +149,13 @@ def manager_password(manager_id):
     password_form = PasswordResetForm()
     if password_form.validate_on_submit():
         try:
-            staff_managers.reset_password(manager.id, password_form.password.data, actor=current_actor())
+            password = staff_managers.reset_password(manager.id, password_form.password.data or None,
+                                                     actor=current_actor())
         except BillingError as exc:
             apply_errors(password_form, exc)
         else:
+            if not password_form.password.data:
+                return _show_one_time_password(manager, password)
             flash(_("The new password is set; tell it to the manager."), "success")
             return redirect(url_for("admin.manager_edit", manager_id=manager.id))
     form = ManagerForm(formdata=None, data={"login": manager.login, "name": manager.name, "email": manager.email,

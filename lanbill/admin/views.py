@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from lanbill.admin import bp
 from lanbill.admin.dashboard import dashboard
+from lanbill.auth import local_path
 from lanbill.errors import BillingError
 from lanbill.staff import preferences
 
@@ -31,11 +32,9 @@ def home():
 
 
 def safe_next(default: str) -> str:
-    """A local URL from the form's `next`, or `default` (no open redirect)."""
-    target = request.form.get("next") or request.args.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """A local path from the form's `next`, or `default` (no open redirect;
+    the one check is lanbill.auth.local_path)."""
+    return local_path(request.form.get("next") or request.args.get("next")) or default
 
 
 @bp.route("/language", methods=["POST"])
@@ -47,7 +46,8 @@ def language():
         # A language the product does not offer: the page stays as it was.
         log.info("language of %s not changed: %s", current_user.login, exc.message)
     response = redirect(safe_next(url_for("admin.home")))
-    response.set_cookie("lang", current_user.language, max_age=3600 * 24 * 365, samesite="Lax")
+    response.set_cookie("lang", current_user.language, max_age=3600 * 24 * 365, samesite="Lax",
+                        secure=request.is_secure, httponly=True)
     return response
 
 

@@ -45,8 +45,25 @@ class RoleGroup(BaseModel):
 
 
 class Manager(BaseModel):
-    """A staff member.  An empty password_hash means "no password yet": the
-    first login asks for one before anything else (seed 004)."""
+    """A staff member (DESIGN §8: no account ever logs in with an empty
+    password).
+
+    An empty password_hash means "no password": the manager cannot log in
+    until an administrator gives a one-time password.  A one-time password
+    is one someone else chose or read — from `flask init`, from the
+    manager's creator, from an administrator's reset: it logs in, and the
+    first thing asked is a new one (seed 004).  It is marked by
+    `one_time_password_hash` holding the same hash as `password_hash`: the
+    password stays one-time exactly as long as it is the one given.
+
+    `session_version` is stored in every session of the manager and
+    checked on each request: a logout or a password change raises it and
+    so ends the manager's other sessions.
+
+    `failed_logins` counts wrong passwords since the last good login (for
+    the audit log); logins are slowed down per address and per login from
+    an address (staff.login_limits), never for the login as a whole, so no
+    one can lock another manager out.  `locked_until` is no longer set."""
 
     login = peewee.CharField(max_length=64, unique=True)
     password_hash = peewee.CharField(max_length=255, default="")
@@ -58,6 +75,8 @@ class Manager(BaseModel):
     failed_logins = peewee.IntegerField(default=0)
     locked_until = peewee.DateTimeField(null=True)
     last_login_at = peewee.DateTimeField(null=True)
+    one_time_password_hash = peewee.CharField(max_length=255, default="")
+    session_version = peewee.IntegerField(default=1)
     preferences = JSONField(default=dict)  # visible columns per table, ...
     version = peewee.IntegerField(default=1)
     created_at = peewee.DateTimeField(default=utcnow)
@@ -74,8 +93,14 @@ class Manager(BaseModel):
         return str(self.id)
 
     @property
+    def has_one_time_password(self) -> bool:
+        return bool(self.password_hash) and self.one_time_password_hash == self.password_hash
+
+    @property
     def needs_password(self) -> bool:
-        return not self.password_hash
+        """True while the manager must set a password of their own before
+        anything else: the one they logged in with was a one-time one."""
+        return self.has_one_time_password or not self.password_hash
 
     def can(self, permission: str) -> bool:
         return self.role.has(permission)

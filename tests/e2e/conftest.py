@@ -50,13 +50,25 @@ def browser():
         browser.close()
 
 
+def watch_csp(page) -> list[str]:
+    """Collect what the browser reports as refused by the
+    Content-Security-Policy on `page` (it says so on the console)."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return violations
+
+
 @pytest.fixture
 def page(browser):
+    """A desktop page; any Content-Security-Policy violation on it fails the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(10000)
+    page.csp_violations = watch_csp(page)
     yield page
     context.close()
+    assert page.csp_violations == []
 
 
 @pytest.fixture
@@ -65,8 +77,20 @@ def phone(browser):
                                   device_scale_factor=2, locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(10000)
+    page.csp_violations = watch_csp(page)
     yield page
     context.close()
+    assert page.csp_violations == []
+
+
+@pytest.fixture
+def one_time_password(app):
+    """admin's one-time password, as `flask init` prints it."""
+    from lanbill.models import Manager
+    from lanbill.staff.managers import give_one_time_password
+    from tests.factories import ACTOR
+
+    return give_one_time_password(Manager.get(Manager.login == "admin").id, actor=ACTOR)
 
 
 @pytest.fixture
@@ -83,6 +107,8 @@ def shot(request):
 
 
 def log_in(page, base: str, login: str = "admin", password: str = "Secret-pass1") -> None:
+    """Log in through the form with a real password (the `admin` fixture's
+    by default)."""
     page.goto(base + "/login")
     page.fill("#login", login)
     page.fill("#password", password)

@@ -16,11 +16,12 @@ from tests.e2e.conftest import log_in
 from tests.factories import make_account, make_agent, make_agreement, make_subscriber, make_tariff
 
 
-def test_first_login_asks_for_a_password(app, live_server, page, shot):
+def test_first_login_asks_for_a_password(app, live_server, page, shot, one_time_password):
     page.goto(live_server + "/admin/")
     assert "/login" in page.url
     shot(page, "01-login")
     page.fill("#login", "admin")
+    page.fill("#password", one_time_password)
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/password"))
     shot(page, "02-first-password")
@@ -32,7 +33,8 @@ def test_first_login_asks_for_a_password(app, live_server, page, shot):
     page.fill("#confirm", "New-secret-77")
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/admin/"))
-    page.goto(live_server + "/logout")
+    page.click("header .logout button")
+    page.wait_for_url(re.compile(r"/login"))
     log_in(page, live_server, "admin", "New-secret-77")
     assert "/admin/" in page.url and "/password" not in page.url
     shot(page, "03-dashboard")

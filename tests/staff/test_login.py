@@ -1,4 +1,4 @@
-"""Staff login (DESIGN §8–§9): first login of `admin` with no
+"""Staff login (DESIGN §8–§9): first login of `admin` with its one-time
 password, argon2 hashes, 20 minutes of inactivity, CSRF, slowed-down
 failures, Russian by default."""
 
@@ -11,8 +11,20 @@ import pytest
 import time_machine
 
 from lanbill.models import AuditLog, Manager
+from lanbill.staff.managers import give_one_time_password
+from tests.factories import ACTOR
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def one_time(app):
+    """admin's one-time password, as `flask init` gives it."""
+    return give_one_time_password(Manager.get(Manager.login == "admin").id, actor=ACTOR)
+
+
+def logout(client):
+    return client.post("/logout")
 
 
 def test_login_page_is_russian_by_default(client):
@@ -39,23 +51,23 @@ def test_pages_need_a_login(client):
     assert response.headers["Location"].startswith("/login")
 
 
-def test_first_login_without_password_leads_to_set_password_and_nothing_else(client):
-    response = client.post("/login", data={"login": "admin", "password": ""})
+def test_first_login_with_the_one_time_password_leads_to_set_password_and_nothing_else(client, one_time):
+    response = client.post("/login", data={"login": "admin", "password": one_time})
     assert response.status_code == 302
     assert response.headers["Location"] == "/password"
     for url in ("/admin/", "/admin/subscribers", "/admin/no-such-page", "/", "/password?x=1"):
         response = client.get(url)
         if url.startswith("/password"):
             assert response.status_code == 200
-            assert "Это первый вход" in response.get_data(as_text=True)
+            assert "Вы вошли по одноразовому паролю" in response.get_data(as_text=True)
         else:
             assert response.status_code == 302, url
             assert response.headers["Location"] == "/password", url
     assert client.post("/admin/", data={}).headers["Location"] == "/password"
 
 
-def test_first_login_sets_an_argon2_password_then_everything_opens(client):
-    client.post("/login", data={"login": "admin", "password": ""})
+def test_first_login_sets_an_argon2_password_then_everything_opens(client, one_time):
+    client.post("/login", data={"login": "admin", "password": one_time})
     response = client.post("/password", data={"password": "Kolobok-77", "confirm": "Kolobok-77"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
@@ -66,19 +78,22 @@ def test_first_login_sets_an_argon2_password_then_everything_opens(client):
     assert home.status_code == 200
     assert home.request.path.startswith("/admin/")
     assert "Пароль задан." in home.get_data(as_text=True)
-    # From now on the empty password no longer works.
-    client.get("/logout")
+    # From now on neither the one-time nor an empty password works.
+    logout(client)
+    assert client.post("/login", data={"login": "admin", "password": one_time}).status_code == 401
     assert client.post("/login", data={"login": "admin", "password": ""}).status_code == 401
     assert client.post("/login", data={"login": "admin", "password": "Kolobok-77"}).status_code == 302
 
 
-def test_weak_or_mismatched_new_password_is_refused(client):
-    client.post("/login", data={"login": "admin", "password": ""})
+def test_weak_or_mismatched_new_password_is_refused(client, one_time):
+    client.post("/login", data={"login": "admin", "password": one_time})
     weak = client.post("/password", data={"password": "short", "confirm": "short"})
     assert weak.status_code == 422
     assert "не короче 8 символов" in weak.get_data(as_text=True)
     other = client.post("/password", data={"password": "Kolobok-77", "confirm": "Kolobok-78"})
     assert "Пароли не совпадают." in other.get_data(as_text=True)
+    same = client.post("/password", data={"password": one_time, "confirm": one_time})
+    assert "Выберите пароль, отличный от текущего." in same.get_data(as_text=True)
     assert Manager.get(Manager.login == "admin").needs_password
     assert client.get("/admin/").headers["Location"] == "/password"
 
@@ -138,10 +153,13 @@ def test_repeated_failures_slow_the_login_down(app, client, admin):
 
 
 def test_next_parameter_never_leaves_the_site(client, admin):
-    for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+    for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/", "/%09/evil.example",
+                   "/%0A/evil.example", "/%0D%0A/evil.example", "%09//evil.example", "/%5Cevil.example",
+                   "///evil.example", "http:/evil.example", "javascript:alert(1)", "/%00/x"):
         response = client.post("/login?next=" + target, data={"login": "admin", "password": "Secret-pass1"})
+        assert response.status_code == 302, target
         assert response.headers["Location"] == "/admin/", target
-        client.get("/logout")
+        logout(client)
     response = client.post("/login?next=/admin/?page=2", data={"login": "admin", "password": "Secret-pass1"})
     assert response.headers["Location"] == "/admin/?page=2"
 
@@ -149,7 +167,7 @@ def test_next_parameter_never_leaves_the_site(client, admin):
 def test_logout_ends_the_session(client, admin, login_as):
     login_as()
     assert client.get("/admin/").status_code == 200
-    client.get("/logout")
+    logout(client)
     assert client.get("/admin/").status_code == 302
 
 
@@ -169,10 +187,10 @@ def _token(page: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
-def test_forms_refuse_a_post_without_csrf_token(csrf_client):
-    assert csrf_client.post("/login", data={"login": "admin", "password": ""}).status_code == 400
+def test_forms_refuse_a_post_without_csrf_token(csrf_client, one_time):
+    assert csrf_client.post("/login", data={"login": "admin", "password": one_time}).status_code == 400
     token = _token(csrf_client.get("/login").get_data(as_text=True))
-    response = csrf_client.post("/login", data={"login": "admin", "password": "", "csrf_token": token})
+    response = csrf_client.post("/login", data={"login": "admin", "password": one_time, "csrf_token": token})
     assert response.status_code == 302
     # The password form too: no token → refused, nothing set.
     refused = csrf_client.post("/password", data={"password": "Kolobok-77", "confirm": "Kolobok-77"})
@@ -185,8 +203,8 @@ def test_forms_refuse_a_post_without_csrf_token(csrf_client):
     assert not Manager.get(Manager.login == "admin").needs_password
 
 
-def test_api_is_not_caught_by_the_password_redirect(client):
-    client.post("/login", data={"login": "admin", "password": ""})
+def test_api_is_not_caught_by_the_password_redirect(client, one_time):
+    client.post("/login", data={"login": "admin", "password": one_time})
     response = client.get("/api/v1/agreements/1")
     assert response.status_code == 401  # token auth, JSON error — not a redirect to /password
     assert response.is_json
@@ -210,11 +228,12 @@ def test_many_failures_from_one_address_slow_that_address_down(app, client, admi
         other = client.post("/login", data={"login": "admin", "password": "Secret-pass1"},
                             environ_base={"REMOTE_ADDR": "198.51.100.2"})
         assert other.status_code == 302
-        client.get("/logout")
+        logout(client)
         traveller.shift(dt.timedelta(minutes=16))  # the failures have left the window
         ok = client.post("/login", data={"login": "admin", "password": "Secret-pass1"}, environ_base=attacker)
         assert ok.status_code == 302
-    assert LoginFailure.select().where(LoginFailure.ip == "203.0.113.7").count() == 7
+    # the six guesses; the refused attempt was never tried, the good one was taken back
+    assert LoginFailure.select().where(LoginFailure.ip == "203.0.113.7").count() == 6
     assert Manager.get_by_id(admin.id).failed_logins == 0  # unknown logins never touched admin's counter
 
 
