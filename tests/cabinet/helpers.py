@@ -49,13 +49,14 @@ def forms_of(html: str) -> list[dict]:
 
 
 def submit(client, page_url: str, values: dict, *, action: str | None = None, **kw):
-    """GET `page_url`, find the form (the one posting to `action`, else the
-    first POST form), check that every value names a field the page
+    """GET `page_url`, find the form posting to `action` (default: to the
+    page itself), check that every value names a field the page
     renders, fill them in and send it as the browser would."""
     page = client.get(page_url, **kw)
     assert page.status_code == 200, page.status_code
     html = page.get_data(as_text=True)
-    candidates = [f for f in forms_of(html) if f["method"] == "post" and (action is None or f["action"] == action)]
+    target = action or page_url.split("?")[0]
+    candidates = [f for f in forms_of(html) if f["method"] == "post" and f["action"] == target]
     assert candidates, f"no POST form to {action!r} on {page_url}"
     form = candidates[0]
     unknown = set(values) - form["names"]
@@ -72,4 +73,4 @@ def log_in(client, login, password=PASSWORD, **kw):
 
 
 def text_of(response) -> str:
-    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+    return re.sub(r"[ \t\r\n]+", " ", response.get_data(as_text=True))
