@@ -32,7 +32,7 @@ from lanbill.money import format_money
 
 # The state of an account in plain Russian (DESIGN §5).
 STATE_TEXT = {
-    "active": _l("Active"),
+    "active": _l("Working"),
     "balance": _l("Blocked: not enough money on the balance"),
     "admin": _l("Blocked by the operator"),
     "traffic": _l("Blocked: the traffic limit is used up"),

@@ -43,7 +43,7 @@ def test_home_shows_the_figures_of_seed_002(client, me):
     assert 'id="server-time"' in page
     assert account.login in page and account.tariff.name in page
     assert "Быстрый 100" in page and "01.02.2099" in page
-    assert ru("Active") in page
+    assert ru("Working") in page
     assert format_rub(balance) in page
     assert format_rub(balance + 200) in page  # available funds include the credit
     assert "По текущему тарифу средств хватит до" in page
