@@ -24,6 +24,8 @@ def test_login_by_agreement_number_opens_the_home_page(client):
     page = client.get("/")
     assert page.status_code == 200
     assert 'name="login"' in page.get_data(as_text=True)
+    assert 'autocomplete="username"' in page.get_data(as_text=True)
+    assert '="None"' not in page.get_data(as_text=True)
     log_in(client, agreement.number)
     home = text_of(client.get("/"))
     assert "Петров Пётр" in home
