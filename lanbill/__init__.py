@@ -156,12 +156,14 @@ def _register_blueprints(app: Flask) -> None:
     from lanbill.admin import bp as admin_bp
     from lanbill.api import bp as api_bp
     from lanbill.auth import bp as auth_bp
+    from lanbill.cabinet import bp as cabinet_bp
     from lanbill.captive import bp as captive_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # token auth, no cookies
+    app.register_blueprint(cabinet_bp)  # /: the subscriber's cabinet
     app.register_blueprint(captive_bp)  # /blocked: the "please pay" page (RADIUS redirect pool)
 
 

@@ -24,7 +24,7 @@ from lanbill.admin.common import (
 from lanbill.admin.forms import ADDRESS_KINDS, GroupAddForm, SubscriberForm
 from lanbill.admin.search import RULE_FIELDS, RULE_OPS, SUBSCRIBER_CRITERIA
 from lanbill.admin.tables import Column, Table, wants_csv
-from lanbill.customers import addresses, subscriber_cards, subscribers
+from lanbill.customers import addresses, cabinet, subscriber_cards, subscribers
 from lanbill.customers.search import clean_rules, ensure_index, narrow_subscribers, rules_condition
 from lanbill.errors import BillingError, Conflict
 from lanbill.models import (
@@ -407,6 +407,27 @@ def subscriber_edit(subscriber_id):
     return render_template("admin/subscribers/form.html", form=form, subscriber=subscriber, similar=[],
                            can_personal=can_personal, show_passport=show_passport, can_edit=can_edit,
                            templates=[], address_infos=_address_infos(subscriber), **_panels(subscriber)), status
+
+
+@bp.route("/subscribers/<int:subscriber_id>/cabinet-password", methods=["POST"])
+@requires("subscribers.edit")
+def subscriber_cabinet_password(subscriber_id):
+    """Set or reset (generate) the subscriber's cabinet password (DESIGN
+    §10).  A generated password is shown once, on this answer only: it is
+    stored as its hash and never put into the session or a flash."""
+    subscriber = visible_subscriber(subscriber_id)
+    generate = request.form.get("action") == "generate"
+    try:
+        generated = cabinet.reset_password(subscriber, actor=current_actor(),
+                                           password=None if generate else request.form.get("cabinet_password", ""))
+    except BillingError as exc:
+        flash(_("The cabinet password is not set: %(reason)s", reason=translate_error(exc)), "error")
+        return redirect(url_for("admin.subscriber_edit", subscriber_id=subscriber.id) + "#cabinet")
+    if generated:
+        body = render_template("admin/subscribers/cabinet_password.html", subscriber=subscriber, password=generated)
+        return body, 200, {"Cache-Control": "no-store"}
+    flash(_("The cabinet password is set."), "success")
+    return redirect(url_for("admin.subscriber_edit", subscriber_id=subscriber.id) + "#cabinet")
 
 
 @bp.route("/subscribers/<int:subscriber_id>/delete", methods=["POST"])

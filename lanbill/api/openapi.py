@@ -166,6 +166,13 @@ SCHEMAS: dict[str, dict] = {
         **_SUBSCRIBER_FIELDS, "group_ids": {"type": "array", "items": ID},
     }, required=["name"]),
     "SubscriberUpdate": obj({**_SUBSCRIBER_FIELDS, "version": INT}),
+    "CabinetPasswordSet": obj({"password": {**TEXT, "description": "At least 8 characters, letters mixed with "
+                                                               "digits or symbols."},
+                               "generate": {**BOOL, "description": "true: generate one; it is returned once."}},
+                              description="Either `password` or `generate: true`."),
+    "CabinetPassword": obj({"id": ID, "password_set": BOOL,
+                            "password": {**TEXT, "description": "Only when generated; shown this once."}},
+                           required=("id", "password_set")),
     "Agreement": obj({
         "id": ID, "number": TEXT, "date": DATE, "subscriber_id": ID, "operator_id": ID, "currency": TEXT,
         "balance": MONEY, "credit_limit": MONEY, "promised_amount": MONEY,
@@ -285,6 +292,12 @@ PATHS: dict[str, dict] = {
         "patch": operation("Update a subscriber (kind and category are fixed)", permission="subscribers.edit",
                            request=body("SubscriberUpdate"), parameters=[PASSPORT],
                            responses={**ok("Subscriber"), **errors(400, 403, 404, 409, 422)}),
+    },
+    "/subscribers/{subscriber_id}/cabinet-password": {
+        "parameters": [path_id("subscriber_id")],
+        "put": operation("Set or reset (generate) the cabinet password", permission="subscribers.edit",
+                         request=body("CabinetPasswordSet"),
+                         responses={**ok("CabinetPassword"), **errors(400, 403, 404, 422)}),
     },
     "/agreements": {
         "get": operation(

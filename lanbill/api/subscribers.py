@@ -12,7 +12,7 @@ from flask import g, jsonify, request
 
 from lanbill.api import actor, bp, json_body, require
 from lanbill.api.common import ApiError, Field, can_see, check_fields, iso_datetime, paged, text_fields, visible
-from lanbill.customers import subscribers
+from lanbill.customers import cabinet, subscribers
 from lanbill.customers.search import ensure_index, subscriber_condition
 from lanbill.errors import N_, NotFound
 from lanbill.models import Address, Group, RoleGroup, Subscriber, SubscriberGroup
@@ -179,3 +179,26 @@ def update_subscriber(subscriber_id):
     return jsonify(_shown(subscriber, personal))
 
 
+
+
+CABINET_PASSWORD_SPEC = {"password": Field("text", max_length=128), "generate": Field("boolean")}
+
+
+@bp.put("/subscribers/<int:subscriber_id>/cabinet-password")
+def set_cabinet_password(subscriber_id):
+    """Set the cabinet password ({"password": "..."}, the password rules
+    apply) or reset it ({"generate": true}: the answer carries the
+    generated password, this once; only its hash is stored)."""
+    require("subscribers.edit")
+    subscriber = _visible_or_404(subscriber_id)
+    body = check_fields(json_body(), CABINET_PASSWORD_SPEC)
+    generate = body.get("generate") is True
+    if generate == ("password" in body):
+        raise ApiError(422, N_("Give either a password or \"generate\": true."),
+                       {"password": N_("Give either a password or \"generate\": true.")})
+    generated = cabinet.reset_password(subscriber, actor=actor(),
+                                       password=None if generate else body["password"])
+    out = {"id": subscriber.id, "password_set": True}
+    if generated:
+        out["password"] = generated
+    return jsonify(out), 200, {"Cache-Control": "no-store"}

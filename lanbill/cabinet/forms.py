@@ -1,0 +1,35 @@
+"""The cabinet's forms: one per screen."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Login or agreement number"), validators=[DataRequired(message=_l("Required."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter a password."))])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token (log out, user
+    block on/off)."""
+
+    value = HiddenField()
+
+
+class ServicePasswordForm(FlaskForm):
+    password = PasswordField(_l("New Internet password"), validators=[DataRequired(message=_l("Enter a password."))])
+    repeat = PasswordField(_l("Repeat the password"))
+
+
+class CabinetPasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(message=_l("Required."))])
+    password = PasswordField(_l("New password"), validators=[DataRequired(message=_l("Enter a password."))])
+    repeat = PasswordField(_l("Repeat the password"))
+
+
+class PromiseForm(FlaskForm):
+    amount = StringField(_l("Amount"), validators=[DataRequired(message=_l("Required."))])
