@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
-import math
 import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,7 +21,7 @@ from lanbill.billing import blocks, promises
 from lanbill.billing.currency import RateBook, convert
 from lanbill.billing.periods import cumulative, days_in_month, month_start
 from lanbill.billing.rent import tariff_rates
-from lanbill.clock import local_date_of, midnight_utc, now_utc, today
+from lanbill.clock import local_date_of, midnight_utc, today
 from lanbill.customers import accounts as account_records
 from lanbill.db import transaction
 from lanbill.errors import N_, NotFound, ValidationError
@@ -37,7 +36,6 @@ from lanbill.models import (
     Tariff,
     TariffChange,
 )
-from lanbill.models.logins import LoginFailure
 from lanbill.models.radius import RadiusSession
 from lanbill.network import traffic_stats
 from lanbill.staff import audit, login_limits
@@ -102,52 +100,32 @@ def find_by_login(login: str) -> Subscriber | None:
     return found
 
 
-def login_wait(login: str, free_failures: int) -> int:
-    """Seconds a cabinet login must still wait before its next attempt:
-    after `free_failures` failed attempts within login_limits.WINDOW each
-    further one waits 2, 4, 8 … seconds after the last failure (the staff
-    schedule, login_limits.lockout_seconds)."""
-    key = (LOGIN_KEY_PREFIX + (login or "").strip())[:64]
-    now = now_utc()
-    rows = list(
-        LoginFailure.select(LoginFailure.at)
-        .where((LoginFailure.login == key) & (LoginFailure.at >= now - login_limits.WINDOW))
-        .order_by(LoginFailure.at.desc())
-    )
-    wait = login_limits.lockout_seconds(len(rows), free_failures)
-    if not wait or not rows:
-        return 0
-    remaining = (rows[0].at + dt.timedelta(seconds=wait) - now).total_seconds()
-    return math.ceil(remaining) if remaining > 0 else 0
-
-
 def authenticate(login: str, password: str, *, ip: str, free_failures: int = 5,
                  free_per_address: int = 20) -> Subscriber:
     """Check a cabinet login (DESIGN §9, §10).
 
     Refused, and remembered as a failure, when: the address or the login
-    is slowed down (login_limits: per address over any logins, and per
-    cabinet login); the login names nobody; the subscriber has no cabinet
+    is slowed down (login_limits, the staff rules: per address over any
+    logins, and per cabinet login from that address — the attempt counts
+    before the password is checked); the login names nobody; the subscriber has no cabinet
     password (an empty password never logs in); the password is wrong; the
     subscriber set «only from the IPs of my accounts» and `ip` is not one
     of them.  The messages do not tell which of these it was."""
     login = (login or "").strip()
-    wait = max(login_limits.address_wait(ip, free_per_address), login_wait(login, free_failures))
+    key = LOGIN_KEY_PREFIX + login
+    wait, attempt = login_limits.begin_attempt(ip, key, free_per_login=free_failures,
+                                               free_per_address=free_per_address)
     if wait:
-        login_limits.record_failure(ip, LOGIN_KEY_PREFIX + login)
         raise CabinetLoginRefused(N_("Too many failed logins; try again in %(seconds)s seconds."), wait)
     subscriber = find_by_login(login)
     ok = (subscriber is not None and bool(password) and bool(subscriber.password_hash)
           and verify_password(subscriber.password_hash, password))
     if ok and subscriber.cabinet_ip_only and not ip_allowed(subscriber, ip):
-        login_limits.record_failure(ip, LOGIN_KEY_PREFIX + login)
         raise CabinetLoginRefused(N_("The cabinet of this subscriber opens only from the addresses of "
                                      "its accounts."))
     if not ok:
-        login_limits.record_failure(ip, LOGIN_KEY_PREFIX + login)
         raise CabinetLoginRefused(N_("Wrong login or password."))
-    with transaction():
-        LoginFailure.delete().where(LoginFailure.login == (LOGIN_KEY_PREFIX + login)[:64]).execute()
+    login_limits.forget_failures(attempt, ip, key)
     return subscriber
 
 
