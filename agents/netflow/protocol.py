@@ -19,6 +19,7 @@ order, so templates and sequence numbers see the same order either way.
 
 from __future__ import annotations
 
+import array
 import struct
 import time
 from dataclasses import dataclass
@@ -130,15 +131,23 @@ class ExporterStats:
 @dataclass
 class Template:
     """A compiled data template: a numpy dtype when every field has a fixed
-    length, else the (id, length) list for the per-record path."""
+    length, else the (id, length) list for the per-record path.  The
+    fields are kept packed (8 bytes a field, not a list of tuples), so that
+    the templates a collector may hold cost little memory."""
 
     template_id: int
-    fields: list  # [(ie, length)]
+    layout: array.array  # uint32: ie, length, ie, length, ...
     record_length: int  # 0 if variable
     dtype: np.dtype | None
     time_mode: str  # "uptime" | "ms" | "s" | "export"
     is_options: bool = False
     scope_count: int = 0
+
+    @property
+    def fields(self) -> list:
+        """[(ie, length)]"""
+        layout = self.layout
+        return list(zip(layout[0::2], layout[1::2], strict=True))
 
 
 @dataclass(slots=True)
@@ -306,7 +315,11 @@ def compile_template(template_id: int, fields: list, *, is_options=False, scope_
     variable = any(length == VARIABLE for _, length in fields)
     length = 0 if variable else sum(length for _, length in fields)
     dtype = None if variable else _fixed_dtype(fields)
-    return Template(template_id, fields, length, dtype, mode, is_options, scope_count)
+    return Template(template_id, _packed(fields), length, dtype, mode, is_options, scope_count)
+
+
+def _packed(fields) -> array.array:
+    return array.array("I", [value for field in fields for value in field])
 
 
 class Decoder:
@@ -453,7 +466,7 @@ class Decoder:
         fields, is_options, scope_count = spec
         existing = self.templates.get(key)
         if existing is not None:
-            if existing.fields == fields and existing.is_options == is_options:
+            if existing.is_options == is_options and existing.layout == _packed(fields):
                 return True
         else:
             ids = self._scope_templates.setdefault(key[:3], set())
@@ -911,6 +924,16 @@ class Decoder:
 
     @staticmethod
     def _parse_fields(body: bytes, pos: int, count: int, ipfix: bool):
+        if len(body) - pos >= 4 * count:
+            # the usual case, IANA elements only: all the fields at once
+            values = np.frombuffer(body, dtype=">u2", count=2 * count, offset=pos)
+            ies, lengths = values[0::2], values[1::2]
+            if not (ipfix and (ies & 0x8000).any()):
+                if not lengths.all():
+                    raise Malformed("zero-length field")
+                if not ipfix and (lengths == VARIABLE).any():
+                    raise Malformed("variable length in v9")
+                return list(zip(ies.tolist(), lengths.tolist(), strict=True)), pos + 4 * count
         fields = []
         for _ in range(count):
             if len(body) - pos < 4:
