@@ -95,6 +95,20 @@ def test_flows_from_an_address_that_is_not_an_exporter_are_dropped_and_counted(a
     assert (status.unknown_exporter, status.exporters) == (3, 1)
 
 
+def test_the_status_page_shows_what_was_dropped(app, client, admin, login_as, collector):
+    agent_id = collector["agent"].id
+    NetflowAgentStatus.create(agent_id=agent_id, unknown_exporter=1234, dropped_exporters=5)
+    NetflowStatus.create(agent_id=agent_id, exporter="127.0.0.2", bad_records=7, clamped_times=8,
+                         dropped_templates=9, dropped_domains=11)
+    login_as()
+    page = client.get("/admin/netflow").get_data(as_text=True)
+    assert "не являющихся экспортёрами этого агента: 1234" in page
+    assert "сверх предела: 5" in page
+    for cell in ("<td class=\"num\">7</td>", "<td class=\"num\">8</td>", "<td class=\"num\">9</td>",
+                 "<td class=\"num\">11</td>"):
+        assert cell in page
+
+
 def test_an_exporter_added_to_the_options_counts_within_two_seconds(app, collector):
     running = Collector(app)
     try:
@@ -149,7 +163,7 @@ def test_one_packet_from_each_of_2000_addresses_leaves_no_status_rows(app, colle
 
 
 def test_an_idle_exporter_is_forgotten_and_its_status_row_goes(app, collector):
-    app.config["NETFLOW_EXPORTER_IDLE_SECONDS"] = 1
+    app.config["NETFLOW_EXPORTER_IDLE_SECONDS"] = 3  # longer than a flush: the row is written first
     agent = collector["agent"]
     agent.options = {"flush_seconds": 1, "exporters": ["127.0.0.3"]}
     agent.save()
@@ -157,9 +171,9 @@ def test_an_idle_exporter_is_forgotten_and_its_status_row_goes(app, collector):
     try:
         running.send_from("127.0.0.3", now_v5([FLOW]))
         running.wait_for(lambda: NetflowStatus.select().where(NetflowStatus.exporter == "127.0.0.3").exists())
-        running.wait_for(lambda: "127.0.0.3" not in running.server.decoder.stats)
+        running.wait_for(lambda: "127.0.0.3" not in running.server.decoder.stats, seconds=10)
         flushes = running.server.flushes
-        running.wait_for(lambda: running.server.flushes > flushes)
+        running.wait_for(lambda: running.server.flushes > flushes, seconds=10)
     finally:
         running.finish()
     assert not NetflowStatus.select().exists()
