@@ -63,7 +63,7 @@ class NetflowServer:
         self.sock.bind((host, port))
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
-        self.limits = limits or limits_from(self.app.config)
+        self.limits = limits or (limits_from(self.app.config) if self.app is not None else Limits())
         # Nothing is accepted until the exporters are loaded (start()).
         self.decoder = Decoder(limits=self.limits, allowed=frozenset())
         # (version, addresses): loaded by the housekeeper, taken up by the receiver
