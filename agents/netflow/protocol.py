@@ -347,7 +347,6 @@ class Decoder:
         self.allowed = allowed
         self.unknown_exporter = 0  # datagrams from sources not allowed
         self.dropped_exporters = 0  # datagrams from allowed sources beyond max_exporters
-        self.expired: list[str] = []  # exporters forgotten since the last `take_expired()`
         self.wall_clock = wall_clock or _now
         self.sampling: dict[tuple, int] = {}  # (exporter, domain) → rate from options data
         self._sequence: dict[tuple, int | None] = {}
@@ -392,7 +391,6 @@ class Decoder:
             gone = [exporter for exporter in self.stats if exporter not in self.allowed]
             for exporter in gone:
                 self._forget(exporter)
-            self.expired.extend(gone)
 
     def _clamp_ms(self, export_ms: int, stats: ExporterStats) -> int:
         """An export time too far from our clock is replaced by our clock."""
@@ -442,7 +440,6 @@ class Decoder:
                 if now - stats.last_packet_at > self.limits.exporter_idle_seconds]
         for exporter in idle:
             self._forget(exporter)
-        self.expired.extend(idle)
         return idle
 
     def _forget(self, exporter: str) -> None:
@@ -454,10 +451,6 @@ class Decoder:
         for key in [k for k in self._pending if k[0] == exporter]:
             del self._pending[key]
         self.stats.pop(exporter, None)
-
-    def take_expired(self) -> list[str]:
-        expired, self.expired = self.expired, []
-        return expired
 
     def _store_template(self, key: tuple, spec, stats: ExporterStats) -> bool:
         """Store the template `spec` ((fields, is_options, scope count))
