@@ -16,7 +16,7 @@ from lanbill.billing import run as billing_run
 from lanbill.billing.payments import post_payment
 from lanbill.billing.run import billing_lock, run_due
 from lanbill.db import bind_database, database
-from lanbill.models import AccountStateChange, Agreement, LedgerEntry
+from lanbill.models import AccountStateChange, Agreement, LedgerEntry, Manager
 from lanbill.models.billing import BillingDay
 from tests.billing_helpers import charged, local, run_days, travel
 from tests.conftest import USE_PG, _reset_pg
@@ -33,6 +33,11 @@ def fresh_database(database_template, tmp_path, name: str) -> None:
         shutil.copy(database_template, target)
         bind_database(f"sqlite:///{target}")
     database.connect(reuse_if_open=True)
+
+
+def initialised_on(text: str) -> None:
+    """The system was set up (`flask init`: its first manager) at local `text`."""
+    Manager.update(created_at=local(text).astimezone(dt.UTC).replace(tzinfo=None)).execute()
 
 
 def ledger() -> dict:
@@ -52,6 +57,7 @@ def staff_block_from_16th(scheme: str, first_run: str | None):
     00:00 of the 16th.  `first_run`: the local moment of the only run up
     to February (None: a run at 00:00 of every day)."""
     with travel("2026-01-01 00:00") as t:
+        initialised_on("2026-01-01 00:00")
         tariff = make_tariff(scheme=scheme, rent="650.00", rent_blocked="0")
         agreement = make_agreement()
         post_payment(agreement, "1000.00", "p-1", actor=ACTOR)
@@ -75,6 +81,7 @@ def balance_300(first_run: str | None):
     """DESIGN §6 example 3: dynamic, 300.00 on the 1st; the corrections
     lift the balance block at 00:00 of the 18th."""
     with travel("2025-12-31 20:00") as t:
+        initialised_on("2025-12-31 20:00")
         tariff = make_tariff(scheme="dynamic", rent="650.00", rent_blocked="0")
         agreement = make_agreement()
         post_payment(agreement, "300.00", "p-1", actor=ACTOR)
@@ -105,6 +112,7 @@ def test_a_first_run_on_the_20th_charges_the_same_as_a_worker_running_every_day(
 
 def test_a_first_run_on_the_14th_follows_the_block_history_of_the_days_before(app):
     with travel("2026-01-01 00:00") as t:
+        initialised_on("2026-01-01 00:00")
         tariff = make_tariff(scheme="daily", rent="620.00", rent_blocked="0")
         agreement = make_agreement()
         post_payment(agreement, "1000.00", "p-1", actor=ACTOR)
@@ -128,6 +136,20 @@ def test_the_dynamic_balance_example_caught_up_late_equals_the_punctual_run(app,
     account = balance_300("2026-01-25 09:30")
     assert charged(account, first="2026-01-01", last="2026-01-31") == Decimal("293.55")
     assert ledger() == punctual
+
+
+def test_days_before_the_system_was_initialised_are_not_charged(app):
+    """Accounts imported on the 10th with older connect dates (their
+    opening balances say what was paid before) are billed from the 10th."""
+    with travel("2026-01-10 10:00") as t:
+        initialised_on("2026-01-10 09:00")
+        tariff = make_tariff(scheme="daily", rent="620.00")
+        agreement = make_agreement()
+        post_payment(agreement, "1000.00", "p-1", actor=ACTOR)
+        account = make_account(agreement, tariff=tariff, connect_date=dt.date(2025, 11, 1))
+        t.move_to(local("2026-01-14 12:00"))
+        run_due()
+    assert charged(account) == Decimal("100.00")  # the 10th to the 14th
 
 
 def test_a_system_with_no_accounts_starts_billing_today(app):
