@@ -18,6 +18,7 @@ import time
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale, gettext
 
 from lanbill.db import connection
 from lanbill.money import money_str
@@ -198,10 +199,14 @@ def run_all_command():
 def bill_command():
     """Do all billing due as of now (rent, corrections, planned tariff
     changes, promised payments, services) and exit — the worker's job."""
-    from lanbill.billing.run import run_due
+    from lanbill.billing.run import ALREADY_RUNNING, run_due
 
     with connection():
         result = run_due()
+    if result.already_running:
+        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "ru"):
+            click.echo(gettext(ALREADY_RUNNING), err=True)
+        sys.exit(1)
     click.echo(result.summary())
     for account_id, message in result.errors:
         click.echo(f"account {account_id}: {message}", err=True)

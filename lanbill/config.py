@@ -29,6 +29,19 @@ DEFAULTS = {
     "RADIUS_AUTH_PORT": None,  # None: each RADIUS agent's own (default 1812)
     "RADIUS_ACCT_PORT": None,  # None: each RADIUS agent's own (default 1813)
     "NETFLOW_PORT": None,  # None: each NetFlow agent's own (default 2055)
+    # What one NetFlow collector keeps whatever it is sent (more is dropped
+    # and counted on the NetFlow status page): exporters, observation
+    # domains per exporter, templates per exporter and domain; an exporter
+    # silent this many seconds is forgotten
+    "NETFLOW_MAX_EXPORTERS": 64,
+    "NETFLOW_MAX_DOMAINS_PER_EXPORTER": 16,
+    "NETFLOW_MAX_TEMPLATES_PER_DOMAIN": 64,
+    "NETFLOW_EXPORTER_IDLE_SECONDS": 3600,
+    # an export time further than this from the collector's clock is
+    # replaced by the clock (0: exporters' clocks trusted); a record
+    # sampled at a higher rate than this is dropped
+    "NETFLOW_MAX_CLOCK_SKEW_SECONDS": 86400,
+    "NETFLOW_MAX_SAMPLING_RATE": 1000000,
     # CoA / Disconnect-Request (RFC 5176) to the NAS: how long one attempt
     # waits for the ACK/NAK, how many attempts before "failed", and the
     # wait before a retry (doubling from BACKOFF up to BACKOFF_MAX), seconds
@@ -57,6 +70,12 @@ _INT_KEYS = {
     "RADIUS_AUTH_PORT",
     "RADIUS_ACCT_PORT",
     "NETFLOW_PORT",
+    "NETFLOW_MAX_EXPORTERS",
+    "NETFLOW_MAX_DOMAINS_PER_EXPORTER",
+    "NETFLOW_MAX_TEMPLATES_PER_DOMAIN",
+    "NETFLOW_EXPORTER_IDLE_SECONDS",
+    "NETFLOW_MAX_CLOCK_SKEW_SECONDS",
+    "NETFLOW_MAX_SAMPLING_RATE",
     "LOGIN_MAX_FAILURES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "TRUSTED_PROXIES",

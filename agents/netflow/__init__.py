@@ -13,6 +13,13 @@ thread decodes, matches (IPv4 and IPv6 vectorised) and adds them to the
 hourly counters.  `.venv/bin/python -m tests.perf.test_netflow_perf`
 prints the CPU cost per million records.
 
+Trust: only datagrams from the agent's exporters (the IPs of its NAS and
+its `exporters` option) are decoded — any other source is dropped before
+decoding and counted; templates, observation domains and exporters are
+capped (NETFLOW_MAX_*), idle exporters forgotten; an impossible record
+(sampling rate, bytes × rate) is dropped alone and an export time far
+from the clock is replaced by it, each counted on the status page.
+
 Operations: each NetFlow agent listens on its `port` option (default
 2055; LANBILL_NETFLOW_PORT overrides it for the first agent) with a
 4 MiB receive buffer — raise `net.core.rmem_max` to 4194304 if the agent

@@ -18,7 +18,7 @@ from agents.netflow.matcher import Matcher, address_text
 from agents.netflow.protocol import Flows
 from lanbill.db import database, transaction
 from lanbill.models.base import utcnow
-from lanbill.models.traffic import NetflowStatus, TrafficDetail, TrafficHourly
+from lanbill.models.traffic import NetflowAgentStatus, NetflowStatus, TrafficDetail, TrafficHourly
 
 EPOCH = dt.datetime(1970, 1, 1)
 COMPACT_AT = 1_000_000  # entries per hour before a compaction
@@ -227,10 +227,12 @@ def hour_datetime(hour: int) -> dt.datetime:
     return EPOCH + dt.timedelta(hours=hour)
 
 
-def write_counters(taken, status_rows=()) -> int:
+def write_counters(taken, status_rows=(), agent_row: dict | None = None) -> int:
     """Write counters (from `Aggregator.take()`) and exporter status rows
     in ONE transaction: add to the existing hourly/detail rows or insert
-    new ones.  Returns the number of hourly rows touched."""
+    new ones.  With `agent_row` (the agent's own counters) the status rows
+    are the agent's whole list: rows of exporters it no longer keeps are
+    deleted.  Returns the number of hourly rows touched."""
     hours, detail = taken
     touched = 0
     with transaction():
@@ -256,6 +258,13 @@ def write_counters(taken, status_rows=()) -> int:
                        .execute())
             if not updated:
                 NetflowStatus.create(**row)
+        if agent_row is not None:
+            agent_id = agent_row["agent_id"]
+            kept = [row["exporter"] for row in status_rows]
+            NetflowStatus.delete().where((NetflowStatus.agent_id == agent_id)
+                                         & NetflowStatus.exporter.not_in(kept)).execute()
+            if not NetflowAgentStatus.update(**agent_row).where(NetflowAgentStatus.agent_id == agent_id).execute():
+                NetflowAgentStatus.create(**agent_row)
     return touched
 
 

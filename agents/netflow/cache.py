@@ -1,12 +1,14 @@
-"""The NetFlow agent's mirror of its accounts and the tariffs' categories:
-a cheap signature polled every second, a full reload when it changes."""
+"""The NetFlow agent's mirror of its accounts, the tariffs' categories and
+its exporters: a cheap signature polled every second, a full reload when
+it changes."""
 
 from __future__ import annotations
 
 import peewee
 
 from agents.netflow.matcher import AccountEntry, CategoryEntry, Matcher
-from lanbill.models import Account, AccountIp, TrafficCategory
+from lanbill.models import Account, AccountIp, Agent, Nas, TrafficCategory
+from lanbill.network.agent_options import netflow_exporters
 
 
 def signature(agent_id: int) -> tuple:
@@ -24,7 +26,21 @@ def signature(agent_id: int) -> tuple:
         .order_by(TrafficCategory.id)
         .tuples()
     ))
-    return (tuple(accounts or ()), categories)
+    return (tuple(accounts or ()), categories, exporters_signature(agent_id))
+
+
+def exporters_signature(agent_id: int) -> tuple:
+    """Changes whenever the agent's options or its NAS change."""
+    nas = tuple(Nas.select(Nas.id, Nas.ip).where(Nas.agent == agent_id).order_by(Nas.id).tuples())
+    return (nas, repr(_options(agent_id)))
+
+
+def load_exporters(agent_id: int) -> frozenset[str]:
+    """The source addresses the agent accepts flows from (its NAS and its
+    `exporters` option: lanbill/network/agent_options.py)."""
+    options = _options(agent_id)
+    nas = [ip for (ip,) in Nas.select(Nas.ip).where(Nas.agent == agent_id).tuples()]
+    return netflow_exporters(options, nas)
 
 
 def load_matcher(agent_id: int) -> Matcher:
@@ -56,3 +72,8 @@ def load_matcher(agent_id: int) -> Matcher:
         if tariff_id in tariffs
     ]
     return Matcher([a for a in accounts.values() if a.networks], categories)
+
+
+def _options(agent_id: int) -> dict | None:
+    agent = Agent.select(Agent.options).where(Agent.id == agent_id).first()
+    return agent.options if agent else None

@@ -19,6 +19,7 @@ order, so templates and sequence numbers see the same order either way.
 
 from __future__ import annotations
 
+import array
 import struct
 import time
 from dataclasses import dataclass
@@ -78,6 +79,28 @@ PENDING_SECONDS = 10.0  # data sets wait this long for their template
 PENDING_MAX_SETS = 256  # per exporter: a flood of unknown sets cannot eat memory
 TEMPLATE_MAX_FIELDS = 512
 DAY_MS = 86_400_000
+# No real flow record carries 64 PiB; a larger octets × sampling rate is a
+# broken or hostile exporter, and the hourly sums (signed 64-bit columns)
+# keep room for hundreds of records at this bound.
+MAX_RECORD_OCTETS = 1 << 56
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one collector keeps, whatever it is sent: a flood of templates,
+    observation domains or exporters is dropped and counted beyond these
+    (settings NETFLOW_MAX_*).  `exporter_idle_seconds`: an exporter silent
+    this long is forgotten (templates, sequences, status).
+    `max_clock_skew_seconds`: an export time further than this from the
+    collector's clock is replaced by the collector's clock (None: trusted).
+    `max_sampling_rate`: a record sampled at a higher rate is dropped."""
+
+    max_exporters: int = 64
+    max_domains_per_exporter: int = 16
+    max_templates_per_domain: int = 64
+    exporter_idle_seconds: float = 3600.0
+    max_clock_skew_seconds: float | None = None
+    max_sampling_rate: int = 1_000_000
 
 
 class Malformed(ValueError):
@@ -99,21 +122,32 @@ class ExporterStats:
     lost_packets: int = 0  # v9 sequence gaps (v9 counts packets, not flows)
     unmatched_records: int = 0
     unmatched_bytes: int = 0
+    dropped_templates: int = 0  # beyond the templates allowed per observation domain
+    dropped_domains: int = 0  # packets of an observation domain beyond those allowed
+    clamped_times: int = 0  # packets whose export time was too far from the collector's clock
     last_packet_at: float = 0.0
 
 
 @dataclass
 class Template:
     """A compiled data template: a numpy dtype when every field has a fixed
-    length, else the (id, length) list for the per-record path."""
+    length, else the (id, length) list for the per-record path.  The
+    fields are kept packed (8 bytes a field, not a list of tuples), so that
+    the templates a collector may hold cost little memory."""
 
     template_id: int
-    fields: list  # [(ie, length)]
+    layout: array.array  # uint32: ie, length, ie, length, ...
     record_length: int  # 0 if variable
     dtype: np.dtype | None
     time_mode: str  # "uptime" | "ms" | "s" | "export"
     is_options: bool = False
     scope_count: int = 0
+
+    @property
+    def fields(self) -> list:
+        """[(ie, length)]"""
+        layout = self.layout
+        return list(zip(layout[0::2], layout[1::2], strict=True))
 
 
 @dataclass(slots=True)
@@ -203,9 +237,25 @@ class Flows:
     end: np.ndarray
     exporter: np.ndarray
     v6: bool = False
+    bad: np.ndarray | None = None  # records to drop: a sampling rate or a byte count no exporter sends
 
     def __len__(self):
         return len(self.octets)
+
+    def without_bad(self, rejected: dict | None) -> Flows:
+        """These flows less the bad records, counted per exporter index in
+        `rejected` ({index: records})."""
+        bad = self.bad
+        if bad is None or not bad.any():
+            self.bad = None
+            return self
+        if rejected is not None:
+            indexes, counts = np.unique(self.exporter[bad], return_counts=True)
+            for index, count in zip(indexes.tolist(), counts.tolist(), strict=True):
+                rejected[index] = rejected.get(index, 0) + count
+        keep = ~bad
+        return Flows(self.src[keep], self.dst[keep], self.octets[keep], self.sport[keep], self.dport[keep],
+                     self.end[keep], self.exporter[keep], v6=self.v6)
 
 
 def _fixed_dtype(fields: list) -> np.dtype | None:
@@ -265,19 +315,39 @@ def compile_template(template_id: int, fields: list, *, is_options=False, scope_
     variable = any(length == VARIABLE for _, length in fields)
     length = 0 if variable else sum(length for _, length in fields)
     dtype = None if variable else _fixed_dtype(fields)
-    return Template(template_id, fields, length, dtype, mode, is_options, scope_count)
+    return Template(template_id, _packed(fields), length, dtype, mode, is_options, scope_count)
+
+
+def _packed(fields) -> array.array:
+    return array.array("I", [value for field in fields for value in field])
 
 
 class Decoder:
     """Decoding state: templates per (exporter, source id / observation
     domain, template id), sequence tracking, counters per exporter, and
-    records gathered since the last `take()`."""
+    records gathered since the last `take()`.
 
-    def __init__(self, *, pending_seconds: float = PENDING_SECONDS, clock=time.monotonic, few: int = FEW):
+    `allowed`: the exporters whose datagrams count (a set of addresses as
+    the socket reports them); any other source is dropped before decoding
+    and counted in `unknown_exporter`.  None: every source counts (the
+    pure decoding tests).  `limits` bound the state a sender can make the
+    decoder keep (Limits)."""
+
+    def __init__(self, *, pending_seconds: float = PENDING_SECONDS, clock=time.monotonic, few: int = FEW,
+                 limits: Limits | None = None, allowed: set | frozenset | None = None, wall_clock=None):
         self.exporters: list[str] = []
         self._exporter_index: dict[str, int] = {}
         self.stats: dict[str, ExporterStats] = {}
         self.templates: dict[tuple, Template] = {}
+        # (exporter, domain, version) → template ids: a withdrawal or an
+        # expiry touches one scope's templates, never all of them
+        self._scope_templates: dict[tuple, set] = {}
+        self._domains: dict[str, set] = {}  # exporter → {(domain, version)} it may keep state for
+        self.limits = limits or Limits()
+        self.allowed = allowed
+        self.unknown_exporter = 0  # datagrams from sources not allowed
+        self.dropped_exporters = 0  # datagrams from allowed sources beyond max_exporters
+        self.wall_clock = wall_clock or _now
         self.sampling: dict[tuple, int] = {}  # (exporter, domain) → rate from options data
         self._sequence: dict[tuple, int | None] = {}
         self._pending: dict[tuple, list] = {}  # (exporter, domain, template id) → [(arrived, data, ...)]
@@ -291,12 +361,122 @@ class Decoder:
     # --- bookkeeping ---------------------------------------------------------
 
     def exporter_stats(self, exporter: str) -> ExporterStats:
+        """The counters of `exporter`, created on its first datagram."""
         stats = self.stats.get(exporter)
         if stats is None:
             stats = self.stats[exporter] = ExporterStats()
-            self._exporter_index[exporter] = len(self.exporters)
-            self.exporters.append(exporter)
+            if exporter not in self._exporter_index:  # an expired exporter keeps its index
+                self._exporter_index[exporter] = len(self.exporters)
+                self.exporters.append(exporter)
         return stats
+
+    def admits(self, exporter: str) -> bool:
+        """May a datagram from `exporter` be decoded?  Sources not allowed,
+        and new exporters beyond max_exporters, are counted and refused."""
+        allowed = self.allowed
+        if allowed is not None and exporter not in allowed:
+            self.unknown_exporter += 1
+            return False
+        if exporter not in self.stats and len(self.stats) >= self.limits.max_exporters:
+            self.dropped_exporters += 1
+            return False
+        return True
+
+    def allow(self, exporters) -> None:
+        """Replace the allowed exporters (None: every source); exporters no
+        longer allowed are forgotten, so that having counters means being
+        allowed.  Call it from the thread that feeds."""
+        self.allowed = None if exporters is None else frozenset(exporters)
+        if self.allowed is not None:
+            gone = [exporter for exporter in self.stats if exporter not in self.allowed]
+            for exporter in gone:
+                self._forget(exporter)
+
+    def _clamp_ms(self, export_ms: int, stats: ExporterStats) -> int:
+        """An export time too far from our clock is replaced by our clock."""
+        skew = self.limits.max_clock_skew_seconds
+        if skew is None:
+            return export_ms
+        now_ms = int(self.wall_clock() * 1000)
+        if abs(export_ms - now_ms) > skew * 1000:
+            stats.clamped_times += 1
+            return now_ms
+        return export_ms
+
+    def _clamp_ms_array(self, export_ms: np.ndarray, exporter: np.ndarray) -> np.ndarray:
+        """_clamp_ms for many packets (`exporter`: their exporter indexes)."""
+        skew = self.limits.max_clock_skew_seconds
+        if skew is None:
+            return export_ms
+        now_ms = int(self.wall_clock() * 1000)
+        far = np.abs(export_ms - now_ms) > int(skew * 1000)
+        if not far.any():
+            return export_ms
+        for index in exporter[far].tolist():
+            self.stats[self.exporters[index]].clamped_times += 1
+        return np.where(far, now_ms, export_ms)
+
+    def _admit_scope(self, exporter: str, domain: int, version: int, stats: ExporterStats) -> bool:
+        """May `exporter` keep state (templates, sequences) for one more
+        observation domain?  Beyond max_domains_per_exporter its packets
+        are dropped and counted."""
+        domains = self._domains.get(exporter)
+        if domains is None:
+            domains = self._domains[exporter] = set()
+        if (domain, version) in domains:
+            return True
+        if len(domains) >= self.limits.max_domains_per_exporter:
+            stats.dropped_domains += 1
+            return False
+        domains.add((domain, version))
+        return True
+
+    def expire_idle(self) -> list[str]:
+        """Forget exporters silent for longer than exporter_idle_seconds:
+        their templates, sequences, sampling rates, waiting sets and
+        counters.  Returns the exporters forgotten."""
+        now = self.wall_clock()
+        idle = [exporter for exporter, stats in list(self.stats.items())
+                if now - stats.last_packet_at > self.limits.exporter_idle_seconds]
+        for exporter in idle:
+            self._forget(exporter)
+        return idle
+
+    def _forget(self, exporter: str) -> None:
+        for domain, version in self._domains.pop(exporter, ()):
+            self._withdraw_scope((exporter, domain, version))
+            self.sampling.pop((exporter, domain), None)
+        for key in [k for k in self._sequence if k[0] == exporter]:
+            del self._sequence[key]
+        for key in [k for k in self._pending if k[0] == exporter]:
+            del self._pending[key]
+        self.stats.pop(exporter, None)
+
+    def _store_template(self, key: tuple, spec, stats: ExporterStats) -> bool:
+        """Store the template `spec` ((fields, is_options, scope count))
+        under `key`; the same layout again keeps the compiled one.  False
+        (and counted) when its scope already holds max_templates_per_domain."""
+        fields, is_options, scope_count = spec
+        existing = self.templates.get(key)
+        if existing is not None:
+            if existing.is_options == is_options and existing.layout == _packed(fields):
+                return True
+        else:
+            ids = self._scope_templates.setdefault(key[:3], set())
+            if len(ids) >= self.limits.max_templates_per_domain:
+                stats.dropped_templates += 1
+                return False
+            ids.add(key[3])
+        self.templates[key] = compile_template(key[3], fields, is_options=is_options, scope_count=scope_count)
+        return True
+
+    def _withdraw_template(self, key: tuple) -> None:
+        if self.templates.pop(key, None) is not None:
+            self._scope_templates.get(key[:3], set()).discard(key[3])
+
+    def _withdraw_scope(self, scope: tuple) -> None:
+        for template_id in self._scope_templates.pop(scope, ()):
+            self.templates.pop(scope + (template_id,), None)
 
     def _add_chunk(self, key, layout, chunk: Chunk) -> None:
         entry = self._chunks.get(key)
@@ -311,12 +491,16 @@ class Decoder:
     def feed(self, data: bytes, exporter: str) -> bool:
         """Take one datagram from `exporter`.  False (and counted) if malformed.
 
-        The v5 path is inlined: it is the hot loop of the collector."""
+        The v5 path is inlined: it is the hot loop of the collector.  A
+        datagram from a source not allowed is refused before anything else
+        (Decoder.admits)."""
         stats = self.stats.get(exporter)
-        if stats is None:
+        if stats is None:  # only admitted exporters have counters (see `allow`)
+            if not self.admits(exporter):
+                return False
             stats = self.exporter_stats(exporter)
         stats.packets += 1
-        stats.last_packet_at = _now()
+        stats.last_packet_at = self.wall_clock()
         try:
             version = (data[0] << 8) | data[1]
             if version == 5:
@@ -331,6 +515,8 @@ class Decoder:
                         stats.lost_flows += gap
                 self._sequence[key] = (sequence + count) & 0xFFFFFFFF
                 export_ms = secs * 1000 + nsecs // 1_000_000
+                if self.limits.max_clock_skew_seconds is not None:
+                    export_ms = self._clamp_ms(export_ms, stats)
                 interval = sampling & 0x3FFF
                 self._v5.append((data, count, export_ms - uptime, export_ms, interval if interval > 1 else 1,
                                  self._exporter_index[exporter]))
@@ -353,7 +539,17 @@ class Decoder:
         `sources[source_of[i]]` (all from `sources[0]` if `source_of` is
         None); `truncated[i]` marks one cut short by the receive buffer
         (dropped as malformed).  The records are copied out, so the buffer
-        may be reused as soon as this returns."""
+        may be reused as soon as this returns.
+
+        Sources are checked once per burst (Decoder.admits): datagrams of a
+        source not admitted are counted and cut out before any decoding."""
+        refused = self._refused_sources(sources)
+        if refused:
+            if len(refused) == len(sources):
+                self._count_refused(refused, lengths, sources, source_of)
+                return
+            data, lengths, sources, source_of, truncated = self._without(refused, data, lengths, sources,
+                                                                         source_of, truncated)
         n = len(lengths)
         if n < self.few:  # the numpy set-up costs more than a few datagrams one by one
             for i, length in enumerate(lengths.tolist()):
@@ -406,11 +602,56 @@ class Decoder:
         if ordered.any():
             self._templated_burst(data, lengths, np.flatnonzero(ordered), fast_ipfix, exporter)
 
+    def _refused_sources(self, sources: list[str]) -> list[str]:
+        """The sources of a burst that `admits` would refuse (not counted
+        here: `_count_refused` counts their datagrams)."""
+        stats = self.stats
+        if all(source in stats for source in sources):  # the usual case: known exporters only
+            return []
+        allowed = self.allowed
+        room = self.limits.max_exporters - len(stats)
+        refused = []
+        for source in sources:
+            if source in stats:
+                continue
+            if (allowed is not None and source not in allowed) or room <= 0:
+                refused.append(source)
+            else:
+                room -= 1
+        return refused
+
+    def _count_refused(self, refused, lengths, sources, source_of) -> None:
+        counts = {source: 0 for source in refused}
+        if source_of is None:
+            counts[sources[0]] = len(lengths)
+        else:
+            per_source = np.bincount(source_of, minlength=len(sources)).tolist()
+            for source, count in zip(sources, per_source, strict=True):
+                if source in counts:
+                    counts[source] = count
+        for source, count in counts.items():
+            if self.allowed is not None and source not in self.allowed:
+                self.unknown_exporter += count
+            else:
+                self.dropped_exporters += count
+
+    def _without(self, refused, data, lengths, sources, source_of, truncated):
+        """The burst without the datagrams of the `refused` sources."""
+        self._count_refused(refused, lengths, sources, source_of)
+        keep_source = np.array([source not in refused for source in sources])
+        keep = keep_source[source_of]
+        kept_sources = [source for source in sources if source not in refused]
+        renumber = np.cumsum(keep_source) - 1
+        rows = np.flatnonzero(keep)
+        return (data[rows], lengths[rows], kept_sources, renumber[source_of[rows]],
+                None if truncated is None else truncated[rows])
+
     def _v5_burst(self, data, rows, count, exporter) -> None:
         header = _gather(data, rows, 0, np.ones(len(rows), dtype=np.int64), 24).view(V5_HEADER_DTYPE).reshape(-1)
         counts = count[rows]
         exporter = exporter[rows]
         export_ms = header["secs"].astype(np.int64) * 1000 + header["nsecs"].astype(np.int64) // 1_000_000
+        export_ms = self._clamp_ms_array(export_ms, exporter)
         interval = (header["sampling"] & 0x3FFF).astype(np.uint64)
         sequence = header["sequence"].astype(np.int64)
         stream = ((exporter.astype(np.int64) << 16) | (header["engine_type"].astype(np.int64) << 8)
@@ -487,7 +728,7 @@ class Decoder:
         domain = head["domain"].astype(np.int64)
         templates = {k: self._template_of(k) for k, _ in _streams(key)}
         set_length = head["set_length"].astype(np.int64)
-        export_ms = head["export"].astype(np.int64) * 1000
+        export_ms = self._clamp_ms_array(head["export"].astype(np.int64) * 1000, exporter)
         sequence = head["sequence"].astype(np.int64)
         counts = np.zeros(len(rows), dtype=np.int64)
         for k, at in _streams(key):
@@ -521,14 +762,14 @@ class Decoder:
                 raise Malformed("length does not fit the packet")
             end = length
             pos = IPFIX_HEADER.size
-            base_ms = export_ms = export_time * 1000
+            base_ms = export_ms = self._clamp_ms(export_time * 1000, stats)
         else:
             if len(data) < V9_HEADER.size:
                 raise Malformed("short header")
             _, _count, uptime, secs, sequence, domain = V9_HEADER.unpack_from(data)
             end = len(data)
             pos = V9_HEADER.size
-            export_ms = secs * 1000
+            export_ms = self._clamp_ms(secs * 1000, stats)
             base_ms = export_ms - uptime
         if ipfix and end - pos >= 4:
             # Fast path, the usual case: one data set of a known fixed-layout template.
@@ -551,9 +792,11 @@ class Decoder:
                             stats.lost_flows += gap
                     self._sequence[seq_key] = (sequence + count) & 0xFFFFFFFF
                     return
+        if not self._admit_scope(exporter, domain, 10 if ipfix else 9, stats):
+            return
         # Parse the whole packet first: a malformed set drops the packet
         # with nothing half-applied.
-        new_templates: dict[int, Template | None] = {}
+        new_templates: dict[int, tuple | None] = {}
         withdraw_all = False
         data_sets = []  # (template id, bytes)
         while pos < end:
@@ -577,15 +820,13 @@ class Decoder:
         # Commit: templates, then the data sets.
         scope = (exporter, domain, 10 if ipfix else 9)
         if withdraw_all:
-            for key in [k for k in self.templates if k[:3] == scope]:
-                del self.templates[key]
+            self._withdraw_scope(scope)
         arrived = []
-        for template_id, template in new_templates.items():
+        for template_id, spec in new_templates.items():
             key = scope + (template_id,)
-            if template is None:
-                self.templates.pop(key, None)
-            else:
-                self.templates[key] = template
+            if spec is None:
+                self._withdraw_template(key)
+            elif self._store_template(key, spec, stats):
                 arrived.append(key)
         records = 0
         for set_id, body in data_sets:
@@ -620,7 +861,8 @@ class Decoder:
             self._sequence[seq_key] = (sequence + 1) & 0xFFFFFFFF
 
     def _parse_templates(self, body: bytes, ipfix: bool, out: dict) -> bool:
-        """Template records of one set into `out` (None = withdrawn).
+        """Template records of one set into `out` as (fields, is options,
+        scope count), None = withdrawn; compiled only when stored.
         Returns True for an IPFIX "withdraw all" record."""
         pos = 0
         withdraw_all = False
@@ -640,7 +882,7 @@ class Decoder:
             if template_id < 256 or count > TEMPLATE_MAX_FIELDS:
                 raise Malformed("bad template header")
             fields, pos = self._parse_fields(body, pos, count, ipfix)
-            out[template_id] = compile_template(template_id, fields)
+            out[template_id] = (fields, False, 0)
         return withdraw_all
 
     def _parse_options_templates(self, body: bytes, ipfix: bool, out: dict) -> None:
@@ -669,12 +911,22 @@ class Decoder:
             if template_id < 256 or count > TEMPLATE_MAX_FIELDS:
                 raise Malformed("bad template header")
             fields, pos = self._parse_fields(body, pos, count, ipfix)
-            out[template_id] = compile_template(template_id, fields, is_options=True, scope_count=scope_count)
+            out[template_id] = (fields, True, scope_count)
             if not ipfix:
                 break  # v9: one options template per set, then padding
 
     @staticmethod
     def _parse_fields(body: bytes, pos: int, count: int, ipfix: bool):
+        if len(body) - pos >= 4 * count:
+            # the usual case, IANA elements only: all the fields at once
+            values = np.frombuffer(body, dtype=">u2", count=2 * count, offset=pos)
+            ies, lengths = values[0::2], values[1::2]
+            if not (ipfix and (ies & 0x8000).any()):
+                if not lengths.all():
+                    raise Malformed("zero-length field")
+                if not ipfix and (lengths == VARIABLE).any():
+                    raise Malformed("variable length in v9")
+                return list(zip(ies.tolist(), lengths.tolist(), strict=True)), pos + 4 * count
         fields = []
         for _ in range(count):
             if len(body) - pos < 4:
@@ -769,26 +1021,33 @@ class Decoder:
         self._v5, self._chunks, self._v5_blocks = [], {}, []
         return raw
 
-    def take(self) -> list[Flows]:
+    def take(self, rejected: dict | None = None) -> list[Flows]:
         """Decode everything gathered since the last call."""
-        return decode(self.take_raw())
+        return decode(self.take_raw(), max_sampling_rate=self.limits.max_sampling_rate, rejected=rejected)
 
 
-def decode(raw) -> list[Flows]:
-    """Raw records → one `Flows` per address family (usually one or two)."""
+def decode(raw, *, max_sampling_rate: int = Limits.max_sampling_rate, rejected: dict | None = None) -> list[Flows]:
+    """Raw records → one `Flows` per address family (usually one or two).
+
+    A record sampled at more than `max_sampling_rate`, or whose bytes ×
+    sampling rate exceed MAX_RECORD_OCTETS (an overflow of 64 bits
+    included), is dropped and counted per exporter index in `rejected`;
+    the other records of its packet and batch count as usual."""
     v5, chunks, v5_blocks = raw
     v4, v6 = [], []
     if v5:
         v5_blocks = v5_blocks + [_v5_block(v5)]
     if v5_blocks:
-        v4.append(_decode_v5(_merge(v5_blocks)))
+        v4.append(_decode_v5(_merge(v5_blocks), max_sampling_rate).without_bad(rejected))
     for layout, items in chunks.values():
         if layout.dtype is not None:
-            flows = _decode_fixed(layout, _fixed_block(layout, items))
+            flows = _decode_fixed(layout, _fixed_block(layout, items), max_sampling_rate)
         else:
-            flows = _decode_variable(layout, items)
+            flows = _decode_variable(layout, items, max_sampling_rate)
         if flows is not None:
-            (v6 if flows.v6 else v4).append(flows)
+            flows = flows.without_bad(rejected)
+            if len(flows):
+                (v6 if flows.v6 else v4).append(flows)
     out = []
     for group in (v4, v6):
         if len(group) == 1:
@@ -819,10 +1078,22 @@ def _end_seconds(end_ms: np.ndarray, export_ms: np.ndarray) -> np.ndarray:
     return end_ms // 1000
 
 
-def _sampled(octets: np.ndarray, block: Block) -> np.ndarray:
+def _scaled(octets: np.ndarray, rate: np.ndarray, max_rate: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(octets × rate, the records to drop or None): a rate above
+    `max_rate`, or a product above MAX_RECORD_OCTETS (checked before
+    multiplying, so a 64-bit overflow never wraps into a small number)."""
+    rate = np.maximum(rate, 1)
+    bad = (rate > np.uint64(max_rate)) | (octets > np.uint64(MAX_RECORD_OCTETS) // rate)
+    if bad.any():
+        return np.where(bad, np.uint64(0), octets) * np.where(bad, np.uint64(1), rate), bad
+    return octets * rate, None
+
+
+def _sampled(octets: np.ndarray, block: Block, max_rate: int) -> tuple[np.ndarray, np.ndarray | None]:
     if (block.sampling == 1).all():
-        return octets
-    return octets * block.per_record("sampling")
+        if octets.dtype.itemsize <= 4 or not (octets > np.uint64(MAX_RECORD_OCTETS)).any():
+            return octets, None
+    return _scaled(octets, block.per_record("sampling"), max_rate)
 
 
 def _v5_block(items: list) -> Block:
@@ -849,16 +1120,16 @@ def _fixed_block(template: Template, items: list) -> Block:
     return _merge(blocks)
 
 
-def _decode_v5(block: Block) -> Flows:
+def _decode_v5(block: Block, max_rate: int = Limits.max_sampling_rate) -> Flows:
     records = block.records
     end = _end_seconds(block.per_record("base_ms") + records["last"].astype(np.int64), block.per_record("export_ms"))
-    octets = _sampled(records["octets"].astype(np.uint64), block)
+    octets, bad = _sampled(records["octets"].astype(np.uint64), block, max_rate)
     return Flows(records["src"].astype(np.uint32), records["dst"].astype(np.uint32), octets,
                  records["sport"].astype(np.int32), records["dport"].astype(np.int32), end,
-                 block.per_record("exporter"))
+                 block.per_record("exporter"), bad=bad)
 
 
-def _decode_fixed(template: Template, block: Block) -> Flows | None:
+def _decode_fixed(template: Template, block: Block, max_rate: int = Limits.max_sampling_rate) -> Flows | None:
     names = template.dtype.names
     records = block.records
     n = len(records)
@@ -871,10 +1142,11 @@ def _decode_fixed(template: Template, block: Block) -> Flows | None:
     if "f1" not in names:
         return None
     octets = _as_uint(records["f1"])
-    if any(f"f{ie}" in names for ie in SAMPLING_IES):
-        octets = octets * _record_sampling(records, names)
+    per_record_rate = any(f"f{ie}" in names for ie in SAMPLING_IES)
+    if per_record_rate:
+        octets, bad = _scaled(octets, _record_sampling(records, names), max_rate)
     else:
-        octets = _sampled(octets, block)
+        octets, bad = _sampled(octets, block, max_rate)
     zeros = np.zeros(n, dtype=np.int32)
     sport = _as_uint(records["f7"]).astype(np.int32) if "f7" in names else zeros
     dport = _as_uint(records["f11"]).astype(np.int32) if "f11" in names else zeros
@@ -890,18 +1162,24 @@ def _decode_fixed(template: Template, block: Block) -> Flows | None:
     else:
         end_ms = export
     end, exporters = _end_seconds(end_ms, export), block.per_record("exporter")
-    flows = Flows(src, dst, octets, sport, dport, end, exporters, v6=v6)
+    flows = Flows(src, dst, octets, sport, dport, end, exporters, v6=v6, bad=bad)
     reverse_name = f"f{IE_REVERSE_OCTETS}"
     if reverse_name in names:  # a biflow: the reverse direction's bytes go from dst to src
         reverse = _as_uint(records[reverse_name])
-        if any(f"f{ie}" in names for ie in SAMPLING_IES):
-            reverse = reverse * _record_sampling(records, names)
+        if per_record_rate:
+            reverse, reverse_bad = _scaled(reverse, _record_sampling(records, names), max_rate)
         else:
-            reverse = _sampled(reverse, block)
+            reverse, reverse_bad = _sampled(reverse, block, max_rate)
         keep = reverse > 0
+        if reverse_bad is not None:
+            keep |= reverse_bad
         flows = Flows(*(np.concatenate([a, b[keep]]) for a, b in (
             (src, dst), (dst, src), (octets, reverse), (sport, dport), (dport, sport), (end, end),
             (exporters, exporters))), v6=v6)
+        if bad is not None or reverse_bad is not None:
+            zeros = np.zeros(n, dtype=bool)
+            flows.bad = np.concatenate([zeros if bad is None else bad,
+                                        (zeros if reverse_bad is None else reverse_bad)[keep]])
     return flows
 
 
@@ -946,8 +1224,9 @@ def _iter_variable(template: Template, body: bytes):
         yield values
 
 
-def _decode_variable(template: Template, items: list) -> Flows | None:
+def _decode_variable(template: Template, items: list, max_rate: int = Limits.max_sampling_rate) -> Flows | None:
     src, dst, octets, sport, dport, end, exporter = [], [], [], [], [], [], []
+    bad = []
     v6 = None
     for chunk in items:
         for values in chunk.data:
@@ -962,11 +1241,16 @@ def _decode_variable(template: Template, items: list) -> Flows | None:
             if is_v6 != v6 or IE_OCTETS not in values:
                 continue
             rate = _sampling_rate(values) or chunk.sampling
+            total = values[IE_OCTETS] * rate
+            source_port, destination_port = values.get(IE_SRC_PORT, 0), values.get(IE_DST_PORT, 0)
+            is_bad = (rate > max_rate or total > MAX_RECORD_OCTETS or source_port > 0xFFFF
+                      or destination_port > 0xFFFF)
+            bad.append(is_bad)
             src.append(s)
             dst.append(d)
-            octets.append(values[IE_OCTETS] * rate)
-            sport.append(values.get(IE_SRC_PORT, 0))
-            dport.append(values.get(IE_DST_PORT, 0))
+            octets.append(0 if is_bad else total)
+            sport.append(0 if is_bad else source_port)
+            dport.append(0 if is_bad else destination_port)
             if IE_END_MILLISECONDS in values:
                 end_ms = values[IE_END_MILLISECONDS]
             elif IE_END_SECONDS in values:
@@ -984,4 +1268,4 @@ def _decode_variable(template: Template, items: list) -> Flows | None:
         src_a, dst_a = np.array(src, dtype=np.uint32), np.array(dst, dtype=np.uint32)
     return Flows(src_a, dst_a, np.array(octets, dtype=np.uint64), np.array(sport, dtype=np.int32),
                  np.array(dport, dtype=np.int32), np.array(end, dtype=np.int64) // 1000,
-                 np.array(exporter, dtype=np.int32), v6=bool(v6))
+                 np.array(exporter, dtype=np.int32), v6=bool(v6), bad=np.array(bad, dtype=bool) if any(bad) else None)

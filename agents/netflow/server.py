@@ -19,9 +19,9 @@ import threading
 import time
 
 from agents.netflow.aggregator import Aggregator, account_flows, write_counters
-from agents.netflow.cache import load_matcher, signature
+from agents.netflow.cache import load_exporters, load_matcher, signature
 from agents.netflow.mmsg import RECEIVE_COUNT, make_receiver
-from agents.netflow.protocol import Decoder, decode
+from agents.netflow.protocol import Decoder, Limits, decode
 from lanbill.clock import now_utc
 from lanbill.db import database
 from lanbill.models import Agent
@@ -43,7 +43,7 @@ class NetflowServer:
 
     def __init__(self, app, agent_id: int, host: str, port: int, stop_event: threading.Event, *,
                  flush_seconds: float = FLUSH_SECONDS, refresh_seconds: float = REFRESH_SECONDS,
-                 receive_buffer: int = RECEIVE_BUFFER):
+                 receive_buffer: int = RECEIVE_BUFFER, limits: Limits | None = None):
         # `flask agents` hands over current_app, a proxy bound to its thread
         self.app = app._get_current_object() if hasattr(app, "_get_current_object") else app
         self.agent_id = agent_id
@@ -63,9 +63,15 @@ class NetflowServer:
         self.sock.bind((host, port))
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
-        self.decoder = Decoder()
+        self.limits = limits or (limits_from(self.app.config) if self.app is not None else Limits())
+        # Nothing is accepted until the exporters are loaded (start()).
+        self.decoder = Decoder(limits=self.limits, allowed=frozenset())
+        # (version, addresses): loaded by the housekeeper, taken up by the receiver
+        self._exporters_loaded: tuple[int, frozenset] = (0, frozenset())
+        self._exporters_applied = 0
         self.aggregator = Aggregator()
         self.unmatched: dict[int, list] = {}  # exporter index → [records, bytes]
+        self.rejected: dict[int, int] = {}  # exporter index → bad records dropped
         self.matched_records = 0
         self.failed_batches = 0
         self.flushes = 0
@@ -85,6 +91,10 @@ class NetflowServer:
     def start(self) -> NetflowServer:
         with self.app.app_context():
             self._refresh(force=True)
+        self._apply_exporters()
+        if not self.decoder.allowed:
+            log.warning("netflow agent %s: no exporters (NAS of the agent or its `exporters` option): "
+                        "every flow is dropped", self.agent_id)
         self._receiver.start()
         self._worker.start()
         self._housekeeper.start()
@@ -123,11 +133,14 @@ class NetflowServer:
                     now = time.monotonic()
                     if now - last_expire > 1.0:
                         decoder.expire_pending()
+                        decoder.expire_idle()
+                        self._apply_exporters()
                         last_expire = now
                     poller.poll(200)
                     continue
                 if burst >= BURST:
                     self._process()
+                    self._apply_exporters()
                     burst = 0
                 if received < RECEIVE_COUNT // 2:
                     # The socket was nearly empty: let datagrams gather for a
@@ -166,6 +179,14 @@ class NetflowServer:
                 self._process()
         self._process()
 
+    def _apply_exporters(self) -> None:
+        """In the receiving thread: take up the exporters the housekeeper
+        loaded (the decoder's state is this thread's alone)."""
+        version, exporters = self._exporters_loaded
+        if version != self._exporters_applied:
+            self.decoder.allow(exporters)
+            self._exporters_applied = version
+
     def _process(self) -> None:
         """Hand the records gathered so far to the matching thread."""
         raw = self.decoder.take_raw()
@@ -184,7 +205,7 @@ class NetflowServer:
         """Decode, match and aggregate one batch (`Decoder.take_raw()`)."""
         matcher = self.matcher
         try:
-            for flows in decode(raw):
+            for flows in decode(raw, max_sampling_rate=self.limits.max_sampling_rate, rejected=self.rejected):
                 self.matched_records += account_flows(flows, matcher, self.aggregator, self.unmatched)
         except Exception:  # pragma: no cover - counted, never fatal
             self.failed_batches += 1
@@ -224,6 +245,7 @@ class NetflowServer:
         current = signature(self.agent_id)
         if force or current != self._signature:
             self.matcher = load_matcher(self.agent_id)
+            self._exporters_loaded = (self._exporters_loaded[0] + 1, load_exporters(self.agent_id))
             self._signature = current
 
     def flush(self) -> int:
@@ -231,7 +253,7 @@ class NetflowServer:
         on failure the counters go back into memory for the next try."""
         taken = self.aggregator.take()
         try:
-            touched = write_counters(taken, self.status_rows())
+            touched = write_counters(taken, self.status_rows(), self.agent_row())
         except Exception:
             self.aggregator.put_back(taken)
             raise
@@ -257,10 +279,34 @@ class NetflowServer:
                 "unknown_template_sets": stats.unknown_template_sets, "dropped_sets": stats.dropped_sets,
                 "lost_flows": stats.lost_flows, "lost_packets": stats.lost_packets,
                 "unmatched_records": unmatched[0], "unmatched_bytes": unmatched[1],
+                "bad_records": self.rejected.get(index, 0), "clamped_times": stats.clamped_times,
+                "dropped_templates": stats.dropped_templates, "dropped_domains": stats.dropped_domains,
                 "packets_per_second": pps, "records_per_second": rps,
                 "last_packet_at": _utc(last) if last else None, "updated_at": now_utc(),
             })
         return rows
+
+    def agent_row(self) -> dict:
+        """The agent's counters of no exporter.  Exporters no longer kept
+        (forgotten when idle or no longer allowed) lose their status rows
+        with this write."""
+        decoder = self.decoder
+        return {"agent_id": self.agent_id, "unknown_exporter": decoder.unknown_exporter,
+                "dropped_exporters": decoder.dropped_exporters, "exporters": len(decoder.stats),
+                "updated_at": now_utc()}
+
+
+def limits_from(config) -> Limits:
+    """The collector's limits from the settings (NETFLOW_MAX_*, LANBILL_NETFLOW_*)."""
+    skew = config.get("NETFLOW_MAX_CLOCK_SKEW_SECONDS", 86400)
+    return Limits(
+        max_exporters=int(config.get("NETFLOW_MAX_EXPORTERS", Limits.max_exporters)),
+        max_domains_per_exporter=int(config.get("NETFLOW_MAX_DOMAINS_PER_EXPORTER", Limits.max_domains_per_exporter)),
+        max_templates_per_domain=int(config.get("NETFLOW_MAX_TEMPLATES_PER_DOMAIN", Limits.max_templates_per_domain)),
+        exporter_idle_seconds=float(config.get("NETFLOW_EXPORTER_IDLE_SECONDS", Limits.exporter_idle_seconds)),
+        max_clock_skew_seconds=None if not skew else float(skew),
+        max_sampling_rate=int(config.get("NETFLOW_MAX_SAMPLING_RATE", Limits.max_sampling_rate)),
+    )
 
 
 def _name_thread(name: str) -> None:

@@ -14,7 +14,7 @@ from lanbill.admin.common import requires, translate_error, visible_account
 from lanbill.admin.tables import csv_response
 from lanbill.errors import BillingError
 from lanbill.models import Agent
-from lanbill.models.traffic import NetflowStatus
+from lanbill.models.traffic import NetflowAgentStatus, NetflowStatus
 from lanbill.network import traffic_stats
 
 MB = 1_048_576
@@ -88,4 +88,5 @@ def netflow_status():
     agents = list(Agent.select().where(Agent.type == "netflow").order_by(Agent.id))
     rows = list(NetflowStatus.select().order_by(NetflowStatus.agent_id, NetflowStatus.exporter))
     by_agent = {a.id: [r for r in rows if r.agent_id == a.id] for a in agents}
-    return render_template("admin/traffic/netflow.html", agents=agents, by_agent=by_agent)
+    agent_rows = {row.agent_id: row for row in NetflowAgentStatus.select()}
+    return render_template("admin/traffic/netflow.html", agents=agents, by_agent=by_agent, agent_rows=agent_rows)

@@ -60,6 +60,10 @@ class NetflowStatus(BaseModel):
     lost_packets = peewee.BigIntegerField(default=0)
     unmatched_records = peewee.BigIntegerField(default=0)
     unmatched_bytes = peewee.BigIntegerField(default=0)
+    bad_records = peewee.BigIntegerField(default=0)  # dropped: a sampling rate or byte count no router sends
+    clamped_times = peewee.BigIntegerField(default=0)  # packets whose export time was replaced by the clock
+    dropped_templates = peewee.BigIntegerField(default=0)  # beyond NETFLOW_MAX_TEMPLATES_PER_DOMAIN
+    dropped_domains = peewee.BigIntegerField(default=0)  # packets beyond NETFLOW_MAX_DOMAINS_PER_EXPORTER
     packets_per_second = peewee.IntegerField(default=0)
     records_per_second = peewee.IntegerField(default=0)
     last_packet_at = peewee.DateTimeField(null=True)
@@ -67,3 +71,16 @@ class NetflowStatus(BaseModel):
 
     class Meta:
         indexes = ((("agent_id", "exporter"), True),)
+
+
+class NetflowAgentStatus(BaseModel):
+    """Counters of one NetFlow agent that belong to no exporter: datagrams
+    from addresses that are not its exporters (dropped before decoding),
+    and from exporters beyond NETFLOW_MAX_EXPORTERS.  Written with the
+    exporters' rows at every flush."""
+
+    agent_id = peewee.IntegerField(unique=True)
+    unknown_exporter = peewee.BigIntegerField(default=0)
+    dropped_exporters = peewee.BigIntegerField(default=0)
+    exporters = peewee.IntegerField(default=0)  # exporters the collector keeps state for
+    updated_at = peewee.DateTimeField(default=utcnow)

@@ -4,6 +4,7 @@ API alike), so an agent never reads a value it cannot use."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -76,10 +77,58 @@ RADIUS_OPTIONS = (
     AgentOption("framed_pool", "text", "", N_("Text of at most 255 characters.")),
     AgentOption("workers", "integer", 1, N_("From 1 to 16."), 1, 16),
 )
+EXPORTERS_MAX = 1024  # addresses in a NetFlow agent's `exporters` option
+
+
+@dataclass(frozen=True)
+class AddressListOption(AgentOption):
+    """A list of single IP addresses (IPv4 or IPv6, no networks): the
+    collector looks each datagram's source up in a set, so a network
+    cannot be expanded there."""
+
+    def problem(self, value) -> str | None:
+        if not isinstance(value, list | tuple) or len(value) > self.maximum:
+            return self.message
+        for item in value:
+            if not isinstance(item, str):
+                return self.message
+            try:
+                ipaddress.ip_address(item.strip())
+            except ValueError:
+                return self.message
+        return None
+
+
 NETFLOW_OPTIONS = (
     AgentOption("port", "integer", 2055, PORT, 1, 65535),
     AgentOption("flush_seconds", "integer", 60, SECONDS, 1, 86400),
+    # DESIGN §7, like the RADIUS agent's NAS: flows count only from known
+    # exporters — the IPs of the NAS attached to the agent and these.
+    AddressListOption("exporters", "addresses", (),
+                      N_("A list of IP addresses of the routers that export flows, e.g. 192.0.2.1."),
+                      maximum=EXPORTERS_MAX),
 )
+
+
+def netflow_exporters(options: Mapping | None, nas_addresses=()) -> frozenset[str]:
+    """The source addresses a NetFlow agent accepts flows from: its
+    `exporters` option and the IPs of its NAS, each as the socket reports
+    it (the compressed form; an IPv4 address also as IPv4-mapped IPv6, for
+    a listener on an IPv6 address)."""
+    out = set()
+    for text in [*((options or {}).get("exporters") or ()), *nas_addresses]:
+        try:
+            address = ipaddress.ip_address(str(text).strip())
+        except ValueError:
+            continue  # refused when saved; a NAS row holding no IP address admits nothing
+        if address.version == 6 and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        out.add(address.compressed)
+        if address.version == 4:
+            out.add("::ffff:" + address.compressed)  # how inet_ntop writes it
+    return frozenset(out)
+
+
 AGENT_OPTIONS: dict[str, tuple[AgentOption, ...]] = {
     "radius": RADIUS_OPTIONS,
     "netflow": NETFLOW_OPTIONS,

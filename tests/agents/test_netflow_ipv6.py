@@ -15,7 +15,7 @@ from tests.factories import ACTOR, make_account, make_agent, make_tariff
 
 @pytest.fixture
 def setup6(app):
-    agent = make_agent(type="netflow", listen_address="127.0.0.1")
+    agent = make_agent(type="netflow", listen_address="127.0.0.1", options={"exporters": ["127.0.0.1", "::1"]})
     tariff = make_tariff(prepaid_mb=0)
 
     def category(name, networks):
@@ -32,6 +32,7 @@ def setup6(app):
         "agent": agent.id,
     }
     app.config["NETFLOW_PORT"] = 0
+    app.config["NETFLOW_MAX_CLOCK_SKEW_SECONDS"] = 0  # the packets carry EXPORT_TIME, a fixed moment
     return ids
 
 

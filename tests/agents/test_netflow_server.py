@@ -38,7 +38,7 @@ HOUR = EXPORT_TIME // 3600 * 3600
 
 @pytest.fixture
 def setup(app):
-    agent = make_agent(type="netflow", listen_address="127.0.0.1")
+    agent = make_agent(type="netflow", listen_address="127.0.0.1", options={"exporters": ["127.0.0.1", "::1"]})
     tariff = make_tariff(prepaid_mb=0)
     local = traffic_categories.create_category(tariff.id, {"name": "Local", "networks": "192.168.0.0/16, fd00::/8",
                                                           "price_in_mb": "0"}, actor=ACTOR)
@@ -50,6 +50,7 @@ def setup(app):
     other_agent = make_account(agent=make_agent(type="radius"), tariff=tariff,
                                ips=["10.0.2.0/24"])
     app.config["NETFLOW_PORT"] = 0
+    app.config["NETFLOW_MAX_CLOCK_SKEW_SECONDS"] = 0  # the packets carry EXPORT_TIME, a fixed moment
     return {"agent": agent, "local": local.id, "internet": internet.id, "plain": plain.id, "subnet": subnet.id,
             "other": other_agent.id}
 
@@ -186,7 +187,7 @@ def test_a_new_account_is_matched_within_two_seconds(app, setup):
 
 def test_counters_are_flushed_every_interval_without_losing_any(app, setup):
     agent = setup["agent"]
-    agent.options = {"port": 0, "flush_seconds": 0.2}
+    agent.options = {"port": 0, "flush_seconds": 0.2, "exporters": ["127.0.0.1"]}
     agent.save()
     running = Running(app)
     try:

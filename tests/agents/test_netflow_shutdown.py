@@ -44,7 +44,8 @@ def wait_for_line(proc, text: str, seconds: float = 30) -> str:
 
 
 def test_sigterm_writes_every_counter_held_in_memory(app, app_config, tmp_path):
-    agent = make_agent(type="netflow", options={"flush_seconds": 3600}, listen_address="127.0.0.1")
+    agent = make_agent(type="netflow", options={"flush_seconds": 3600, "exporters": ["127.0.0.1"]},
+                       listen_address="127.0.0.1")
     account = make_account(agent=agent, ips=["10.20.0.0/24"])
     port = free_udp_port()
     env = dict(os.environ)
@@ -90,7 +91,8 @@ def test_sigterm_in_the_middle_of_a_stream_loses_no_counted_record(app, app_conf
     """Datagrams keep coming (in bursts, a malformed one among every ten)
     while SIGTERM arrives: whatever the listener counted as received —
     records and malformed datagrams — is in the database afterwards."""
-    agent = make_agent(type="netflow", options={"flush_seconds": 3600}, listen_address="127.0.0.1")
+    agent = make_agent(type="netflow", options={"flush_seconds": 3600, "exporters": ["127.0.0.1"]},
+                       listen_address="127.0.0.1")
     account = make_account(agent=agent, ips=["10.30.0.0/16"])
     port = free_udp_port()
     env = dict(os.environ)

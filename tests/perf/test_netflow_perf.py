@@ -166,7 +166,8 @@ def free_port() -> int:
 
 def populate():
     agreement = make_agreement()
-    agent = make_agent(type="netflow", listen_address="127.0.0.1", options={"flush_seconds": 3600})
+    agent = make_agent(type="netflow", listen_address="127.0.0.1",
+                       options={"flush_seconds": 3600, "exporters": ["127.0.0.1"]})
     tariffs = []
     for n in range(3):
         tariff = make_tariff(name=f"Perf {n}")
@@ -412,6 +413,7 @@ def perf_server() -> NetflowServer:
         _MATCHER.append(perf_matcher())
     server = NetflowServer(None, 0, "127.0.0.1", 0, threading.Event())
     server.matcher = _MATCHER[0]
+    server.decoder.allow({"127.0.0.1"})  # the exporter check on, as in the agent
     return server
 
 
