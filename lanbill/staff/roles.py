@@ -99,6 +99,16 @@ def ensure_may_give_role(actor, role: Role) -> None:
                        fields={"role_id": N_("This role has more rights than yours.")})
 
 
+def within_reach(granter: Manager, manager: Manager) -> bool:
+    """Whether `manager`'s role has nothing beyond `granter`'s own (the same
+    manager always is): what a manager may edit, reset or revoke of
+    another."""
+    if granter.id == manager.id:
+        return True
+    role = manager.role
+    return not _beyond_reach(granter, role.permissions, role.all_groups, role_groups(role.id))
+
+
 def ensure_may_manage(actor, manager: Manager) -> None:
     """Refuse editing a manager (its details, role or password) whose role
     has more than the acting manager's own: taking over a stronger login

@@ -13,7 +13,7 @@ from lanbill.db import transaction
 from lanbill.errors import N_, NotFound, ValidationError
 from lanbill.models import ApiToken, Manager, Role
 from lanbill.models.staff import TOKEN_SCOPES
-from lanbill.staff import audit
+from lanbill.staff import audit, roles
 
 # last_used_at is written at most this often per token, so that using a
 # token costs no database write on every request.
@@ -86,21 +86,25 @@ def note_use(row: ApiToken, now: dt.datetime | None = None) -> None:
 
 
 def visible_tokens(manager: Manager):
-    """The tokens a manager may list: their own, or everyone's with
-    settings.edit; newest first."""
+    """The tokens a manager may list: their own, or with settings.edit also
+    those of managers within their reach (roles.within_reach: no role
+    above their own); newest first."""
     query = ApiToken.select(ApiToken, Manager).join(Manager).order_by(ApiToken.id.desc())
     if not manager.can("settings.edit"):
-        query = query.where(ApiToken.manager == manager.id)
-    return query
+        return query.where(ApiToken.manager == manager.id)
+    reachable = [m.id for m in Manager.select() if roles.within_reach(manager, m)]
+    return query.where(ApiToken.manager.in_(reachable))
 
 
 def revoke_token(token_id: int, *, actor, by: Manager | None = None) -> ApiToken:
     """Revoke a token at once (it keeps its row, marked revoked).  `by`, when
-    given, is the manager asking: their own token, or any with settings.edit;
-    another's token is "not found" to them, so its existence is not revealed.
+    given, is the manager asking: their own token, or with settings.edit one
+    of a manager within their reach (roles.within_reach); any other token
+    is "not found" to them, so its existence is not revealed.
     Revoking a revoked token changes nothing."""
     row = ApiToken.get_or_none(ApiToken.id == token_id)
-    if row is None or (by is not None and row.manager_id != by.id and not by.can("settings.edit")):
+    if row is None or (by is not None and row.manager_id != by.id and not (
+            by.can("settings.edit") and roles.within_reach(by, row.manager))):
         raise NotFound(N_("Token not found."))
     if row.revoked_at is not None:
         return row

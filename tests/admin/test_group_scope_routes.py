@@ -20,6 +20,7 @@ from lanbill.models import (
     Account,
     AccountService,
     Agreement,
+    ApiToken,
     Group,
     LedgerEntry,
     Payment,
@@ -57,18 +58,21 @@ def world(app, admin):
     CoaRequest.create(account_id=account.id, session_id=session.id, nas_id=0, kind="disconnect", reason="staff",
                       attributes={"User-Name": "theirlogin"}, status="nak", result="theirlogin refused")
     manager = make_manager("limited", groups=[mine])
+    # Another manager's API token: the token screens must not reach it.
+    create_token(admin, name="not yours")
+    token = ApiToken.select().order_by(ApiToken.id.desc()).get()
     return {
         "manager": manager, "mine": mine, "theirs": theirs, "own_account": own_account,
         "ids": {"subscriber_id": other.id, "agreement_id": agreement.id, "account_id": account.id,
                 "payment_id": payment.id, "session_id": session.id, "change_id": change.id,
-                "attached_id": attached.id, "group_id": theirs.id},
+                "attached_id": attached.id, "group_id": theirs.id, "token_id": token.id},
     }
 
 
 # URL parameters that name one of the other group's objects: the answer
 # must be 403 or 404 whatever the page.
 OWNED = {"subscriber_id", "agreement_id", "account_id", "payment_id", "session_id", "change_id", "attached_id",
-         "group_id"}
+         "group_id", "token_id"}
 # Other parameters, filled with a plain value (a catalogue object, a name).
 PLAIN = {"level": "building", "entry_id": 1, "building_id": 1, "agent_type": "radius", "name": "subscribers",
          "kind": "admin", "path": "x", "filename": "x.css", "tariff_id": 1, "agent_id": 1, "nas_id": 1,
@@ -113,6 +117,7 @@ def _snapshot(ids) -> dict:
         "attached": _row(AccountService, ids["attached_id"]),
         "session": _row(RadiusSession, ids["session_id"]),
         "group": _row(Group, ids["group_id"]),
+        "token": _row(ApiToken, ids["token_id"]),
         "ledger": LedgerEntry.select().where(LedgerEntry.agreement == ids["agreement_id"]).count(),
         "groups": sorted(g.group_id for g in SubscriberGroup.select().where(
             SubscriberGroup.subscriber == ids["subscriber_id"])),
