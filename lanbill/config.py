@@ -36,6 +36,13 @@ DEFAULTS = {
     "RADIUS_COA_MAX_ATTEMPTS": 20,
     "RADIUS_COA_BACKOFF": 10,
     "RADIUS_COA_BACKOFF_MAX": 600,
+    # Duplicate detection (RFC 5080): how long a reply is kept to answer a
+    # retransmission with, and how many replies a worker keeps at most
+    "RADIUS_DUPLICATE_SECONDS": 30,
+    "RADIUS_DUPLICATE_ENTRIES": 65536,
+    # An accounting record whose Event-Timestamp or Acct-Delay-Time is
+    # further than this from now is a replay and is dropped; 0: not checked
+    "RADIUS_EVENT_WINDOW": 86400,
     "LOGIN_MAX_FAILURES": 5,
     "WTF_CSRF_ENABLED": True,
     "TESTING": False,
@@ -58,6 +65,9 @@ _INT_KEYS = {
     "RADIUS_COA_MAX_ATTEMPTS",
     "RADIUS_COA_BACKOFF",
     "RADIUS_COA_BACKOFF_MAX",
+    "RADIUS_DUPLICATE_SECONDS",
+    "RADIUS_DUPLICATE_ENTRIES",
+    "RADIUS_EVENT_WINDOW",
 }
 _FLOAT_KEYS = {"RADIUS_COA_TIMEOUT"}
 _BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING"}
