@@ -6,6 +6,10 @@ A request is the same when it comes from the same NAS address and port
 with the same Identifier and Request Authenticator (its first 20 octets).
 Entries expire after `seconds`; at most `max_entries` are kept (the
 oldest go first), so a flood of distinct requests cannot grow the memory.
+
+The cache holds no containers the garbage collector tracks (integer keys,
+floats, bytes): tens of thousands of tracked tuples made the collector's
+full passes pause the event loop for tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -21,69 +25,90 @@ NO_REPLY = None
 ABSENT = object()
 
 
+def request_key(data: bytes, addr) -> int:
+    """The identity of a request: NAS address and port, Identifier and
+    Request Authenticator, as one 64-bit hash (a collision would only send
+    a reply whose authenticator the NAS refuses)."""
+    return hash((addr[0], addr[1], data[:20]))
+
+
 class ReplyCache:
-    """(NAS address, NAS port, first 20 octets) → the reply sent, or
-    NO_REPLY while the request is being stored or after it was dropped."""
+    """request_key → the reply sent, or NO_REPLY while the request is being
+    stored or after it was dropped.  For one thread; SharedReplyCache when
+    another thread fills in replies."""
 
     def __init__(self, seconds: float = 30.0, max_entries: int = 65536):
         self.seconds = float(seconds)
         self.max_entries = max(1, int(max_entries))
-        self.entries: dict = {}  # key -> (expires at, reply or NO_REPLY)
-        self.order: collections.deque = collections.deque()  # (expires at, key), oldest first
-        # The accounting writer fills in replies from its own thread.
-        self.lock = threading.Lock()
+        self.replies: dict[int, bytes | None] = {}
+        self.expiry: dict[int, float] = {}
+        self.keys: collections.deque = collections.deque()  # insertion order, oldest first
+        self.stamps: collections.deque = collections.deque()  # each key's expiry, in the same order
 
-    @staticmethod
-    def key(data: bytes, addr) -> tuple:
-        return addr[0], addr[1], data[:20]
-
-    def get(self, key):
-        """The remembered reply (bytes or NO_REPLY), or `ABSENT` if the
-        request was not seen within the last `seconds`."""
-        now = time.monotonic()
-        with self.lock:
-            self._expire(now)
-            entry = self.entries.get(key)
-        if entry is None or entry[0] <= now:
+    def get(self, key: int):
+        """The remembered reply (bytes or NO_REPLY), or ABSENT."""
+        reply = self.replies.get(key, ABSENT)
+        if reply is ABSENT or self.expiry[key] <= time.monotonic():
             return ABSENT
-        return entry[1]
+        return reply
 
-    def put(self, key, reply) -> None:
+    def put(self, key: int, reply) -> None:
         """Remember `reply` (NO_REPLY: the request is in progress) for `seconds`."""
-        expires = time.monotonic() + self.seconds
-        with self.lock:
-            self.entries[key] = (expires, reply)
-            order = self.order
-            order.append((expires, key))
-            while len(order) > self.max_entries:
-                self._pop_oldest()
+        now = time.monotonic()
+        expires = now + self.seconds
+        self.replies[key] = reply
+        self.expiry[key] = expires
+        self.keys.append(key)
+        self.stamps.append(expires)
+        if self.stamps[0] <= now or len(self.keys) > self.max_entries:
+            self._trim(now)
 
-    def fulfil(self, key, reply) -> None:
+    def fulfil(self, key: int, reply) -> None:
         """Fill in the reply of a request remembered as in progress (if it
         is still remembered)."""
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None:
-                self.entries[key] = (entry[0], reply)
+        if key in self.replies:
+            self.replies[key] = reply
 
-    def forget(self, key) -> None:
+    def forget(self, key: int) -> None:
         """Forget a request (its record was not stored: a retransmission
         must be handled afresh)."""
-        with self.lock:
-            self.entries.pop(key, None)
+        self.replies.pop(key, None)
+        self.expiry.pop(key, None)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.replies)
 
-    def _expire(self, now: float) -> None:
-        order = self.order
-        while order and order[0][0] <= now:
-            self._pop_oldest()
+    def _trim(self, now: float) -> None:
+        keys, stamps, expiry = self.keys, self.stamps, self.expiry
+        while stamps and (stamps[0] <= now or len(keys) > self.max_entries):
+            key = keys.popleft()
+            stamp = stamps.popleft()
+            # the key may have been forgotten and remembered again since
+            if expiry.get(key) == stamp:
+                del expiry[key]
+                del self.replies[key]
 
-    def _pop_oldest(self) -> None:
-        expires, key = self.order.popleft()
-        entry = self.entries.get(key)
-        # the key may have been forgotten and remembered again since
-        if entry is not None and entry[0] == expires:
-            del self.entries[key]
 
+class SharedReplyCache(ReplyCache):
+    """A ReplyCache whose replies another thread fills in (accounting: the
+    writer thread answers once the record is stored)."""
+
+    def __init__(self, seconds: float = 30.0, max_entries: int = 65536):
+        super().__init__(seconds, max_entries)
+        self.lock = threading.Lock()
+
+    def get(self, key: int):
+        with self.lock:
+            return super().get(key)
+
+    def put(self, key: int, reply) -> None:
+        with self.lock:
+            super().put(key, reply)
+
+    def fulfil(self, key: int, reply) -> None:
+        with self.lock:
+            super().fulfil(key, reply)
+
+    def forget(self, key: int) -> None:
+        with self.lock:
+            super().forget(key)

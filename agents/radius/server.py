@@ -25,7 +25,7 @@ import time
 from agents.radius import protocol
 from agents.radius.cache import Cache, agent_connection, entry_speed, run_refresher, session_key
 from agents.radius.coa import Dispatcher
-from agents.radius.duplicates import ABSENT, NO_REPLY, ReplyCache
+from agents.radius.duplicates import ABSENT, NO_REPLY, ReplyCache, SharedReplyCache, request_key
 from agents.radius.sessions import Record, Writer, close_stale_sessions
 from lanbill import clock
 from lanbill.clock import now_utc
@@ -114,7 +114,7 @@ class Worker:
         seconds = config.get("RADIUS_DUPLICATE_SECONDS") or DEFAULTS["RADIUS_DUPLICATE_SECONDS"]
         entries = config.get("RADIUS_DUPLICATE_ENTRIES") or DEFAULTS["RADIUS_DUPLICATE_ENTRIES"]
         self.auth_replies = ReplyCache(seconds, entries)
-        self.acct_replies = ReplyCache(seconds, entries)
+        self.acct_replies = SharedReplyCache(seconds, entries)
         window = config.get("RADIUS_EVENT_WINDOW")
         self.event_window = DEFAULTS["RADIUS_EVENT_WINDOW"] if window is None else int(window)
         self.sockets = sockets or {}  # agent id -> (auth socket, acct socket)
@@ -231,7 +231,7 @@ class Worker:
         # RFC 5080 §2.2.2: a retransmission gets the reply already sent and
         # is not authorised (nor counted against the session limit) again.
         replies = self.auth_replies
-        key = (addr[0], addr[1], data[:20])
+        key = request_key(data, addr)
         sent = replies.get(key)
         if sent is not ABSENT:
             counters.add("duplicates")
@@ -377,7 +377,7 @@ class Worker:
         # RFC 5080 §2.2.2: a retransmission is answered again (or, while its
         # record is still being stored, ignored), never booked twice.
         replies = self.acct_replies
-        key = (addr[0], addr[1], data[:20])
+        key = request_key(data, addr)
         sent = replies.get(key)
         if sent is not ABSENT:
             counters.add("duplicates")
@@ -466,8 +466,8 @@ class Worker:
                 cache.note_session(session_key(stored.nas_id, stored.session_id), stored.account_id,
                                    stored.kind != "stop")
             replies.fulfil(key, reply)
-            sock.sendto(reply, addr)
             counters.add("acct_" + stored.kind)
+            sock.sendto(reply, addr)
 
         self.writer.submit(record, done)
 

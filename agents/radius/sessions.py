@@ -141,16 +141,20 @@ def _refuse_backward_counters(records: list[Record]) -> None:
     updates = [r for r in records if r.kind in ("start", "interim")]
     if not updates:
         return
-    wanted = {(r.nas_id, r.session_id) for r in updates}
+    by_nas: dict[int, set] = {}
+    for record in updates:
+        by_nas.setdefault(record.nas_id, set()).add(record.session_id)
     latest = {}
-    session_ids = sorted({session_id for _, session_id in wanted})
-    for start in range(0, len(session_ids), 500):
-        rows = (RadiusSession.select(RadiusSession.nas_id, RadiusSession.acct_session_id, RadiusSession.session_time,
-                                     RadiusSession.input_octets, RadiusSession.output_octets)
-                .where(RadiusSession.stopped_at.is_null()
-                       & RadiusSession.acct_session_id.in_(session_ids[start:start + 500])).tuples())
-        for nas_id, session_id, session_time, input_octets, output_octets in rows:
-            if (nas_id, session_id) in wanted:
+    for nas_id, wanted in by_nas.items():
+        # (nas_id, acct_session_id) is indexed: one lookup per session
+        session_ids = sorted(wanted)
+        for start in range(0, len(session_ids), 500):
+            rows = (RadiusSession.select(RadiusSession.acct_session_id, RadiusSession.session_time,
+                                         RadiusSession.input_octets, RadiusSession.output_octets)
+                    .where((RadiusSession.nas_id == nas_id)
+                           & RadiusSession.acct_session_id.in_(session_ids[start:start + 500])
+                           & RadiusSession.stopped_at.is_null()).tuples())
+            for session_id, session_time, input_octets, output_octets in rows:
                 latest[(nas_id, session_id)] = (session_time, input_octets, output_octets)
     for record in updates:
         key = (record.nas_id, record.session_id)

@@ -12,8 +12,10 @@ import socket
 import struct
 import time
 
+import pytest
+
 from agents.radius import protocol as p
-from agents.radius.duplicates import ABSENT, NO_REPLY, ReplyCache
+from agents.radius.duplicates import ABSENT, NO_REPLY, ReplyCache, SharedReplyCache
 from agents.radius.server import MAX_SESSION_OCTETS, Counters
 from agents.radius.sessions import Record, Writer
 from lanbill.models import Account
@@ -152,15 +154,18 @@ def test_retransmitted_accounting_stop_is_booked_once(app, radius_factory):
     assert counter(radius, "acct_stop") == 1 and counter(radius, "duplicates") == 1
 
 
-def test_reply_cache_forgets_after_its_time_and_keeps_at_most_its_size(monkeypatch):
+@pytest.mark.parametrize("cache_class", [ReplyCache, SharedReplyCache])
+def test_reply_cache_forgets_after_its_time_and_keeps_at_most_its_size(monkeypatch, cache_class):
     clock = [100.0]
     monkeypatch.setattr("agents.radius.duplicates.time.monotonic", lambda: clock[0])
-    replies = ReplyCache(seconds=30, max_entries=3)
+    replies = cache_class(seconds=30, max_entries=3)
     replies.put("a", b"reply-a")
     assert replies.get("a") == b"reply-a"
     clock[0] += 31
-    assert replies.get("a") is ABSENT and len(replies) == 0
-    for key in "bcde":
+    assert replies.get("a") is ABSENT
+    replies.put("b", b"reply-b")  # the next reply trims what expired
+    assert len(replies) == 1
+    for key in "cde":
         replies.put(key, NO_REPLY)
     assert len(replies) == 3 and replies.get("b") is ABSENT and replies.get("e") is NO_REPLY
     replies.fulfil("e", b"reply-e")
