@@ -4,17 +4,17 @@ again with the very same bytes and is neither authorised nor booked twice.
 
 A request is the same when it comes from the same NAS address and port
 with the same Identifier and Request Authenticator (its first 20 octets).
-Entries expire after `seconds`; at most `max_entries` are kept (the
-oldest go first), so a flood of distinct requests cannot grow the memory.
+Replies are kept `seconds` (up to twice that); at most `max_entries` are
+kept (the oldest go first), so a flood of distinct requests cannot grow
+the memory.
 
 The cache holds no containers the garbage collector tracks (integer keys,
-floats, bytes): tens of thousands of tracked tuples made the collector's
-full passes pause the event loop for tens of milliseconds.
+bytes): tens of thousands of tracked tuples made the collector's full
+passes pause the event loop for tens of milliseconds.
 """
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
 
@@ -29,64 +29,70 @@ def request_key(data: bytes, addr) -> int:
     """The identity of a request: NAS address and port, Identifier and
     Request Authenticator, as one 64-bit hash (a collision would only send
     a reply whose authenticator the NAS refuses)."""
-    return hash((addr[0], addr[1], data[:20]))
+    return hash((addr, data[:20]))
 
 
 class ReplyCache:
     """request_key → the reply sent, or NO_REPLY while the request is being
     stored or after it was dropped.  For one thread; SharedReplyCache when
-    another thread fills in replies."""
+    another thread fills in replies.
+
+    Two generations of plain dicts: new replies go to the current one; it
+    becomes the previous one (and the previous one is let go) every
+    `seconds`, or when it holds half of `max_entries`.  A reply is thus
+    kept at least `seconds` (fewer only under a flood of more than
+    max_entries / 2 requests in that time) and at most twice that, at the
+    cost of one dict store per request: no per-entry time stamps, no queue."""
 
     def __init__(self, seconds: float = 30.0, max_entries: int = 65536):
         self.seconds = float(seconds)
-        self.max_entries = max(1, int(max_entries))
-        self.replies: dict[int, bytes | None] = {}
-        self.expiry: dict[int, float] = {}
-        self.keys: collections.deque = collections.deque()  # insertion order, oldest first
-        self.stamps: collections.deque = collections.deque()  # each key's expiry, in the same order
+        self.generation_size = max(1, int(max_entries) // 2)
+        self.current: dict[int, bytes | None] = {}
+        self.previous: dict[int, bytes | None] = {}
+        self.rotate_at = time.monotonic() + self.seconds
 
     def get(self, key: int):
         """The remembered reply (bytes or NO_REPLY), or ABSENT."""
-        reply = self.replies.get(key, ABSENT)
-        if reply is ABSENT or self.expiry[key] <= time.monotonic():
-            return ABSENT
+        reply = self.current.get(key, ABSENT)
+        if reply is ABSENT:
+            reply = self.previous.get(key, ABSENT)
+            if reply is ABSENT:
+                return ABSENT
+        if time.monotonic() >= self.rotate_at:  # idle for a while: what is old goes first
+            self._rotate()
+            reply = self.current.get(key, self.previous.get(key, ABSENT))
         return reply
 
     def put(self, key: int, reply) -> None:
-        """Remember `reply` (NO_REPLY: the request is in progress) for `seconds`."""
-        now = time.monotonic()
-        expires = now + self.seconds
-        self.replies[key] = reply
-        self.expiry[key] = expires
-        self.keys.append(key)
-        self.stamps.append(expires)
-        if self.stamps[0] <= now or len(self.keys) > self.max_entries:
-            self._trim(now)
+        """Remember `reply` (NO_REPLY: the request is in progress)."""
+        current = self.current
+        current[key] = reply
+        if len(current) >= self.generation_size or time.monotonic() >= self.rotate_at:
+            self._rotate()
 
     def fulfil(self, key: int, reply) -> None:
         """Fill in the reply of a request remembered as in progress (if it
         is still remembered)."""
-        if key in self.replies:
-            self.replies[key] = reply
+        if key in self.current:
+            self.current[key] = reply
+        elif key in self.previous:
+            self.previous[key] = reply
 
     def forget(self, key: int) -> None:
         """Forget a request (its record was not stored: a retransmission
         must be handled afresh)."""
-        self.replies.pop(key, None)
-        self.expiry.pop(key, None)
+        self.current.pop(key, None)
+        self.previous.pop(key, None)
 
     def __len__(self) -> int:
-        return len(self.replies)
+        return len(self.current) + len(self.previous)
 
-    def _trim(self, now: float) -> None:
-        keys, stamps, expiry = self.keys, self.stamps, self.expiry
-        while stamps and (stamps[0] <= now or len(keys) > self.max_entries):
-            key = keys.popleft()
-            stamp = stamps.popleft()
-            # the key may have been forgotten and remembered again since
-            if expiry.get(key) == stamp:
-                del expiry[key]
-                del self.replies[key]
+    def _rotate(self) -> None:
+        now = time.monotonic()
+        # a generation older than twice the time is dropped whole
+        self.previous = self.current if now < self.rotate_at + self.seconds else {}
+        self.current = {}
+        self.rotate_at = now + self.seconds
 
 
 class SharedReplyCache(ReplyCache):

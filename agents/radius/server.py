@@ -230,6 +230,8 @@ class Worker:
             return
         # RFC 5080 §2.2.2: a retransmission gets the reply already sent and
         # is not authorised (nor counted against the session limit) again.
+        # Each worker keeps its own replies: SO_REUSEPORT hands every
+        # datagram of one NAS address and port to the same worker.
         replies = self.auth_replies
         key = request_key(data, addr)
         sent = replies.get(key)
