@@ -53,6 +53,13 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,  # failed logins from one address, any logins, before it is slowed down
     "TRUSTED_PROXIES": 0,  # proxies (nginx) in front whose X-Forwarded-For/-Proto/-Host are believed
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # bytes (nginx: client_max_body_size 20m); larger: 413
+    # Duplicate detection (RFC 5080): how long a reply is kept to answer a
+    # retransmission with, and how many replies a worker keeps at most
+    "RADIUS_DUPLICATE_SECONDS": 30,
+    "RADIUS_DUPLICATE_ENTRIES": 65536,
+    # An accounting record whose Event-Timestamp or Acct-Delay-Time is
+    # further than this from now is a replay and is dropped; 0: not checked
+    "RADIUS_EVENT_WINDOW": 86400,
     "WTF_CSRF_ENABLED": True,
     "TESTING": False,
 }
@@ -83,6 +90,9 @@ _INT_KEYS = {
     "RADIUS_COA_MAX_ATTEMPTS",
     "RADIUS_COA_BACKOFF",
     "RADIUS_COA_BACKOFF_MAX",
+    "RADIUS_DUPLICATE_SECONDS",
+    "RADIUS_DUPLICATE_ENTRIES",
+    "RADIUS_EVENT_WINDOW",
 }
 _FLOAT_KEYS = {"RADIUS_COA_TIMEOUT"}
 _BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING"}

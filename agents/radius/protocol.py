@@ -541,6 +541,11 @@ def mschap1_verify(req: Request, password_hash: bytes):
     return hmac.compare_digest(challenge_response(challenge, password_hash), response[26:50])
 
 
+def is_mschap1(req: Request) -> bool:
+    """Whether the request tries MS-CHAP v1 (carries MS-CHAP-Response)."""
+    return (VENDOR_MICROSOFT, MS_CHAP_RESPONSE) in req.vsa
+
+
 def mschap2_error(req: Request) -> bytes:
     """MS-CHAP-Error for a failed MS-CHAPv2 (RFC 2759 §6: E=691, no retry)."""
     response = req.vsa.get((VENDOR_MICROSOFT, MS_CHAP2_RESPONSE), b"\x00")

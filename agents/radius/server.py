@@ -25,9 +25,11 @@ import time
 from agents.radius import protocol
 from agents.radius.cache import Cache, agent_connection, entry_speed, run_refresher, session_key
 from agents.radius.coa import Dispatcher
+from agents.radius.duplicates import ABSENT, NO_REPLY, ReplyCache, SharedReplyCache, request_key
 from agents.radius.sessions import Record, Writer, close_stale_sessions
 from lanbill import clock
 from lanbill.clock import now_utc
+from lanbill.config import DEFAULTS
 from lanbill.db import bind_database, configure_encryption, database, is_sqlite, transaction
 from lanbill.models import Agent
 from lanbill.models.radius import RadiusAgentStatus
@@ -42,6 +44,9 @@ REJECT_MESSAGES = {
     "too_many_sessions": b"Too many sessions",
     "off": b"Account is off",
     "no_password": b"No password given",
+    # The subscriber is not told that the account has no password set.
+    "no_service_password": b"Wrong password",
+    "mschap1_disabled": b"MS-CHAPv1 is not allowed",
 }
 _ACCT_KIND = {protocol.ACCT_START: "start", protocol.ACCT_INTERIM: "interim", protocol.ACCT_STOP: "stop"}
 SESSION_TIMEOUT_CAP = 86400
@@ -106,6 +111,12 @@ class Worker:
         self.name = name
         self.counters = Counters()
         self.writer = Writer(self.counters)
+        seconds = config.get("RADIUS_DUPLICATE_SECONDS") or DEFAULTS["RADIUS_DUPLICATE_SECONDS"]
+        entries = config.get("RADIUS_DUPLICATE_ENTRIES") or DEFAULTS["RADIUS_DUPLICATE_ENTRIES"]
+        self.auth_replies = ReplyCache(seconds, entries)
+        self.acct_replies = SharedReplyCache(seconds, entries)
+        window = config.get("RADIUS_EVENT_WINDOW")
+        self.event_window = DEFAULTS["RADIUS_EVENT_WINDOW"] if window is None else int(window)
         self.sockets = sockets or {}  # agent id -> (auth socket, acct socket)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = threading.Event()
@@ -168,22 +179,28 @@ class Worker:
         """Read up to 256 datagrams per wake-up (one syscall each, no
         per-packet asyncio transport overhead)."""
         recv = sock.recvfrom
-        for _ in range(256):
-            try:
-                data, addr = recv(4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                self.counters.drop("socket_error")
-                return
-            try:
-                handler(data, addr, sock, agent_id)
-            except protocol.Malformed as exc:
-                self.counters.drop(exc.reason)
-            except Exception:
-                self.counters.drop("internal_error")
-                self._log_handler_error(addr)
-        self.counters.last_packet_at = time.time()
+        received = False
+        try:
+            for _ in range(256):
+                try:
+                    data, addr = recv(4096)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:
+                    self.counters.drop("socket_error")
+                    return
+                received = True
+                try:
+                    handler(data, addr, sock, agent_id)
+                except protocol.Malformed as exc:
+                    self.counters.drop(exc.reason)
+                except Exception:
+                    self.counters.drop("internal_error")
+                    self._log_handler_error(addr)
+        finally:
+            # also when the socket ran dry before a whole burst was read
+            if received:
+                self.counters.last_packet_at = time.time()
 
     def _log_handler_error(self, addr) -> None:
         """Log the current exception with its traceback, at most once per
@@ -208,31 +225,53 @@ class Worker:
     def handle_auth(self, data: bytes, addr, sock, agent_id: int) -> None:
         counters = self.counters
         counters.add("auth_requests")
-        cache = self.cache
         nas = self._known_nas(addr, agent_id)
         if nas is None:
             return
-        request = protocol.parse(data)
+        # RFC 5080 §2.2.2: a retransmission gets the reply already sent and
+        # is not authorised (nor counted against the session limit) again.
+        # Each worker keeps its own replies: SO_REUSEPORT hands every
+        # datagram of one NAS address and port to the same worker.
+        replies = self.auth_replies
+        key = request_key(data, addr)
+        sent = replies.get(key)
+        if sent is not ABSENT:
+            counters.add("duplicates")
+            if sent is not NO_REPLY:
+                sock.sendto(sent, addr)
+            return
+        reply = self.authenticate(protocol.parse(data), nas, agent_id)
+        if reply is not None:
+            replies.put(key, reply)
+            sock.sendto(reply, addr)
+
+    def authenticate(self, request, nas, agent_id: int) -> bytes | None:
+        """The reply to an Access-Request (or Status-Server) from `nas`,
+        or None when it is dropped (counted)."""
+        counters = self.counters
+        cache = self.cache
         if request.code != protocol.ACCESS_REQUEST:
             if request.code == protocol.STATUS_SERVER:
-                self._status_server(request, nas, addr, sock)
-            else:
-                counters.drop("bad_code")
-            return
+                return self._status_server(request, nas)
+            counters.drop("bad_code")
+            return None
         secret = nas.key
         if request.ma_offset < 0:
             if nas.require_ma:
                 counters.drop("missing_message_authenticator")
-                return
+                return None
         elif not protocol.message_authenticator_ok(request, secret):
             counters.drop("bad_authenticator")
-            return
+            return None
         agent = cache.agents[agent_id]
         login_bytes = request.attrs.get(protocol.USER_NAME)
         entry = cache.accounts.get((agent_id, login_bytes.decode("utf-8", "replace"))) if login_bytes else None
         if entry is None:
-            self._reject(request, secret, addr, sock, "unknown_login")
-            return
+            return self._reject(request, secret, "unknown_login")
+        if not entry.password_bytes:
+            # An empty password is known to anyone: PAP, CHAP and MS-CHAP
+            # would all "verify" it.  Such an account is never let in.
+            return self._reject(request, secret, "no_service_password")
         extra = b""
         hidden = request.attrs.get(protocol.USER_PASSWORD)
         if hidden is not None:
@@ -242,32 +281,28 @@ class Worker:
             ok = protocol.chap_ok(request.attrs[protocol.CHAP_PASSWORD], challenge, entry.password_bytes)
         else:
             result = protocol.mschap2_verify(request, entry.nt_hash, nas.secret)
-            if result is None:
+            if result is None and protocol.is_mschap1(request):
+                # MS-CHAPv1 (DES over the NT hash) is broken; only an agent
+                # that allows it for old clients verifies it.
+                if not agent.allow_mschap1:
+                    return self._reject(request, secret, "mschap1_disabled")
                 result = protocol.mschap1_verify(request, entry.nt_hash)
                 if result is True:
                     result = b""
             if result is None:
-                self._reject(request, secret, addr, sock, "no_password")
-                return
-            ok = result is not False
-            if ok:
-                extra = result
-            else:
-                self._reject(request, secret, addr, sock, "wrong_password", protocol.mschap2_error(request))
-                return
+                return self._reject(request, secret, "no_password")
+            if result is False:
+                return self._reject(request, secret, "wrong_password", protocol.mschap2_error(request))
+            ok = True
+            extra = result
         if not ok:
-            self._reject(request, secret, addr, sock, "wrong_password")
-            return
+            return self._reject(request, secret, "wrong_password")
         state = entry.state
         mode = agent.mode_for(state)
         if mode == "reject":
-            self._reject(request, secret, addr, sock, "off" if state == "off" else "blocked")
-            return
-        if entry.max_sessions:
-            if cache.session_count(entry.id) >= entry.max_sessions:
-                self._reject(request, secret, addr, sock, "too_many_sessions")
-                return
-            cache.note_accept(entry.id)
+            return self._reject(request, secret, "off" if state == "off" else "blocked")
+        if entry.max_sessions and cache.session_count(entry.id) >= entry.max_sessions:
+            return self._reject(request, secret, "too_many_sessions")
         reply_key = (agent_id, entry.tariff_id, entry.bandwidth_kbit, nas.vendor, mode)
         attributes = cache.reply_cache.get(reply_key)
         if attributes is None:
@@ -279,21 +314,27 @@ class Worker:
                 attributes += protocol.attr_int(protocol.SESSION_TIMEOUT, timeout)
         if mode == "accept" and entry.ip_attr:
             attributes = entry.ip_attr + attributes
-        sock.sendto(protocol.build_reply(protocol.ACCESS_ACCEPT, request, secret, attributes + extra), addr)
+        reply = protocol.build_reply(protocol.ACCESS_ACCEPT, request, secret, attributes + extra)
+        # Counted against the session limit only once the Accept exists: a
+        # reply that failed to build must not lock the account out.
+        if entry.max_sessions:
+            cache.note_accept(entry.id)
         counters.add("accepts" if mode == "accept" else "redirects")
+        return reply
 
-    def _reject(self, request, secret, addr, sock, reason: str, extra: bytes = b"") -> None:
+    def _reject(self, request, secret, reason: str, extra: bytes = b"") -> bytes:
         attributes = protocol.attr(protocol.REPLY_MESSAGE, REJECT_MESSAGES[reason]) + extra
-        sock.sendto(protocol.build_reply(protocol.ACCESS_REJECT, request, secret, attributes), addr)
+        reply = protocol.build_reply(protocol.ACCESS_REJECT, request, secret, attributes)
         self.counters.add("rejects")
         self.counters.add("reject:" + reason)
+        return reply
 
-    def _status_server(self, request, nas, addr, sock) -> None:
+    def _status_server(self, request, nas) -> bytes | None:
         """RFC 5997: Status-Server must carry a valid Message-Authenticator."""
         if request.ma_offset < 0 or not protocol.message_authenticator_ok(request, nas.key):
             self.counters.drop("bad_authenticator")
-            return
-        sock.sendto(protocol.build_reply(protocol.ACCESS_ACCEPT, request, nas.key), addr)
+            return None
+        return protocol.build_reply(protocol.ACCESS_ACCEPT, request, nas.key)
 
     def accept_attributes(self, entry, nas, agent, mode: str) -> bytes:
         """Framed-IP-Address (or Framed-Pool), the speed in the NAS vendor's
@@ -335,6 +376,16 @@ class Worker:
         nas = self._known_nas(addr, agent_id)
         if nas is None:
             return
+        # RFC 5080 §2.2.2: a retransmission is answered again (or, while its
+        # record is still being stored, ignored), never booked twice.
+        replies = self.acct_replies
+        key = request_key(data, addr)
+        sent = replies.get(key)
+        if sent is not ABSENT:
+            counters.add("duplicates")
+            if sent is not NO_REPLY:
+                sock.sendto(sent, addr)
+            return
         request = protocol.parse(data)
         if request.code != protocol.ACCOUNTING_REQUEST:
             counters.drop("bad_code")
@@ -350,36 +401,49 @@ class Worker:
         status_value = attrs.get(protocol.ACCT_STATUS_TYPE)
         status = int.from_bytes(status_value, "big") if status_value else 0
         agent = cache.agents[agent_id]
+        if not self._timely(attrs):
+            counters.drop("stale_event")
+            return
         now = now_utc()
         if status in (protocol.ACCT_ON, protocol.ACCT_OFF):
             record = Record("nas_reset", agent_id, nas.id, at=now)
         elif status in _ACCT_KIND:
-            session_id = attrs.get(protocol.ACCT_SESSION_ID)
+            session_id = _text(attrs.get(protocol.ACCT_SESSION_ID))
             if not session_id:
                 counters.drop("no_session_id")
                 return
-            login = attrs.get(protocol.USER_NAME, b"").decode("utf-8", "replace")
+            login = _text(attrs.get(protocol.USER_NAME))
             entry = cache.accounts.get((agent_id, login))
             delay = attrs.get(protocol.ACCT_DELAY_TIME)
             if delay:
                 now -= dt.timedelta(seconds=int.from_bytes(delay, "big"))
+            if status == protocol.ACCT_START:
+                # A session starts with nothing moved yet (RFC 2866 §5.3,
+                # §5.4: the counters belong to Interim-Update and Stop).
+                input_octets = output_octets = 0
+            else:
+                input_octets = _octets(attrs, protocol.ACCT_INPUT_GIGAWORDS, protocol.ACCT_INPUT_OCTETS)
+                output_octets = _octets(attrs, protocol.ACCT_OUTPUT_GIGAWORDS, protocol.ACCT_OUTPUT_OCTETS)
+            cause = _int(attrs.get(protocol.ACCT_TERMINATE_CAUSE)) if protocol.ACCT_TERMINATE_CAUSE in attrs else None
             record = Record(
                 _ACCT_KIND[status], agent_id, nas.id, entry.id if entry else None, login[:64],
-                session_id.decode("utf-8", "replace")[:64],
+                session_id[:64],
                 socket.inet_ntoa(attrs[protocol.FRAMED_IP_ADDRESS]) if protocol.FRAMED_IP_ADDRESS in attrs else "",
-                attrs.get(protocol.CALLING_STATION_ID, b"").decode("utf-8", "replace")[:64],
-                (attrs.get(protocol.NAS_PORT_ID) or b"").decode("utf-8", "replace")[:64],
+                _text(attrs.get(protocol.CALLING_STATION_ID))[:64],
+                _text(attrs.get(protocol.NAS_PORT_ID))[:64],
                 now,
                 _int(attrs.get(protocol.ACCT_SESSION_TIME)),
-                (_int(attrs.get(protocol.ACCT_INPUT_GIGAWORDS)) << 32) | _int(attrs.get(protocol.ACCT_INPUT_OCTETS)),
-                (_int(attrs.get(protocol.ACCT_OUTPUT_GIGAWORDS)) << 32) | _int(attrs.get(protocol.ACCT_OUTPUT_OCTETS)),
+                input_octets,
+                output_octets,
                 agent.interim_interval,
-                _int(attrs.get(protocol.ACCT_TERMINATE_CAUSE)) if protocol.ACCT_TERMINATE_CAUSE in attrs else None,
+                cause if cause is None or cause <= MAX_TERMINATE_CAUSE else None,
             )
             if status == protocol.ACCT_INTERIM:
                 record.known = session_key(nas.id, record.session_id) in cache.session_owner
         else:  # other status types are acknowledged, not stored
-            sock.sendto(protocol.build_reply(protocol.ACCOUNTING_RESPONSE, request, secret, with_ma=False), addr)
+            reply = protocol.build_reply(protocol.ACCOUNTING_RESPONSE, request, secret, with_ma=False)
+            replies.put(key, reply)
+            sock.sendto(reply, addr)
             counters.add("acct_other")
             return
         # No Message-Authenticator in Accounting-Response: BlastRADIUS
@@ -387,9 +451,14 @@ class Worker:
         # and pyrad's and radclient's accounting clients refuse a response
         # that carries one (tried: the radius tests fail with it).
         reply = protocol.build_reply(protocol.ACCOUNTING_RESPONSE, request, secret, with_ma=False)
+        replies.put(key, NO_REPLY)
 
         def done(stored, ok):
-            if not ok:
+            if not ok:  # not stored: a retransmission is handled afresh
+                replies.forget(key)
+                return
+            if stored.refused:  # a replay: dropped, and so are its copies
+                counters.drop(stored.refused)
                 return
             # the cache knows before the NAS hears back: a re-login right
             # after the Stop is not refused as a second session
@@ -398,10 +467,46 @@ class Worker:
             elif stored.account_id is not None:
                 cache.note_session(session_key(stored.nas_id, stored.session_id), stored.account_id,
                                    stored.kind != "stop")
-            sock.sendto(reply, addr)
+            replies.fulfil(key, reply)
             counters.add("acct_" + stored.kind)
+            sock.sendto(reply, addr)
 
         self.writer.submit(record, done)
+
+    def _timely(self, attrs) -> bool:
+        """Whether an accounting record is of now: its Event-Timestamp (if
+        any) and its Acct-Delay-Time within the agent's event window.  A
+        record from further away is a replay (a NAS's clock kept by NTP is
+        assumed); a window of 0 turns the check off."""
+        window = self.event_window
+        if not window:
+            return True
+        if _int(attrs.get(protocol.ACCT_DELAY_TIME)) > window:
+            return False
+        stamp = attrs.get(protocol.EVENT_TIMESTAMP)
+        return stamp is None or abs(_int(stamp) - time.time()) <= window
+
+
+# The largest octet count a session is believed to have moved (8 PiB,
+# exact in every number type on the way): anything above is a broken or
+# forged counter, clamped so that the record still fits the database.
+MAX_SESSION_OCTETS = 2**53 - 1
+# Acct-Terminate-Cause values are small (RFC 2866 §5.10, RFC 3580); a value
+# beyond a 32-bit signed column is dropped, not stored.
+MAX_TERMINATE_CAUSE = 2**31 - 1
+
+
+def _octets(attrs, gigawords_type: int, octets_type: int) -> int:
+    """A 64-bit counter (Gigawords folded in, RFC 2869 §5.1), clamped."""
+    return min(MAX_SESSION_OCTETS, (_int(attrs.get(gigawords_type)) << 32) | _int(attrs.get(octets_type)))
+
+
+def _text(value) -> str:
+    """A text attribute as stored: UTF-8 (bad octets replaced) without NUL
+    characters, which PostgreSQL refuses in text."""
+    if not value:
+        return ""
+    return value.decode("utf-8", "replace").replace("\x00", "")
 
 
 def _int(value) -> int:

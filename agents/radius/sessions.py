@@ -44,12 +44,15 @@ class Record:
     """One accounting event to store: kind is start|interim|stop|nas_reset."""
 
     __slots__ = ("kind", "agent_id", "nas_id", "account_id", "login", "session_id", "framed_ip", "calling",
-                 "nas_port", "at", "session_time", "input_octets", "output_octets", "interval", "cause", "known")
+                 "nas_port", "at", "session_time", "input_octets", "output_octets", "interval", "cause", "known",
+                 "refused", "redundant")
 
     def __init__(self, kind, agent_id, nas_id, account_id=None, login="", session_id="", framed_ip="", calling="",
                  nas_port="", at=None, session_time=0, input_octets=0, output_octets=0, interval=300, cause=None,
                  known=False):
         self.known = known  # an interim for a session the cache knows open: a plain UPDATE will do
+        self.refused = None  # the drop reason when the writer would not book it (a replay)
+        self.redundant = False  # a Start of a session already open: answered, nothing to book
         self.kind = kind
         self.agent_id = agent_id
         self.nas_id = nas_id
@@ -95,7 +98,10 @@ def write_records(records: list[Record]) -> None:
             found = text[value] = str(value)
         return found
 
+    _refuse_backward_counters(records)
     for record in records:
+        if record.refused or record.redundant:
+            continue
         kind = record.kind
         if kind == "stop":
             stops.append(record)
@@ -119,6 +125,51 @@ def write_records(records: list[Record]) -> None:
         for record in resets:
             (RadiusSession.update(stopped_at=record.at, state_changed_at=record.at, close_reason="nas-reboot")
              .where((RadiusSession.nas_id == record.nas_id) & RadiusSession.stopped_at.is_null()).execute())
+
+
+COUNTERS_BACKWARDS = "counters_backwards"
+
+
+def _refuse_backward_counters(records: list[Record]) -> None:
+    """Mark as refused every Interim-Update whose counters (session time,
+    octets either way) are below what is already stored for its open
+    session, or below an earlier record of the same batch: a replayed or
+    reordered old update must not roll a session back.  A Start of a
+    session already open is redundant (answered, nothing booked: it would
+    reset the counters).  A Stop still closes the session (the NAS's last
+    word)."""
+    updates = [r for r in records if r.kind in ("start", "interim")]
+    if not updates:
+        return
+    by_nas: dict[int, set] = {}
+    for record in updates:
+        by_nas.setdefault(record.nas_id, set()).add(record.session_id)
+    latest = {}
+    for nas_id, wanted in by_nas.items():
+        # (nas_id, acct_session_id) is indexed: one lookup per session
+        session_ids = sorted(wanted)
+        for start in range(0, len(session_ids), 500):
+            rows = (RadiusSession.select(RadiusSession.acct_session_id, RadiusSession.session_time,
+                                         RadiusSession.input_octets, RadiusSession.output_octets)
+                    .where((RadiusSession.nas_id == nas_id)
+                           & RadiusSession.acct_session_id.in_(session_ids[start:start + 500])
+                           & RadiusSession.stopped_at.is_null()).tuples())
+            for session_id, session_time, input_octets, output_octets in rows:
+                latest[(nas_id, session_id)] = (session_time, input_octets, output_octets)
+    for record in updates:
+        key = (record.nas_id, record.session_id)
+        counters = (record.session_time, record.input_octets, record.output_octets)
+        stored = latest.get(key)
+        if record.kind == "start":
+            if stored is not None:
+                record.redundant = True
+            else:
+                latest[key] = counters
+            continue
+        if stored is not None and any(new < old for new, old in zip(counters, stored, strict=True)):
+            record.refused = COUNTERS_BACKWARDS
+            continue
+        latest[key] = counters
 
 
 def _upsert_row(record: Record, stamp) -> tuple:
@@ -233,22 +284,58 @@ class Writer:
                 batch = []
                 while self.queue and len(batch) < self.max_batch:
                     batch.append(self.queue.popleft())
-                try:
-                    write_records([record for record, _ in batch])
-                    ok = True
-                except Exception:  # unanswered: the NAS retransmits, the next batch retries
-                    ok = False
-                    self.counters.add("db_errors", 1)
-                    log.exception("RADIUS accounting: a batch of %d records was not stored", len(batch))
-                    try:
-                        database.close()
-                        database.connect()
-                    except Exception:
-                        log.exception("RADIUS accounting: reconnecting failed; the next batch retries")
+                stored = self._store(batch)
                 self.counters.add("batches", 1)
-                for record, done in batch:
+                for (record, done), ok in zip(batch, stored, strict=True):
                     try:
                         done(record, ok)
                     except Exception:
                         self.counters.add("reply_errors", 1)
                         log.exception("RADIUS accounting: answering session %s failed", record.session_id)
+
+    def _store(self, batch: list) -> list[bool]:
+        """Store a batch in one transaction; if that fails, each record in
+        a transaction of its own, so that one bad record costs only itself
+        (dropped, counted under `drop:bad_record`, the NAS retransmits it)
+        and the rest is booked and answered.  Whether each was stored."""
+        records = [record for record, _ in batch]
+        try:
+            write_records(records)
+            return [True] * len(records)
+        except Exception:
+            self.counters.add("db_errors", 1)
+            log.exception("RADIUS accounting: a batch of %d records was not stored; storing one by one",
+                          len(records))
+            self._reconnect()
+        if len(records) == 1:
+            self.counters.drop("bad_record")
+            return [False]
+        stored = []
+        logged = False
+        for record in records:
+            record.refused = None
+            record.redundant = False
+            try:
+                write_records([record])
+                stored.append(True)
+                continue
+            except Exception:
+                self.counters.drop("bad_record")
+                if not logged:  # one traceback per batch: a dead database fails every record
+                    logged = True
+                    log.exception("RADIUS accounting: the record of session %s was not stored", record.session_id)
+            stored.append(False)
+            if not self._reconnect():
+                break
+        return stored + [False] * (len(records) - len(stored))
+
+    def _reconnect(self) -> bool:
+        """A failed transaction may leave the connection unusable
+        (PostgreSQL): a fresh one.  False if the database is unreachable."""
+        try:
+            database.close()
+            database.connect()
+            return True
+        except Exception:
+            log.exception("RADIUS accounting: reconnecting failed; the next batch retries")
+            return False

@@ -185,6 +185,7 @@ def agent_edit(agent_id):
         status_url = url_for(endpoint)
     return render_template("admin/agents/form.html", form=form, agent=agent, agent_type=agent.type,
                            type_label=AGENT_TYPE_LABELS.get(agent.type, agent.type), nas_rows=nas_rows,
+                           nas_warnings={n.id: network_agents.nas_warnings(n) for n in nas_rows},
                            status_url=status_url,
                            accounts=accounts, option_fields=agent_option_fields(form, agent.type)), status
 
@@ -199,7 +200,20 @@ def _nas_columns():
         Column("vendor", _l("Vendor"), sort=Nas.vendor, value=lambda n: VENDOR_LABELS.get(n.vendor, n.vendor)),
         Column("coa_port", _l("CoA port"), sort=Nas.coa_port, css="num"),
         Column("agent", _l("Agent"), sort=Agent.name, value=lambda n: n.agent.name if n.agent_id else "—"),
+        Column("message_authenticator", _l("Message-Authenticator"), sort=Nas.require_message_authenticator,
+               value=_message_authenticator_text),
     ]
+
+
+def _message_authenticator_text(nas) -> str:
+    """"required", or the warning that it is not (BlastRADIUS)."""
+    warnings = network_agents.nas_warnings(nas)
+    return " ".join(_(message) for message in warnings) if warnings else _("required")
+
+
+def _flash_nas_warnings(nas) -> None:
+    for message in network_agents.nas_warnings(nas):
+        flash(_(message), "warning")
 
 
 @bp.route("/nas")
@@ -253,6 +267,7 @@ def nas_edit(nas_id):
         initial = {"name": nas.name, "ip": nas.ip, "vendor": nas.vendor, "coa_port": nas.coa_port,
                    "agent_id": nas.agent_id or 0, "require_message_authenticator": nas.require_message_authenticator,
                    "version": nas.version}
+        _flash_nas_warnings(nas)
     form = NasForm(data=initial)
     _agent_choices(form)
     status = 200

@@ -60,6 +60,9 @@ DROP_LABELS = {
     "no_session_id": _l("no Acct-Session-Id"),
     "socket_error": _l("socket error"),
     "internal_error": _l("internal error"),
+    "stale_event": _l("accounting replay: time stamp far from now"),
+    "counters_backwards": _l("accounting replay: counters went backwards"),
+    "bad_record": _l("accounting record the database refused"),
 }
 REJECT_LABELS = {
     "unknown_login": _l("unknown login"),
@@ -68,6 +71,8 @@ REJECT_LABELS = {
     "too_many_sessions": _l("too many sessions"),
     "off": _l("account off"),
     "no_password": _l("no password given"),
+    "no_service_password": _l("the account has no password"),
+    "mschap1_disabled": _l("MS-CHAPv1 not allowed"),
 }
 
 

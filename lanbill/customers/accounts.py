@@ -13,6 +13,7 @@ from lanbill.clock import now_utc, today
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Account, AccountIp, Agent, Agreement, Tariff, TariffChange
+from lanbill.network.radius_access import needs_service_password
 from lanbill.staff import audit
 
 _LATIN_LOGIN = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -95,13 +96,19 @@ def _get(model, value, field, message):
     return found
 
 
+# DESIGN §8: no account logs in with an empty password.
+SERVICE_PASSWORD_REQUIRED = N_("Set a password: the account's agent checks it, and an empty one lets anyone in.")
+
+
 def create_account(data: dict, *, actor) -> Account:
     """Create an account for an agreement; the subscriber is the agreement's.
 
     `data`: agreement_id, agent_id, tariff_id, login, password, ips, mac,
     phone_numbers, bandwidth_kbit, max_sessions, connect_date,
     disconnect_date, keep_remote_address, keep_remote_port, description,
-    options.  The connect date defaults to today (seed 002)."""
+    options.  The connect date defaults to today (seed 002).  The service
+    password may be empty only if the agent authorises by IP alone
+    (radius_access.needs_service_password); editing keeps to the same rule."""
     errors = {}
     agreement = agent = tariff = None
     try:
@@ -127,6 +134,9 @@ def create_account(data: dict, *, actor) -> Account:
         fields = _clean_fields(data)
     except ValidationError as exc:
         errors.update(exc.fields)
+    if agent is not None and "password" not in errors and not fields.get("password") \
+            and needs_service_password(agent.type):
+        errors["password"] = SERVICE_PASSWORD_REQUIRED
     if errors:
         raise ValidationError(N_("Check the highlighted fields."), fields=errors)
     networks = parse_networks(data.get("ips"))
@@ -243,6 +253,9 @@ def update_account(account: Account, data: dict, *, actor, version: int | None =
         current = Account.get_by_id(account.id)
         if version is not None and current.version != version:
             raise Conflict(N_("Someone else changed this record meanwhile; reload and try again."))
+        password = fields["password"] if "password" in fields else current.password
+        if not password and needs_service_password(Agent.get_by_id(current.agent_id).type):
+            raise ValidationError(N_("Check the highlighted fields."), fields={"password": SERVICE_PASSWORD_REQUIRED})
         if "login" in data:
             _check_login_free(current.agent_id, data["login"], current.id)
             fields["login"] = data["login"]

@@ -43,6 +43,8 @@ class AgentOption:
             fits = isinstance(value, str) and len(value) <= TEXT_MAX_LENGTH
         elif self.kind == "rate":
             fits = isinstance(value, str) and len(value) <= TEXT_MAX_LENGTH and _is_rate(value)
+        elif self.kind == "flag":
+            fits = isinstance(value, bool)
         elif self.kind == "states":
             fits = isinstance(value, list | tuple) and all(
                 isinstance(state, str) and state in self.choices for state in value)
@@ -76,6 +78,9 @@ RADIUS_OPTIONS = (
                 N_("A list of blocks: balance, admin, traffic, user, off."), choices=BLOCK_STATES),
     AgentOption("framed_pool", "text", "", N_("Text of at most 255 characters.")),
     AgentOption("workers", "integer", 1, N_("From 1 to 16."), 1, 16),
+    # MS-CHAPv1 (RFC 2433) hides the password with DES over its NT hash and
+    # is cracked offline in hours: off unless an agent's old clients need it.
+    AgentOption("allow_mschap1", "flag", False, N_("Yes or no.")),
 )
 EXPORTERS_MAX = 1024  # addresses in a NetFlow agent's `exporters` option
 
@@ -174,7 +179,7 @@ class RadiusOptions:
     what the agent, its cache and the CoA outbox read."""
 
     __slots__ = ("auth_port", "acct_port", "blocked_policy", "redirect_pool", "redirect_rate",
-                 "redirect_states", "interim_interval", "framed_pool", "workers")
+                 "redirect_states", "interim_interval", "framed_pool", "workers", "allow_mschap1")
 
     def __init__(self, options: Mapping | None):
         options = options or {}
@@ -188,6 +193,7 @@ class RadiusOptions:
         self.interim_interval = int(options.get("interim_interval") or defaults["interim_interval"])
         self.framed_pool = options.get("framed_pool") or defaults["framed_pool"]
         self.workers = max(1, int(options.get("workers") or defaults["workers"]))
+        self.allow_mschap1 = options.get("allow_mschap1", defaults["allow_mschap1"]) is True
 
     def mode_for(self, state: str) -> str:
         """accept | redirect | reject for an account in `state` (access_mode)."""

@@ -90,6 +90,20 @@ def delete_agent(agent_id, *, actor) -> None:
         agent.delete_instance()
 
 
+# DESIGN §7, BlastRADIUS (CVE-2024-3596): without a Message-Authenticator in
+# its Access-Requests, someone on the path between a NAS and the agent can
+# turn a Reject into a forged Accept.
+MESSAGE_AUTHENTICATOR_OFF = N_("Message-Authenticator is not required: anyone on the path to this NAS can forge "
+                               "an Access-Accept (BlastRADIUS, CVE-2024-3596). Turn it off only for a NAS that "
+                               "cannot send it.")
+
+
+def nas_warnings(nas) -> list[str]:
+    """What staff must know about a NAS's settings (messages to
+    translate): today, a Message-Authenticator that is not required."""
+    return [] if nas.require_message_authenticator else [MESSAGE_AUTHENTICATOR_OFF]
+
+
 def clean_nas(data: dict, *, partial: bool = False) -> dict:
     out, errors = {}, {}
     if "name" in data or not partial:

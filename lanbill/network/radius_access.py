@@ -6,6 +6,18 @@ from __future__ import annotations
 
 # The one state that is let in as it is; every block and "off" is not.
 ALLOWED_STATES = frozenset({"active"})
+# The agent types that let an account in by its service password (PAP,
+# CHAP, MS-CHAP).  A NetFlow agent knows an account by its IP addresses
+# only, and services (USBox) authenticate nobody.
+PASSWORD_AGENT_TYPES = frozenset({"radius"})
+
+
+def needs_service_password(agent_type: str) -> bool:
+    """Whether an account served by an agent of `agent_type` must have a
+    service password (DESIGN §8: nothing logs in with an empty password;
+    an empty one would pass PAP, CHAP and MS-CHAP for anyone).  False only
+    for agents that authorise by IP alone."""
+    return agent_type in PASSWORD_AGENT_TYPES
 
 
 def access_mode(state: str, blocked_policy: str, redirect_states) -> str:

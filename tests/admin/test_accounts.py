@@ -58,7 +58,7 @@ def test_login_unique_within_agent(client, admin, login_as):
     login_as()
     response = client.post(f"/admin/accounts/new?subscriber={first.subscriber_id}", data={
         "agreement_id": first.agreement_id, "agent_id": first.agent_id, "tariff_id": first.tariff_id,
-        "login": "dup", "bandwidth_kbit": "0", "max_sessions": "1"})
+        "login": "dup", "password": "pw-1", "bandwidth_kbit": "0", "max_sessions": "1"})
     assert response.status_code == 409
     assert ru("Already used within this agent.") in response.get_data(as_text=True)
 

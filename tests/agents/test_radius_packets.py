@@ -230,7 +230,7 @@ def test_radclient_pap_accept_and_reject(app, radius_factory):
 
 @needs_radclient
 def test_radtest_chap_and_mschap(app, radius_factory):
-    radius = radius_factory(nas_over={"require_message_authenticator": False})
+    radius = radius_factory(options={"allow_mschap1": True}, nas_over={"require_message_authenticator": False})
     make_account(agent=radius.agent, login="frank", password="frank-pw", max_sessions=0)
     radius.refresh()
     for method in ("chap", "mschap"):

@@ -102,3 +102,11 @@ def test_the_radius_cache_reads_only_values_the_domain_let_through(app):
     cache.load()
     cached = cache.agents[agent.id]
     assert cached.auth_port == 11812 and cached.redirect_rate == "256/128"
+
+
+def test_mschap1_is_off_by_default_and_takes_only_yes_or_no(app):
+    assert RadiusOptions({}).allow_mschap1 is False
+    assert RadiusOptions({"allow_mschap1": True}).allow_mschap1 is True
+    with pytest.raises(ValidationError) as refused:
+        clean_agent_options("radius", {"allow_mschap1": "yes"})
+    assert "options.allow_mschap1" in refused.value.fields
