@@ -321,3 +321,16 @@ def test_writer_keeps_answering_after_a_record_that_failed_alone(app):
     wait_for(lambda: len(results) == 2)
     writer.stop()
     assert results == [False, True] and counters.values["drop:bad_record"] == 1
+
+
+def test_nul_characters_in_accounting_text_do_not_break_the_batch(app, radius_factory):
+    radius = radius_factory()
+    make_account(agent=radius.agent, login="nul1", password="pw-1")
+    radius.refresh()
+    nas = Nas(radius.acct_port)
+    start = (p.attr(p.USER_NAME, b"nul1") + p.attr_int(p.ACCT_STATUS_TYPE, p.ACCT_START)
+             + p.attr(p.ACCT_SESSION_ID, b"n\x00ul") + p.attr(p.CALLING_STATION_ID, b"aa\x00bb"))
+    assert nas.exchange(accounting_request(start))
+    nas.close()
+    session = RadiusSession.get()
+    assert (session.acct_session_id, session.calling_station_id) == ("nul", "aabb")
