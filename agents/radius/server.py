@@ -222,6 +222,19 @@ class Worker:
 
     # -- authentication ---------------------------------------------------------------
 
+    def _repeat_or_key(self, replies, data: bytes, addr, sock):
+        """A retransmission (RFC 5080 §2.2.2) is answered with the reply
+        already sent (or ignored while its first copy is still being
+        handled), counted, and None returned; a new request gets its key."""
+        key = request_key(data, addr)
+        sent = replies.get(key)
+        if sent is ABSENT:
+            return key
+        self.counters.add("duplicates")
+        if sent is not NO_REPLY:
+            sock.sendto(sent, addr)
+        return None
+
     def handle_auth(self, data: bytes, addr, sock, agent_id: int) -> None:
         counters = self.counters
         counters.add("auth_requests")
@@ -233,12 +246,8 @@ class Worker:
         # Each worker keeps its own replies: SO_REUSEPORT hands every
         # datagram of one NAS address and port to the same worker.
         replies = self.auth_replies
-        key = request_key(data, addr)
-        sent = replies.get(key)
-        if sent is not ABSENT:
-            counters.add("duplicates")
-            if sent is not NO_REPLY:
-                sock.sendto(sent, addr)
+        key = self._repeat_or_key(replies, data, addr, sock)
+        if key is None:
             return
         reply = self.authenticate(protocol.parse(data), nas, agent_id)
         if reply is not None:
@@ -379,12 +388,8 @@ class Worker:
         # RFC 5080 §2.2.2: a retransmission is answered again (or, while its
         # record is still being stored, ignored), never booked twice.
         replies = self.acct_replies
-        key = request_key(data, addr)
-        sent = replies.get(key)
-        if sent is not ABSENT:
-            counters.add("duplicates")
-            if sent is not NO_REPLY:
-                sock.sendto(sent, addr)
+        key = self._repeat_or_key(replies, data, addr, sock)
+        if key is None:
             return
         request = protocol.parse(data)
         if request.code != protocol.ACCOUNTING_REQUEST:
