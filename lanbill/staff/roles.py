@@ -103,9 +103,11 @@ def within_reach(granter: Manager, manager: Manager) -> bool:
     """Whether `manager`'s role has nothing beyond `granter`'s own (the same
     manager always is): what a manager may edit, reset or revoke of
     another."""
-    if granter.id == manager.id:
-        return True
-    role = manager.role
+    return granter.id == manager.id or role_within_reach(granter, manager.role)
+
+
+def role_within_reach(granter: Manager, role: Role) -> bool:
+    """Whether `role` has nothing beyond `granter`'s own role."""
     return not _beyond_reach(granter, role.permissions, role.all_groups, role_groups(role.id))
 
 

@@ -92,8 +92,9 @@ def visible_tokens(manager: Manager):
     query = ApiToken.select(ApiToken, Manager).join(Manager).order_by(ApiToken.id.desc())
     if not manager.can("settings.edit"):
         return query.where(ApiToken.manager == manager.id)
-    reachable = [m.id for m in Manager.select() if roles.within_reach(manager, m)]
-    return query.where(ApiToken.manager.in_(reachable))
+    # Reach depends on the role only: one check per role, not per manager.
+    reachable_roles = [role.id for role in Role.select() if roles.role_within_reach(manager, role)]
+    return query.where((ApiToken.manager == manager.id) | Manager.role.in_(reachable_roles))
 
 
 def revoke_token(token_id: int, *, actor, by: Manager | None = None) -> ApiToken:
