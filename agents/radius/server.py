@@ -179,28 +179,26 @@ class Worker:
         """Read up to 256 datagrams per wake-up (one syscall each, no
         per-packet asyncio transport overhead)."""
         recv = sock.recvfrom
-        received = False
-        try:
-            for _ in range(256):
-                try:
-                    data, addr = recv(4096)
-                except (BlockingIOError, InterruptedError):
-                    return
-                except OSError:
-                    self.counters.drop("socket_error")
-                    return
-                received = True
-                try:
-                    handler(data, addr, sock, agent_id)
-                except protocol.Malformed as exc:
-                    self.counters.drop(exc.reason)
-                except Exception:
-                    self.counters.drop("internal_error")
-                    self._log_handler_error(addr)
-        finally:
-            # also when the socket ran dry before a whole burst was read
-            if received:
-                self.counters.last_packet_at = time.time()
+        counters = self.counters
+        for index in range(256):
+            try:
+                data, addr = recv(4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                counters.drop("socket_error")
+                return
+            if index == 0:
+                # before the first reply goes out: whoever got an answer
+                # sees the packet on the status page
+                counters.last_packet_at = time.time()
+            try:
+                handler(data, addr, sock, agent_id)
+            except protocol.Malformed as exc:
+                counters.drop(exc.reason)
+            except Exception:
+                counters.drop("internal_error")
+                self._log_handler_error(addr)
 
     def _log_handler_error(self, addr) -> None:
         """Log the current exception with its traceback, at most once per
