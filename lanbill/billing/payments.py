@@ -106,6 +106,7 @@ def post_payment(
     external_id: str | None = None,
     gateway: str = "",
     external_client: str = "",
+    payment_system=None,
 ) -> tuple[Payment, bool]:
     """Book a payment onto an agreement; returns (payment, created).
 
@@ -116,7 +117,13 @@ def post_payment(
     booked again (a repeated gateway notification is answered, not booked
     twice — DESIGN §4).  The same id with a different agreement or amount
     is a conflict, which names nothing of the payment booked before.
+
+    A `payment_system` (lanbill.models.paysys.PaymentSystem) books under
+    its own name: gateway = its kind, external client = its code, and the
+    payment records the system; its transaction id is the external id.
     """
+    if payment_system is not None:
+        gateway, external_client = payment_system.kind, payment_system.code
     agreement = _agreement(agreement)
     amount = _clean_amount(amount)
     document_number = _clean_document_number(document_number)
@@ -152,6 +159,7 @@ def post_payment(
                     gateway=gateway,
                     external_id=external_id,
                     external_client=external_client if external_id is not None else "",
+                    payment_system_id=payment_system.id if payment_system is not None else None,
                     comment=(comment or "").strip(),
                     manager_id=who.manager_id,
                     actor=who.label,

@@ -91,6 +91,9 @@ class Payment(BaseModel):
     # Who sent `external_id` ("manager:<id>" for an API token's owner): an
     # external id is unique per gateway and client, not across all clients.
     external_client = peewee.CharField(max_length=64, default="", constraints=[peewee.SQL("DEFAULT ''")])
+    # the payment system that booked it (lanbill.models.paysys); then
+    # `gateway` is the system's kind and `external_client` its code
+    payment_system_id = peewee.IntegerField(null=True, index=True)
     comment = peewee.TextField(default="")
     manager_id = peewee.IntegerField(null=True)
     actor = peewee.CharField(max_length=128, default="")
