@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import peewee
 
+from lanbill import events
 from lanbill.actor import actor_of
 from lanbill.billing.ledger import post_entry
 from lanbill.clock import now_utc, to_utc, today
@@ -178,6 +179,7 @@ def post_payment(
         payment.entry = entry
         payment.save(only=[Payment.entry])
         audit.record(who, "payment.create", "agreement", agreement.id, after=_payment_dict(payment))
+        events.payment_booked.send(payment=payment)
     return payment, True
 
 
@@ -264,6 +266,7 @@ def cancel_payment(payment, *, actor, reason: str) -> Payment:
         payment.reversal_entry = entry
         payment.save()
         audit.record(who, "payment.cancel", "payment", payment.id, after={"reason": reason})
+        events.payment_cancelled.send(payment=payment)
     return payment
 
 

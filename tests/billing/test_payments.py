@@ -196,3 +196,31 @@ def test_migration_0062_moves_the_external_id_index_to_gateway_and_client(app):
                                        external_client="manager:2")
     assert created
     assert upgrade_database() == []
+
+
+def test_booking_and_cancelling_a_payment_tell_the_listeners_once(app):
+    """Other rooms (notifications, receipts) learn of payments through
+    lanbill.events, once per booking — a repeated external id is silent."""
+    from lanbill import events
+    from lanbill.billing.payments import cancel_payment, post_payment
+    from tests.factories import make_agreement
+
+    agreement = make_agreement()
+    heard = []
+
+    def booked(sender, payment):
+        heard.append(("booked", payment.id))
+
+    def cancelled(sender, payment):
+        heard.append(("cancelled", payment.id))
+
+    events.payment_booked.connect(booked)
+    events.payment_cancelled.connect(cancelled)
+    try:
+        payment, _ = post_payment(agreement, "100", "N-1", actor="system", external_id="x1", gateway="t")
+        post_payment(agreement, "100", "N-1", actor="system", external_id="x1", gateway="t")
+        cancel_payment(payment, actor="system", reason="test")
+    finally:
+        events.payment_booked.disconnect(booked)
+        events.payment_cancelled.disconnect(cancelled)
+    assert heard == [("booked", payment.id), ("cancelled", payment.id)]

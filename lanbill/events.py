@@ -1,0 +1,34 @@
+"""What happened, for whoever listens: named signals (blinker) that a
+domain room sends after a change and another room subscribes to, so the
+sender never imports the listener (the notifications room listens to
+billing, documents, helpdesk and the cabinet without any of them knowing
+about it, and without an import cycle).
+
+Rules for senders and receivers:
+- A sender sends inside its own transaction, after the change is written;
+  a receiver that writes (e.g. an outbox row) therefore commits or rolls
+  back with the change — the transactional outbox.
+- A receiver must never make the sender fail: it catches its own errors
+  (in a savepoint) and logs them without personal data.
+- Arguments are keyword arguments named in each signal's comment.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# payment=Payment, after it is booked (not on a repeated external id)
+payment_booked = _signals.signal("payment-booked")
+# payment=Payment, after it is cancelled (its reversal is booked)
+payment_cancelled = _signals.signal("payment-cancelled")
+# account=Account, kind=str ("balance", "admin", "user", "traffic"), after a block is set
+account_blocked = _signals.signal("account-blocked")
+# document=Document, after it is issued (its PDF stored)
+document_issued = _signals.signal("document-issued")
+# ticket=Ticket, message=Message, by_staff=bool, after a reply is added
+ticket_replied = _signals.signal("ticket-replied")
+# subscriber=Subscriber, channel=str ("email" or "sms"), address=str, code=str:
+# a one-time code for resetting the cabinet password, to be delivered
+cabinet_reset_code = _signals.signal("cabinet-reset-code")
