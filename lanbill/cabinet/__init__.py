@@ -8,8 +8,9 @@ staff screen."""
 
 import datetime as dt
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
+from lanbill.cabinet.menu import menu
 from lanbill.clock import to_local
 
 bp = Blueprint("cabinet", __name__)
@@ -26,6 +27,11 @@ def cabinet_datetime(value, with_time=True):
     if isinstance(value, dt.date):
         return value.strftime("%d.%m.%Y")
     return str(value)
+
+
+@bp.app_context_processor
+def _cabinet_menu():
+    return {"cabinet_menu": lambda: menu(current_app.view_functions)}
 
 
 # The view modules register their routes on `bp`, so they are imported once
