@@ -24,6 +24,7 @@ from lanbill.admin.settings_forms import (
     NasForm,
     agent_form_class,
     agent_option_fields,
+    agent_option_value,
     agent_options,
 )
 from lanbill.admin.tables import Column, Table
@@ -118,8 +119,8 @@ def _option_aliases(agent_type: str) -> dict:
 def _initial_agent(agent):
     data = {"name": agent.name, "listen_address": agent.listen_address, "enabled": agent.enabled,
             "version": agent.version}
-    for key, _label, _kind, default in AGENT_OPTIONS.get(agent.type, []):
-        data["opt_" + key] = (agent.options or {}).get(key, default)
+    for key, _label, kind, default in AGENT_OPTIONS.get(agent.type, []):
+        data["opt_" + key] = agent_option_value(kind, (agent.options or {}).get(key, default))
     return data
 
 

@@ -141,10 +141,12 @@ AGENT_OPTIONS = {
         ("redirect_rate", _l("Speed in the redirect pool"), "text", "256k/256k"),
         ("framed_pool", _l("Address pool (when the account has no IP)"), "text", ""),
         ("workers", _l("Worker processes"), "workers", 1),
+        ("allow_mschap1", _l("Allow MS-CHAPv1 (insecure, only for old clients)"), "flag", False),
     ],
     "netflow": [
         ("port", _l("Listening port"), "port", 2055),
         ("flush_seconds", _l("Write counters every, s"), "int", 60),
+        ("exporters", _l("Exporter addresses besides the NAS (one per line)"), "addresses", ()),
     ],
     "usbox": [],
 }
@@ -171,6 +173,10 @@ def agent_form_class(agent_type: str):
                 InputRequired(message=REQUIRED), NumberRange(min=1, max=16, message=_l("From 1 to 16."))])
         elif kind == "choice":
             field = SelectField(label, default=default, choices=BLOCKED_POLICIES)
+        elif kind == "flag":
+            field = BooleanField(label, default=default)
+        elif kind == "addresses":
+            field = TextAreaField(label, default="", validators=[Length(max=64 * 1024)])
         else:
             field = StringField(label, default=default, validators=[Length(max=255)])
         setattr(AgentForm, "opt_" + key, field)
@@ -182,11 +188,22 @@ def agent_option_fields(form, agent_type: str):
 
 
 def agent_options(form, agent_type: str, existing: dict | None = None) -> dict:
+    """The options typed into an agent form; an address list is one
+    address per line (commas and spaces also separate)."""
     options = dict(existing or {})
-    for key, _label, _kind, _default in AGENT_OPTIONS.get(agent_type, []):
+    for key, _label, kind, _default in AGENT_OPTIONS.get(agent_type, []):
         value = getattr(form, "opt_" + key).data
+        if kind == "addresses":
+            value = (value or "").replace(",", " ").split()
         options[key] = value.strip() if isinstance(value, str) else value
     return options
+
+
+def agent_option_value(kind: str, value):
+    """An option's stored value as its form field shows it."""
+    if kind == "addresses":
+        return "\n".join(value or ())
+    return value
 
 
 VENDOR_LABELS = {"mikrotik": "MikroTik", "accel-ppp": "accel-ppp", "cisco": "Cisco", "generic": _l("Generic")}

@@ -28,6 +28,7 @@ from lanbill.models import (
 )
 from lanbill.network import agents
 from lanbill.staff import roles
+from tests.admin_helpers import ru
 from tests.factories import ACTOR, make_agent, make_nas, make_tariff
 
 
@@ -465,3 +466,38 @@ def test_tariff_search_is_case_insensitive_in_cyrillic(admin_client):
     make_tariff(name="Офисный")
     page = html(admin_client.get("/admin/tariffs?q=ДОМАШ"))
     assert "Домашний 100" in page and "Офисный" not in page
+
+
+def test_agent_form_edits_the_exporters_and_the_mschap1_switch(admin_client):
+    """The NetFlow agent's exporter list (one address per line) and the
+    RADIUS agent's MS-CHAPv1 switch are fields of the rendered form."""
+    from tests.rendered_forms import form_values
+
+    netflow = make_agent(name="nf-1", type="netflow", options={"port": 2055, "flush_seconds": 60})
+    page = html(admin_client.get(f"/admin/agents/{netflow.id}"))
+    fields = form_values(page, "name")
+    assert fields["opt_exporters"] == ""
+    fields["opt_exporters"] = "192.0.2.1\n198.51.100.7, 2001:db8::1"
+    assert admin_client.post(f"/admin/agents/{netflow.id}", data=fields).status_code == 302
+    assert Agent.get_by_id(netflow.id).options["exporters"] == ["192.0.2.1", "198.51.100.7", "2001:db8::1"]
+    page = html(admin_client.get(f"/admin/agents/{netflow.id}"))
+    assert form_values(page, "name")["opt_exporters"] == "192.0.2.1\n198.51.100.7\n2001:db8::1"
+    # a wrong address is refused under its field and nothing changes
+    fields = form_values(page, "name")
+    fields["opt_exporters"] = "192.0.2.1\nrouter-7"
+    response = admin_client.post(f"/admin/agents/{netflow.id}", data=fields)
+    assert response.status_code == 422
+    assert ru("A list of IP addresses of the routers that export flows, e.g. 192.0.2.1.") in html(response)
+    assert Agent.get_by_id(netflow.id).options["exporters"] == ["192.0.2.1", "198.51.100.7", "2001:db8::1"]
+
+    radius = make_agent(name="rad-9", type="radius")
+    fields = form_values(html(admin_client.get(f"/admin/agents/{radius.id}")), "name")
+    assert "opt_allow_mschap1" not in fields  # unchecked
+    fields["opt_allow_mschap1"] = "y"
+    assert admin_client.post(f"/admin/agents/{radius.id}", data=fields).status_code == 302
+    assert Agent.get_by_id(radius.id).options["allow_mschap1"] is True
+    fields = form_values(html(admin_client.get(f"/admin/agents/{radius.id}")), "name")
+    assert fields["opt_allow_mschap1"] == "y"
+    del fields["opt_allow_mschap1"]
+    assert admin_client.post(f"/admin/agents/{radius.id}", data=fields).status_code == 302
+    assert Agent.get_by_id(radius.id).options["allow_mschap1"] is False
