@@ -14,8 +14,9 @@ from flask_login import current_user
 from lanbill.admin import bp
 from lanbill.admin.common import apply_errors, current_actor, requires, visible_agreement, visible_subscriber
 from lanbill.admin.forms import AgreementForm, AgreementNumberForm, CreditLimitForm, PromiseForm
+from lanbill.admin.sources import describe_entries
 from lanbill.admin.tables import Column, Table, wants_csv
-from lanbill.billing import promises
+from lanbill.billing import ledger, promises
 from lanbill.billing.blocks import available_funds
 from lanbill.clock import midnight_utc, today
 from lanbill.customers import agreements
@@ -77,11 +78,36 @@ LEDGER_COLUMNS = [
     Column("created", _l("When"), sort=LedgerEntry.created_at, value=lambda e: e.created_at),
     Column("kind", _l("Kind"), sort=LedgerEntry.kind, value=lambda e: KIND_LABELS.get(e.kind, e.kind)),
     Column("amount", _l("Amount"), sort=LedgerEntry.amount, value=lambda e: e.amount, css="num"),
-    Column("period", _l("Period"), value=lambda e: (f"{e.period_start}…{e.period_end}" if e.period_start else "")),
+    Column("balance", _l("Balance after"), value=lambda e: getattr(e, "balance_after", ""), css="num"),
+    Column("period", _l("Period"), value=lambda e: _period_text(e)),
     Column("account", _l("Account"), value=lambda e: e.account_id or ""),
-    Column("who", _l("Who"), value=lambda e: e.actor),
-    Column("comment", _l("Comment"), value=lambda e: e.comment),
+    Column("who", _l("Source"), value=lambda e: getattr(e, "source", e.actor)),
+    Column("comment", _l("Comment"), value=lambda e: getattr(e, "comment_text", e.comment)),
 ]
+
+
+def _period_text(entry) -> str:
+    """A charge's period as dates staff read: 01.12.2026–31.12.2026, or one
+    day."""
+    if not entry.period_start:
+        return ""
+    first = entry.period_start.strftime("%d.%m.%Y")
+    if not entry.period_end or entry.period_end == entry.period_start:
+        return first
+    return f"{first}–{entry.period_end.strftime('%d.%m.%Y')}"
+
+
+def _describe_ledger_rows(agreement_id):
+    """Prepare a batch of ledger rows for display or export: the running
+    balance after each and readable sources (a few queries per batch)."""
+
+    def prepare(entries):
+        balances = ledger.balances_after(agreement_id, [e.id for e in entries])
+        for entry in entries:
+            entry.balance_after = balances.get(entry.id)
+        describe_entries(entries)
+
+    return prepare
 
 
 def _parse_day(value):
@@ -110,8 +136,11 @@ def _render_agreement(agreement, *, credit_form=None, promise_form=None, number_
     table = Table.from_request("ledger", LEDGER_COLUMNS, default_sort="created", descending=True,
                                manager=current_user, tie_breaker=LedgerEntry.id)
     query = ledger_query(agreement.id, request.args if status == 200 else {})
+    prepare = _describe_ledger_rows(agreement.id)
     if status == 200 and wants_csv():
-        return table.csv(query, f"ledger-{agreement.number}.csv")
+        return table.csv(query, f"ledger-{agreement.number}.csv", prepare=prepare)
+    page = table.page(query)
+    prepare(page.items)
     if credit_form is None:
         credit_form = CreditLimitForm(prefix="c")
         credit_form.credit_limit.data = str(agreement.credit_limit).replace(".", ",")  # as typed in Russian
@@ -120,7 +149,7 @@ def _render_agreement(agreement, *, credit_form=None, promise_form=None, number_
         number_form = AgreementNumberForm(prefix="n")
         number_form.number.data = agreement.number
     return render_template(
-        "admin/agreements/view.html", agreement=agreement, table=table, page=table.page(query),
+        "admin/agreements/view.html", agreement=agreement, table=table, page=page,
         credit_form=credit_form, promise_form=promise_form, number_form=number_form, kinds=KIND_LABELS,
         available=available_funds(agreement), open_promise=promises.open_promise(agreement),
         promise_allowed=promises.amount_allowed(agreement),

@@ -118,6 +118,21 @@ def ledger_sum(agreement_id: int) -> Decimal:
     return from_minor(value)
 
 
+def balances_after(agreement_id: int, entry_ids) -> dict[int, Decimal]:
+    """The agreement's balance right after each of `entry_ids` (entries in
+    booking order: created_at, then id), from one window query over the
+    agreement's ledger — the running balance staff read beside each entry."""
+    entry_ids = list(entry_ids)
+    if not entry_ids:
+        return {}
+    running = peewee.fn.SUM(LedgerEntry.amount).over(order_by=[LedgerEntry.created_at, LedgerEntry.id])
+    inner = (LedgerEntry.select(LedgerEntry.id.alias("entry_id"), running.alias("balance"))
+             .where(LedgerEntry.agreement == agreement_id).alias("running"))
+    rows = (peewee.Select([inner], [inner.c.entry_id, inner.c.balance])
+            .where(inner.c.entry_id.in_(entry_ids)).bind(database).tuples())
+    return {entry_id: from_minor(int(balance)) for entry_id, balance in rows}
+
+
 def check_invariant() -> list[tuple[int, str, Decimal, Decimal]]:
     """Every agreement whose balance differs from the sum of its ledger:
     [(id, number, balance, ledger_sum)].  Empty means all is right."""

@@ -107,3 +107,30 @@ def _pay_many(url, agreement_id, count, n):
     for i in range(count):
         payments.post_payment(agreement_id, "1.00", f"p{n}-{i}", actor=ACTOR)
     database.close()
+
+
+def test_balance_after_each_entry_follows_booking_order(app):
+    """The running balance beside each ledger entry: the sum of the
+    agreement's entries up to it (created_at, then id), whatever page or
+    filter shows it; another agreement's entries do not count."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from lanbill.billing.ledger import balances_after, post_entry
+    from lanbill.models import LedgerEntry
+    from tests.factories import make_agreement
+
+    agreement, other = make_agreement(), make_agreement()
+    amounts = ["100.00", "-33.33", "-0.01", "250.50", "-17.16"]
+    entries = [post_entry(agreement.id, Decimal(a), "correction", actor="system")[0] for a in amounts]
+    post_entry(other.id, Decimal("999"), "correction", actor="system")
+    # two entries at the same instant are ordered by id
+    same = dt.datetime(2026, 1, 1, 12, 0)
+    LedgerEntry.update(created_at=same).where(LedgerEntry.id.in_([entries[1].id, entries[2].id])).execute()
+    LedgerEntry.update(created_at=same - dt.timedelta(days=1)).where(LedgerEntry.id == entries[0].id).execute()
+    LedgerEntry.update(created_at=same + dt.timedelta(days=1)).where(
+        LedgerEntry.id.in_([entries[3].id, entries[4].id])).execute()
+    got = balances_after(agreement.id, [e.id for e in entries[1:4]])
+    assert got == {entries[1].id: Decimal("66.67"), entries[2].id: Decimal("66.66"), entries[3].id: Decimal("317.16")}
+    assert balances_after(agreement.id, [entries[4].id]) == {entries[4].id: Decimal("300.00")}
+    assert balances_after(agreement.id, []) == {}
