@@ -24,6 +24,7 @@ from lanbill.admin.common import (
 from lanbill.admin.forms import AccountForm, BlockForm, PlanTariffForm
 from lanbill.admin.search import ACCOUNT_CRITERIA
 from lanbill.admin.services import account_services_panel
+from lanbill.admin.sources import describe_state_changes
 from lanbill.admin.subscribers import STATE_FILTER_LABELS
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.billing import blocks, tariff_schedule
@@ -184,6 +185,7 @@ def account_new():
 def _account_panels(account) -> dict:
     history = list(AccountStateChange.select().where(AccountStateChange.account == account.id)
                    .order_by(AccountStateChange.id.desc()).limit(100))
+    describe_state_changes(history)
     changes = list(TariffChange.select(TariffChange, Tariff).join(Tariff, on=(TariffChange.tariff == Tariff.id))
                    .where(TariffChange.account == account.id).order_by(TariffChange.at.desc()).limit(100))
     charges = list(LedgerEntry.select().where((LedgerEntry.account_id == account.id)

@@ -16,6 +16,7 @@ from flask_login import current_user
 from lanbill.admin import bp
 from lanbill.admin.common import requires
 from lanbill.admin.settings_forms import AuditFilterForm
+from lanbill.admin.sources import describe_audit_rows
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.clock import midnight_utc, to_local
 from lanbill.models import AuditLog, Manager
@@ -83,10 +84,10 @@ def changes_text(row) -> str:
 def _columns():
     return [
         Column("at", _l("When"), sort=AuditLog.at, value=lambda r: to_local(r.at).strftime("%d.%m.%Y %H:%M:%S")),
-        Column("actor", _l("Who"), sort=AuditLog.actor),
-        Column("action", _l("Action"), sort=AuditLog.action),
+        Column("actor", _l("Who"), sort=AuditLog.actor, value=lambda r: getattr(r, "who_text", r.actor)),
+        Column("action", _l("Action"), sort=AuditLog.action, value=lambda r: getattr(r, "action_text", r.action)),
         Column("object", _l("Object"), sort=[AuditLog.object_type, AuditLog.object_id],
-               value=lambda r: f"{r.object_type} {r.object_id}"),
+               value=lambda r: getattr(r, "object_text", f"{r.object_type} {r.object_id}")),
         Column("changes", _l("Before → after"), value=changes_text),
         Column("ip", _l("IP address"), sort=AuditLog.ip, visible=False),
     ]
@@ -125,7 +126,8 @@ def audit_log():
     table = Table.from_request("audit", _columns(), default_sort="at", descending=True, tie_breaker=AuditLog.id,
                                manager=current_user)
     if wants_csv():
-        return table.csv(filtered_query(form), "audit.csv")
+        return table.csv(filtered_query(form), "audit.csv", prepare=describe_audit_rows)
     page = table.page(filtered_query(form))
+    describe_audit_rows(page.items)
     return render_template("admin/audit/list.html", form=form, t=table, page=page, changes=changes,
                            object_url=object_url, object_types=OBJECT_TYPES)

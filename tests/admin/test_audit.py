@@ -11,6 +11,7 @@ import pytest
 from lanbill.actor import Actor
 from lanbill.models import AuditLog
 from lanbill.staff import audit
+from tests.admin_helpers import ru
 from tests.factories import make_subscriber
 
 
@@ -53,10 +54,10 @@ def test_log_shows_who_what_when_and_values(admin_client, journal):
     page = html(admin_client.get("/admin/audit"))
     found = rows(page)
     assert len(found) == 4
-    assert "operator.update" in found[0]  # newest first
+    assert ru("Operator edited") in found[0]  # newest first, in words
     assert "<del>Default operator</del> → ООО «Калуга-Нет»" in found[0]
     assert "<del>600.00</del> → 650.00" in found[-1]
-    assert "manager:anna" in found[0]
+    assert "anna" in found[0] and "manager:anna" not in found[0]
     # Times shown in the operator's zone (Moscow, UTC+3).
     assert "04.03.2026 00:30" in found[0]
     # Objects link to their screens.
@@ -84,7 +85,7 @@ def test_paging_and_sorting(admin_client, journal):
     second = rows(html(admin_client.get("/admin/audit?per_page=25&page=2")))
     assert len(first) == 25 and len(second) == 9
     oldest_first = rows(html(admin_client.get("/admin/audit?sort=at&per_page=25")))
-    assert "tariff.update" in oldest_first[0]
+    assert ru("Tariff edited") in oldest_first[0]
 
 
 def test_changes_made_on_screens_are_logged_with_the_manager_and_ip(admin_client, admin):

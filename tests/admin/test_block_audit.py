@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from lanbill.actor import job
 from lanbill.billing import blocks
-from lanbill.models import Account, AuditLog
+from lanbill.models import Account, AuditLog, Manager
+from tests.admin_helpers import ru
 from tests.factories import make_account
 
 
@@ -29,7 +30,14 @@ def test_block_and_unblock_on_the_account_page_are_audited_with_address_and_reas
     assert block.after["state"] == "admin" and block.before["state"] == "active"
     assert (unblock.action, unblock.ip, unblock.after["reason"]) == ("account.unblock", "192.0.2.44", "Разобрались")
     page = client.get(f"/admin/audit?object_type=account&object_id={account.id}").get_data(as_text=True)
-    assert "account.block" in page and "Жалоба на спам" in page
+    assert ru("Block set") in page and ru("Block lifted") in page and "Жалоба на спам" in page
+    assert "account.block" not in page
+    # the account's own history says it in words, with the manager's name
+    Manager.update(name="Петров П.").where(Manager.id == admin.id).execute()
+    history = client.get(f"/admin/accounts/{account.id}").get_data(as_text=True)
+    history = history[history.index('id="state-history"'):]
+    assert ru("Administrative block set") in history and ru("Administrative block lifted") in history
+    assert "Петров П." in history and "manager:admin" not in history
 
 
 def test_api_block_and_lift_are_audited(client, api, admin):
