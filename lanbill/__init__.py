@@ -166,6 +166,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cabinet_bp)  # /: the subscriber's cabinet
     app.register_blueprint(captive_bp)  # /blocked: the "please pay" page (RADIUS redirect pool)
 
+    def favicon():
+        # browsers ask for /favicon.ico on pages that name no icon
+        return app.send_static_file("favicon.svg")
+
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
+
 
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
