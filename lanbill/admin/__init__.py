@@ -44,6 +44,7 @@ from lanbill.admin import (  # noqa: E402,F401
     dashboard,
     groups,
     operators,
+    payment_journal,
     payments,
     radius,
     services,

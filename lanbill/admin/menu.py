@@ -10,6 +10,7 @@ MENU = [
     ("admin.subscribers_list", _l("Subscribers"), "subscribers.view"),
     ("admin.accounts_list", _l("Accounts"), "subscribers.view"),
     ("admin.payments", _l("Payments"), "payments.create"),
+    ("admin.payment_journal", _l("Payment journal"), "payments.create"),
     # settings screens
     ("admin.tariffs", _l("Tariffs"), "tariffs.edit"),
     ("admin.services_list", _l("Services"), "tariffs.edit"),
