@@ -105,4 +105,41 @@
         .then(function () { return load("building", initial.street.id, initial.building.id); });
     }
   });
+
+  // "Generate password": a random password typed into the field and shown,
+  // so staff can read it to the subscriber.  No look-alike characters.
+  var PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  document.querySelectorAll("[data-generate-password]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var input = document.getElementById(button.dataset.generatePassword);
+      if (!input || !window.crypto) { return; }
+      var bytes = new Uint8Array(12), out = "";
+      window.crypto.getRandomValues(bytes);
+      bytes.forEach(function (b) { out += PASSWORD_ALPHABET.charAt(b % PASSWORD_ALPHABET.length); });
+      input.type = "text";
+      input.value = out;
+      input.focus();
+    });
+  });
+
+  // "Next free IP": ask the server for the chosen agent's next free pool
+  // address and add it to the account's addresses.
+  document.querySelectorAll("[data-next-ip]").forEach(function (button) {
+    var message = document.getElementById("next-free-ip-message");
+    button.addEventListener("click", function () {
+      var select = document.getElementById(button.dataset.agentSelect);
+      var agent = button.dataset.agent || (select ? select.value : "");
+      var url = button.dataset.nextIp + "?agent=" + encodeURIComponent(agent || "0");
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          var target = document.getElementById(button.dataset.target);
+          if (data.ip && target) {
+            var current = target.value.trim();
+            target.value = current ? current + "\n" + data.ip : data.ip;
+          }
+          if (message) { message.textContent = data.message || ""; }
+        });
+    });
+  });
 })();

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -45,6 +45,7 @@ from lanbill.models import (
     TariffChange,
 )
 from lanbill.models.accounts import STATES
+from lanbill.network import ip_pools
 from lanbill.staff.access import scope
 
 
@@ -132,7 +133,13 @@ def accounts_list():
 
 # --- the form --------------------------------------------------------------------------
 
+CHOOSE = (0, _l("— choose —"))
+
+
 def _choices(form, subscriber, account=None) -> None:
+    """The form's lists.  A new account starts with no agent and no tariff
+    chosen: staff pick both (a default would quietly give a subscriber the
+    first tariff in the list)."""
     form.agreement_id.choices = [(a.id, a.number) for a in
                                  Agreement.select().where(Agreement.subscriber == subscriber.id).order_by(Agreement.id)]
     form.agent_id.choices = [(a.id, f"{a.name} ({a.type})") for a in Agent.select().order_by(Agent.name)]
@@ -140,6 +147,35 @@ def _choices(form, subscriber, account=None) -> None:
     if account is not None:
         tariffs = Tariff.select().where((Tariff.archived == False) | (Tariff.id == account.tariff_id))  # noqa: E712
     form.tariff_id.choices = [(t.id, t.name) for t in tariffs.order_by(Tariff.name)]
+    if account is None:
+        form.agent_id.choices.insert(0, CHOOSE)
+        form.tariff_id.choices.insert(0, CHOOSE)
+
+
+def _chosen(form) -> bool:
+    """Whether staff chose an agent and a tariff for a new account."""
+    ok = True
+    for field, message in ((form.agent_id, _("Choose an agent.")), (form.tariff_id, _("Choose a tariff."))):
+        if not field.data:
+            field.errors = list(field.errors) + [message]
+            ok = False
+    return ok
+
+
+@bp.route("/accounts/next-free-ip")
+@requires("subscribers.edit")
+def next_free_ip():
+    """The next free static IP of an agent's pools, for the account form's
+    button (JSON: {"ip": …} or {"ip": null, "message": …})."""
+    agent = Agent.get_or_none(Agent.id == request.args.get("agent", type=int) or 0)
+    if agent is None:
+        return jsonify(ip=None, message=_("Choose an agent first.")), 200
+    if not ip_pools.agent_pools(agent):
+        return jsonify(ip=None, message=_("The agent has no address pools: add them on the agent's page.")), 200
+    ip = ip_pools.next_free_ip(agent)
+    if ip is None:
+        return jsonify(ip=None, message=_("The agent's address pools are full.")), 200
+    return jsonify(ip=ip, message="")
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -170,7 +206,7 @@ def account_new():
     status = 200
     if request.method == "POST":
         status = 422
-        if form.validate():
+        if form.validate() & _chosen(form):
             try:
                 account = accounts.create_account(form.domain_data(), actor=current_actor())
             except BillingError as exc:

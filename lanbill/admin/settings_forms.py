@@ -142,6 +142,7 @@ AGENT_OPTIONS = {
         ("framed_pool", _l("Address pool (when the account has no IP)"), "text", ""),
         ("workers", _l("Worker processes"), "workers", 1),
         ("allow_mschap1", _l("Allow MS-CHAPv1 (insecure, only for old clients)"), "flag", False),
+        ("ip_pools", _l("Pools of static IP addresses for accounts (one network per line)"), "networks", ()),
     ],
     "netflow": [
         ("port", _l("Listening port"), "port", 2055),
@@ -175,7 +176,7 @@ def agent_form_class(agent_type: str):
             field = SelectField(label, default=default, choices=BLOCKED_POLICIES)
         elif kind == "flag":
             field = BooleanField(label, default=default)
-        elif kind == "addresses":
+        elif kind in ("addresses", "networks"):
             field = TextAreaField(label, default="", validators=[Length(max=64 * 1024)])
         else:
             field = StringField(label, default=default, validators=[Length(max=255)])
@@ -193,7 +194,7 @@ def agent_options(form, agent_type: str, existing: dict | None = None) -> dict:
     options = dict(existing or {})
     for key, _label, kind, _default in AGENT_OPTIONS.get(agent_type, []):
         value = getattr(form, "opt_" + key).data
-        if kind == "addresses":
+        if kind in ("addresses", "networks"):
             value = (value or "").replace(",", " ").split()
         options[key] = value.strip() if isinstance(value, str) else value
     return options
@@ -201,7 +202,7 @@ def agent_options(form, agent_type: str, existing: dict | None = None) -> dict:
 
 def agent_option_value(kind: str, value):
     """An option's stored value as its form field shows it."""
-    if kind == "addresses":
+    if kind in ("addresses", "networks"):
         return "\n".join(value or ())
     return value
 

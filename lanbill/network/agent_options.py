@@ -61,6 +61,29 @@ def _is_rate(text: str) -> bool:
     return down >= 0 and up >= 0
 
 
+@dataclass(frozen=True)
+class NetworkListOption(AgentOption):
+    """A list of IP networks in CIDR form (host bits clear), e.g. the
+    pools static addresses of accounts are handed out from."""
+
+    def problem(self, value) -> str | None:
+        if not isinstance(value, list | tuple) or len(value) > self.maximum:
+            return self.message
+        for item in value:
+            try:
+                ipaddress.ip_network(str(item).strip(), strict=True)
+            except ValueError:
+                return self.message
+        return None
+
+
+IP_POOLS_MAX = 64
+# Pools static IPs of the agent's accounts are taken from ("next free IP"
+# on the account form); the NAS's own dynamic pools are `framed_pool`.
+IP_POOLS = NetworkListOption("ip_pools", "networks", (),
+                             N_("A list of networks such as 10.0.0.0/24, one per line."), maximum=IP_POOLS_MAX)
+
+
 PORT = N_("A port number, 1 to 65535.")
 SECONDS = N_("From 1 to 86400.")
 
@@ -81,6 +104,7 @@ RADIUS_OPTIONS = (
     # MS-CHAPv1 (RFC 2433) hides the password with DES over its NT hash and
     # is cracked offline in hours: off unless an agent's old clients need it.
     AgentOption("allow_mschap1", "flag", False, N_("Yes or no.")),
+    IP_POOLS,
 )
 EXPORTERS_MAX = 1024  # addresses in a NetFlow agent's `exporters` option
 

@@ -66,6 +66,8 @@ def _agreement_and_account(page, login: str, ip: str):
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/admin/subscribers/\d+"))
     page.click("#create-account")
+    page.select_option("#agent_id", index=1)  # nothing is chosen for staff
+    page.select_option("#tariff_id", index=1)
     page.fill("#login", "плохой логин")
     page.click("#account-form button[type=submit]")
     assert page.locator(".field.invalid #login").count() == 1
