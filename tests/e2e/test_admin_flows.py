@@ -137,6 +137,13 @@ def test_block_and_unblock_an_account(app, admin, live_server, page, phone, shot
     log_in(page, live_server)
     page.goto(f"{live_server}/admin/accounts/{account.id}")
     page.fill("#b-reason", "Заявка абонента на паузу")
+    # the block asks first and says what will happen; declining changes nothing
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#block")
+    assert asked and "Интернет" in asked[0]
+    assert Account.get_by_id(account.id).state == "active"
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#block")
     page.wait_for_load_state()
     assert Account.get_by_id(account.id).state == "admin"
