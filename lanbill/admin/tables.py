@@ -20,9 +20,11 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import quote
 
 from flask import Response, request, stream_with_context, url_for
+from flask_babel import get_locale
 
 PER_PAGE_CHOICES = (25, 50, 100, 200)
 DEFAULT_PER_PAGE = 50
@@ -39,10 +41,14 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 
 
-def csv_cell(value) -> str:
+def csv_cell(value, decimal_comma: bool = False) -> str:
     """One CSV cell as text, neutralised so that a spreadsheet shows it as
     written and never runs it as a formula (a subscriber named
-    `=HYPERLINK(...)`, a comment starting with `+`)."""
+    `=HYPERLINK(...)`, a comment starting with `+`).  A Decimal (money,
+    traffic) is written with a decimal comma when `decimal_comma` (Russian
+    spreadsheets read "650.50" as text or a date)."""
+    if isinstance(value, Decimal) and decimal_comma:
+        return str(value).replace(".", ",")
     text = "" if value is None else str(value)
     if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
         return "'" + text
@@ -61,16 +67,19 @@ def attachment_header(filename: str) -> str:
 
 def csv_response(rows: Iterable[Iterable], filename: str) -> Response:
     """A CSV download: `rows` (the header first) written `;`-separated with
-    a BOM, so that spreadsheet programs in Russian locales open it as is;
+    a BOM and, in Russian, Decimal numbers with a decimal comma, so that
+    spreadsheet programs in Russian locales open it as is;
     every cell neutralised, the file name sent safely.  `rows` may be a
     generator: the answer is streamed as it is produced."""
+
+    decimal_comma = str(get_locale() or "ru").startswith("ru")
 
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";")
         buffer.write("\ufeff")
         for row in rows:
-            writer.writerow([csv_cell(value) for value in row])
+            writer.writerow([csv_cell(value, decimal_comma) for value in row])
             if buffer.tell() > 65536:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -97,11 +106,14 @@ class Column:
     csv: bool = True
     css: str = ""
 
-    def text(self, row) -> str:
+    def raw(self, row):
+        """The cell's plain value (a Decimal stays a Decimal for the CSV)."""
         if self.value is not None:
-            result = self.value(row)
-        else:
-            result = getattr(row, self.key, "")
+            return self.value(row)
+        return getattr(row, self.key, "")
+
+    def text(self, row) -> str:
+        result = self.raw(row)
         return "" if result is None else str(result)
 
 
@@ -247,7 +259,7 @@ class Table:
                 if prepare is not None:
                     prepare(batch)
                 for row in batch:
-                    yield [c.text(row) for c in cols]
+                    yield [c.raw(row) for c in cols]
                 offset += chunk
 
         return csv_response(rows(), filename)

@@ -88,3 +88,11 @@ def test_huge_or_bad_page_numbers_show_a_page_not_an_error(client, admin, login_
     for url in urls:
         response = client.get(f"{url}?page={page}")
         assert response.status_code == 200, (url, response.status_code)
+
+
+def test_amounts_carry_a_decimal_comma_in_russian_and_a_point_in_english():
+    from decimal import Decimal
+
+    assert csv_cell(Decimal("-650.50"), decimal_comma=True) == "-650,50"
+    assert csv_cell(Decimal("-650.50")) == "-650.50"
+    assert csv_cell("1.5.2026", decimal_comma=True) == "1.5.2026"  # only numbers change
