@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel
+from flask_babel import Babel, format_decimal
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -173,8 +173,18 @@ def _register_blueprints(app: Flask) -> None:
     app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 
+def _number(value, digits: int = 0) -> str:
+    """A number as the UI language writes it: 1 234,5 in Russian, 1,234.5
+    in English (Babel), with at most `digits` decimals."""
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return format_decimal(value, format=pattern)
+
+
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["number"] = _number
     app.jinja_env.globals["lanbill_version"] = __version__
 
     @app.context_processor
