@@ -340,6 +340,9 @@ def _panels(subscriber) -> dict:
     member = {g.id for g in groups}
     add_form = GroupAddForm(prefix="g")
     add_form.group.choices = [(g.id, g.name) for g in visible_groups() if g.id not in member]
+    # every group the manager may give, as checkboxes (the system group is
+    # shown checked and cannot be left)
+    choosable = [(g, g.id in member) for g in visible_groups() if not g.is_system]
     agreements = list(Agreement.select(Agreement, Currency, Operator).join(Currency).switch(Agreement)
                       .join(Operator).where(Agreement.subscriber == subscriber.id).order_by(Agreement.id))
     accounts = list(
@@ -353,7 +356,7 @@ def _panels(subscriber) -> dict:
         for row in AccountIp.select().where(AccountIp.account.in_([a.id for a in accounts])):
             ips.setdefault(row.account_id, []).append(row.network)
     return {"groups": groups, "group_form": add_form, "agreements": agreements, "accounts": accounts,
-            "ips": ips}
+            "ips": ips, "choosable_groups": choosable}
 
 
 @bp.route("/subscribers/<int:subscriber_id>", methods=["GET", "POST"])
@@ -454,6 +457,29 @@ def subscriber_group_add(subscriber_id):
     else:
         subscribers.add_to_group(subscriber, allowed[int(group_id)], actor=current_actor())
         flash(_("Added to the group."), "success")
+    return redirect(url_for("admin.subscriber_edit", subscriber_id=subscriber.id) + "#groups")
+
+
+@bp.route("/subscribers/<int:subscriber_id>/groups/set", methods=["POST"])
+@requires("subscribers.edit")
+def subscriber_groups_set(subscriber_id):
+    """The group checkboxes: the subscriber is in exactly the checked groups
+    among those the manager may give; groups the manager cannot see are
+    left as they are."""
+    subscriber = visible_subscriber(subscriber_id)
+    allowed = {g.id: g for g in visible_groups() if not g.is_system}
+    checked = {int(v) for v in request.form.getlist("group") if v.isdigit() and int(v) in allowed}
+    member = {row.group_id for row in SubscriberGroup.select(SubscriberGroup.group)
+              .where(SubscriberGroup.subscriber == subscriber.id)}
+    try:
+        for group_id in sorted(checked - member):
+            subscribers.add_to_group(subscriber, allowed[group_id], actor=current_actor())
+        for group_id in sorted((member & set(allowed)) - checked):
+            subscribers.remove_from_group(subscriber, allowed[group_id], actor=current_actor())
+    except BillingError as exc:
+        flash(translate_error(exc), "error")
+    else:
+        flash(_("Groups saved."), "success")
     return redirect(url_for("admin.subscriber_edit", subscriber_id=subscriber.id) + "#groups")
 
 

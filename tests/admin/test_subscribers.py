@@ -322,3 +322,28 @@ def test_search_index_follows_changes_made_anywhere(client, admin, login_as):
         page = client.get(f"/admin/subscribers?by={by}&q={text}").get_data(as_text=True)
         assert "Новое Имя" in page, (by, text)
     assert "Новое Имя" not in client.get("/admin/subscribers?q=старое").get_data(as_text=True)
+
+
+def test_group_membership_is_set_with_the_rendered_checkboxes(client, admin, login_as):
+    """The groups are real checkboxes: the subscriber ends up in exactly the
+    checked ones; the system group stays; a group outside the manager's
+    reach cannot be forged in."""
+    from lanbill.customers.subscribers import system_group
+    from tests.rendered_forms import form_values
+
+    office, home = make_group("Офис"), make_group("Дом")
+    subscriber = make_subscriber(name="Флажков", groups=[office])
+    login_as()
+
+    def members():
+        return {m.group_id for m in SubscriberGroup.select().where(SubscriberGroup.subscriber == subscriber.id)}
+
+    page = client.get(f"/admin/subscribers/{subscriber.id}").get_data(as_text=True)
+    fields = form_values(page, "group")
+    assert fields["group"] == str(office.id)  # checked
+    response = client.post(f"/admin/subscribers/{subscriber.id}/groups/set",
+                           data={"csrf_token": fields.get("csrf_token", ""), "group": [str(home.id)]})
+    assert response.status_code == 302
+    assert members() == {system_group().id, home.id}
+    client.post(f"/admin/subscribers/{subscriber.id}/groups/set", data={"group": ["999999", str(system_group().id)]})
+    assert members() == {system_group().id}
