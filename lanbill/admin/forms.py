@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, Input, ListWidget
 
+from lanbill.customers.subscribers import parse_person_date
 from lanbill.models.subscribers import INDIVIDUAL_FIELDS, LEGAL_FIELDS, PERSONAL_FIELDS
 
 REQUIRED = _l("Required.")
@@ -79,6 +80,7 @@ class SubscriberForm(FlaskForm):
     passport_series = StringField(_l("Passport series"), validators=[Length(max=16)])
     passport_number = StringField(_l("Passport number"), validators=[Length(max=32)])
     passport_issued_on = StringField(_l("Issued on"), validators=[Length(max=32)])
+    passport_division_code = StringField(_l("Division code"), validators=[Length(max=16)])
     passport_issued_by = StringField(_l("Issued by"), validators=[Length(max=255)])
     passport_issued_place = StringField(_l("Place of issue"), validators=[Length(max=255)])
     birth_date = StringField(_l("Date of birth"), validators=[Length(max=32)])
@@ -144,6 +146,11 @@ class SubscriberForm(FlaskForm):
             getattr(self, name).data = getattr(subscriber, name) or ("" if name != "login" else "")
         for name in PERSONAL_FIELDS:
             getattr(self, name).data = getattr(subscriber, name) if with_personal else ""
+        for name in ("passport_issued_on", "birth_date"):
+            # a date typed as 25.03.1990 before the date inputs shows in them
+            day = parse_person_date(getattr(self, name).data or "")
+            if day is not None:
+                getattr(self, name).data = day.isoformat()
         self.inn_individual.data = subscriber.inn
         self.inn_legal.data = subscriber.inn
         self.kind.data = subscriber.kind

@@ -122,7 +122,7 @@ _SUBSCRIBER_FIELDS = {
     "name": TEXT, "email": TEXT, "phone": TEXT, "fax": TEXT, "description": TEXT, "delivery_method": TEXT,
     "login": nullable(TEXT), "cabinet_ip_only": BOOL, "card_activation_blocked": BOOL,
     "passport_series": TEXT, "passport_number": TEXT, "passport_issued_on": TEXT, "passport_issued_by": TEXT,
-    "passport_issued_place": TEXT, "birth_date": TEXT, "inn": TEXT,
+    "passport_issued_place": TEXT, "passport_division_code": TEXT, "birth_date": TEXT, "inn": TEXT,
     "director": TEXT, "acting_basis": TEXT, "chief_accountant": TEXT, "contact_person": TEXT,
     "legal_category": TEXT, "kpp": TEXT, "ogrn": TEXT, "bank_name": TEXT, "bik": TEXT, "corr_account": TEXT,
     "settlement_account": TEXT,

@@ -8,8 +8,10 @@ subscriber with accounts cannot be deleted.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+from lanbill.clock import today
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Account, Group, Subscriber, SubscriberGroup
@@ -59,6 +61,23 @@ def similar_subscribers(name: str, *, exclude_id: int | None = None, limit: int 
     return list(query.order_by(Subscriber.name).limit(limit))
 
 
+_DIVISION_CODE = re.compile(r"\d{3}-\d{3}")
+
+
+def parse_person_date(text: str) -> dt.date | None:
+    """A passport issue date or a birth date as staff type it or a date
+    input sends it: 25.03.1990 or 1990-03-25; stored as ISO so the form's
+    date input shows it.  None if it is not a date between 1900 and today."""
+    text = (text or "").strip()
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            day = dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+        return day if dt.date(1900, 1, 1) <= day <= today() else None
+    return None
+
+
 def system_group() -> Group:
     return Group.get(Group.is_system == True)  # noqa: E712
 
@@ -81,6 +100,15 @@ def _clean(data: dict, kind: str) -> dict:
         value = clean.get(key)
         if value and (not value.isdigit() or len(value) not in length):
             errors[key] = N_("Digits only, of the right length.")
+    if clean.get("passport_division_code") and not _DIVISION_CODE.fullmatch(clean["passport_division_code"]):
+        errors["passport_division_code"] = N_("Six digits as 123-456.")
+    for key in ("passport_issued_on", "birth_date"):
+        if clean.get(key):
+            day = parse_person_date(clean[key])
+            if day is None:
+                errors[key] = N_("A date such as 25.03.1990.")
+            else:
+                clean[key] = day.isoformat()
     if clean.get("login") == "":
         clean["login"] = None
     if errors:

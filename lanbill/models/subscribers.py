@@ -20,6 +20,7 @@ INDIVIDUAL_FIELDS = (
     "passport_issued_on",
     "passport_issued_by",
     "passport_issued_place",
+    "passport_division_code",
     "birth_date",
     "inn",
 )
@@ -55,6 +56,7 @@ PERSONAL_FIELDS = (
     "passport_issued_on",
     "passport_issued_by",
     "passport_issued_place",
+    "passport_division_code",
     "birth_date",
 )
 
@@ -84,6 +86,8 @@ class Subscriber(BaseModel):
     passport_issued_by = EncryptedField(default="")
     passport_issued_place = EncryptedField(default="")
     birth_date = EncryptedField(default="")
+    # «код подразделения» of the passport: NNN-NNN
+    passport_division_code = EncryptedField(default="")
     inn = peewee.CharField(max_length=12, default="")
     # legal entity
     director = peewee.CharField(max_length=255, default="")

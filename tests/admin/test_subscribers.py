@@ -347,3 +347,16 @@ def test_group_membership_is_set_with_the_rendered_checkboxes(client, admin, log
     assert members() == {system_group().id, home.id}
     client.post(f"/admin/subscribers/{subscriber.id}/groups/set", data={"group": ["999999", str(system_group().id)]})
     assert members() == {system_group().id}
+
+
+def test_passport_dates_are_date_inputs_showing_old_typed_dates(client, admin, login_as):
+    """A date typed as 25.03.2010 before the date inputs still shows in
+    them (as ISO), and the division code has its own field."""
+    subscriber = make_subscriber(name="Старых С.")
+    Subscriber.update(passport_issued_on="25.03.2010", passport_division_code="400-012").where(
+        Subscriber.id == subscriber.id).execute()
+    login_as()
+    page = client.get(f"/admin/subscribers/{subscriber.id}?passport=1").get_data(as_text=True)
+    issued = re.search(r'<input[^>]*id="passport_issued_on"[^>]*>', page).group(0)
+    assert 'type="date"' in issued and 'value="2010-03-25"' in issued
+    assert re.search(r'<input[^>]*id="passport_division_code"[^>]*value="400-012"', page)

@@ -101,3 +101,25 @@ def test_agreement_numbers_follow_pattern_and_are_unique(app):
     assert make_agreement().number == "LB-00003"
     with pytest.raises(ValidationError):
         agreements.set_number_pattern("no-seq", actor=ACTOR)
+
+
+def test_passport_dates_and_division_code_are_checked_and_kept_as_iso(app):
+    """Passport issue and birth dates accept 25.03.1990 or 1990-03-25 and
+    are stored as ISO (the form's date inputs show them); the division
+    code is NNN-NNN; anything else is refused with a message per field."""
+    import pytest
+
+    from lanbill.customers import subscribers
+    from lanbill.errors import ValidationError
+    from tests.factories import ACTOR
+
+    person = subscribers.create_subscriber({"name": "Датов Д.", "passport_issued_on": "25.03.2010",
+                                            "birth_date": "1990-03-25", "passport_division_code": "400-012"},
+                                           actor=ACTOR)
+    assert (person.passport_issued_on, person.birth_date, person.passport_division_code) == (
+        "2010-03-25", "1990-03-25", "400-012")
+    with pytest.raises(ValidationError) as refused:
+        subscribers.create_subscriber({"name": "Плохих П.", "passport_issued_on": "31.02.2010",
+                                       "birth_date": "3000-01-01", "passport_division_code": "400012"},
+                                      actor=ACTOR)
+    assert set(refused.value.fields) == {"passport_issued_on", "birth_date", "passport_division_code"}
