@@ -17,7 +17,7 @@ import time
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale, gettext
 
 from lanbill.db import connection
@@ -42,12 +42,13 @@ def register(app: Flask) -> None:
 
 
 @click.command("init")
+@with_appcontext
 def init_command():
     """Create the schema and the first operator, currency, group and admin;
     print admin's one-time password when it is given."""
     from lanbill.first_run import initialize, remember_first_password
 
-    result = initialize()
+    result = initialize(current_app.config.get("BABEL_DEFAULT_LOCALE", "ru"))
     click.echo("initialised: " + (", ".join(result.created) if result.created else "nothing to do"))
     if result.admin_password:
         remember_first_password(current_app.instance_path, result.admin_password)

@@ -36,35 +36,46 @@ class FirstRun:
     created: list[str] = field(default_factory=list)
     admin_password: str | None = None
 
-CURRENCIES = [
-    ("RUB", "Российский рубль", "₽", True),
-    ("USD", "US dollar", "$", False),
-    ("EUR", "Euro", "€", False),
-]
+CURRENCIES = [("RUB", "₽", True), ("USD", "$", False), ("EUR", "€", False)]
+# What a fresh system is seeded with, named in the installation's language
+# (BABEL_DEFAULT_LOCALE): staff read and may rename these like their own.
+SEED_NAMES = {
+    "ru": {"operator": "Основной оператор", "group": "Все абоненты",
+           "group_description": "Все абоненты; покинуть группу нельзя.",
+           "RUB": "Российский рубль", "USD": "Доллар США", "EUR": "Евро"},
+    "en": {"operator": "Default operator", "group": SYSTEM_GROUP_NAME,
+           "group_description": "Every subscriber; cannot be left.",
+           "RUB": "Russian rouble", "USD": "US dollar", "EUR": "Euro"},
+}
 
 
-def initialize() -> FirstRun:
+# The default operator keeps one of these names until staff rename it (the
+# first step of seed 004).
+SEEDED_OPERATOR_NAMES = frozenset(names["operator"] for names in SEED_NAMES.values())
+
+
+def initialize(language: str = "ru") -> FirstRun:
     """Migrate the schema, then create what a fresh system starts with:
-    "Default operator", currencies (RUB the default), the system group
-    "All subscribers", the Administrator role and manager `admin` with a
-    random one-time password (returned; only its hash is stored).  An
-    `admin` left without any password (a system from before one-time
-    passwords) gets one too; other managers without a password wait for
-    an administrator to give them one."""
+    the default operator, currencies (RUB the default), the system group of
+    all subscribers — named in `language` (SEED_NAMES) — the Administrator
+    role and manager `admin` with a random one-time password (returned;
+    only its hash is stored).  An `admin` left without any password (a
+    system from before one-time passwords) gets one too; other managers
+    without a password wait for an administrator to give them one."""
+    names = SEED_NAMES.get(language, SEED_NAMES["en"])
     created = upgrade_database()
     with transaction():
         if not Operator.select().exists():
-            Operator.create(name="Default operator", is_default=True)
+            Operator.create(name=names["operator"], is_default=True)
             created.append("operator")
-        for code, name, symbol, default in CURRENCIES:
+        for code, symbol, default in CURRENCIES:
             _, new = Currency.get_or_create(
-                code=code, defaults={"name": name, "symbol": symbol, "is_default": default}
+                code=code, defaults={"name": names[code], "symbol": symbol, "is_default": default}
             )
             if new:
                 created.append(f"currency {code}")
         if not Group.select().where(Group.is_system == True).exists():  # noqa: E712
-            Group.create(name=SYSTEM_GROUP_NAME, is_system=True,
-                         description="Every subscriber; cannot be left.")
+            Group.create(name=names["group"], is_system=True, description=names["group_description"])
             created.append("group")
         role, new = Role.get_or_create(
             name="Administrator", defaults={"permissions": list(PERMISSIONS), "all_groups": True}

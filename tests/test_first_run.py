@@ -15,12 +15,14 @@ from tests.factories import ACTOR, make_agreement
 
 
 def test_init_creates_the_embedded_defaults(app):
+    # named in the installation's language: Russian by default
     operator = Operator.get()
-    assert operator.name == "Default operator" and operator.is_default
+    assert operator.name == "Основной оператор" and operator.is_default
     rub = Currency.get(Currency.code == "RUB")
     assert rub.is_default and Currency.select().where(Currency.is_default == True).count() == 1  # noqa: E712
+    assert rub.name == "Российский рубль" and Currency.get(Currency.code == "USD").name == "Доллар США"
     group = Group.get(Group.is_system == True)  # noqa: E712
-    assert group.name == "All subscribers"
+    assert group.name == "Все абоненты"
     admin = Manager.get(Manager.login == "admin")
     assert admin.needs_password and admin.has_one_time_password and admin.active
     assert admin.role.name == "Administrator" and admin.role.all_groups
@@ -127,3 +129,21 @@ def test_manager_password_command_gives_a_one_time_password(app, runner):
     response = app.test_client().post("/login", data={"login": "admin", "password": password})
     assert response.headers["Location"] == "/password"
     assert runner.invoke(args=["manager", "password", "nobody"]).exit_code != 0
+
+
+def test_an_english_installation_is_seeded_in_english(app_config, tmp_path):
+    """BABEL_DEFAULT_LOCALE = "en": the seeded operator, group and currency
+    names are English."""
+    from lanbill import create_app
+    from lanbill.db import database
+
+    app = create_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'en.db'}",
+                      "BABEL_DEFAULT_LOCALE": "en"})
+    result = app.test_cli_runner().invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        database.connect(reuse_if_open=True)
+        assert Operator.get().name == "Default operator"
+        assert Group.get(Group.is_system == True).name == "All subscribers"  # noqa: E712
+        assert Currency.get(Currency.code == "RUB").name == "Russian rouble"
+        database.close()

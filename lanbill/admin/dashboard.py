@@ -21,6 +21,7 @@ from lanbill.admin import bp
 from lanbill.admin.common import requires
 from lanbill.clock import local_date_of, midnight_utc, today
 from lanbill.db import database, from_minor, is_sqlite
+from lanbill.first_run import SEEDED_OPERATOR_NAMES
 from lanbill.models import Account, Agent, Agreement, LedgerEntry, Manager, Nas, Operator, Payment, Subscriber, Tariff
 from lanbill.models.radius import RadiusSession
 from lanbill.money import format_money
@@ -205,7 +206,7 @@ def first_steps() -> list[dict] | None:
     done (the card disappears)."""
     steps = [
         ("operator", _("Give the operator your organisation's name"), "admin.operators",
-         not Operator.select().where(Operator.name == "Default operator").exists()),
+         not Operator.select().where(Operator.name.in_(list(SEEDED_OPERATOR_NAMES))).exists()),
         ("nas", _("Add the network equipment (NAS)"), "admin.nas_new", Nas.select().exists()),
         ("agent", _("Create the agents for your services"), "admin.agents", Agent.select().exists()),
         ("tariff", _("Create tariffs"), "admin.tariff_new", Tariff.select().exists()),

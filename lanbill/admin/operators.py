@@ -14,6 +14,7 @@ from lanbill.admin.settings_forms import OperatorForm
 from lanbill.admin.tables import Column, Table
 from lanbill.customers import operators as operator_records
 from lanbill.errors import BillingError
+from lanbill.first_run import SEEDED_OPERATOR_NAMES
 from lanbill.models import Operator
 
 FIELDS = ("name", "inn", "kpp", "ogrn", "bank_name", "bik", "corr_account", "settlement_account", "address",
@@ -69,7 +70,8 @@ def _save(operator):
             return redirect(url_for("admin.operator_edit", operator_id=operator.id))
     elif request.method == "POST":
         status = 422
-    return render_template("admin/operators/form.html", form=form, operator=operator), status
+    return render_template("admin/operators/form.html", form=form, operator=operator,
+                           first_step=operator is not None and operator.name in SEEDED_OPERATOR_NAMES), status
 
 
 @bp.route("/operators/new", methods=["GET", "POST"])

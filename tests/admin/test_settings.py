@@ -173,7 +173,7 @@ def test_first_step_rename_the_default_operator(admin_client):
     saved = Operator.get_by_id(operator.id)
     assert saved.name == "ООО «Калуга-Нет»" and saved.bik == "042908612" and saved.version == operator.version + 1
     row = AuditLog.get(AuditLog.action == "operator.update")
-    assert row.before["name"] == "Default operator" and row.after["name"] == "ООО «Калуга-Нет»"
+    assert row.before["name"] == "Основной оператор" and row.after["name"] == "ООО «Калуга-Нет»"
 
 
 def test_operator_bad_requisites_are_refused_in_russian(admin_client):
@@ -184,7 +184,7 @@ def test_operator_bad_requisites_are_refused_in_russian(admin_client):
     messages = errors_of(response)
     assert "10 или 12 цифр." in messages and "Ровно 9 цифр." in messages and "Ровно 20 цифр." in messages
     assert "От 0 до 100." in messages
-    assert Operator.get_by_id(operator.id).name == "Default operator"
+    assert Operator.get_by_id(operator.id).name == "Основной оператор"
 
 
 def test_stale_operator_form_is_refused(admin_client):
