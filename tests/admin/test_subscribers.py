@@ -360,3 +360,21 @@ def test_passport_dates_are_date_inputs_showing_old_typed_dates(client, admin, l
     issued = re.search(r'<input[^>]*id="passport_issued_on"[^>]*>', page).group(0)
     assert 'type="date"' in issued and 'value="2010-03-25"' in issued
     assert re.search(r'<input[^>]*id="passport_division_code"[^>]*value="400-012"', page)
+
+
+def test_search_results_show_the_count_states_balances_and_phone_links(client, admin, login_as):
+    first = make_account(login="found-1")
+    Subscriber.update(phone="+7 900 000-00-01", name="Искомый Первый").where(
+        Subscriber.id == first.subscriber_id).execute()
+    from lanbill.billing import blocks
+
+    blocks.block_by_staff(first, actor="system", reason="тест")
+    make_subscriber(name="Искомый Второй")
+    make_subscriber(name="Другой")
+    login_as()
+    page = client.get("/admin/subscribers?q=Искомый").get_data(as_text=True)
+    assert ru("Found: %(count)s", count=2) in page
+    assert 'href="tel:+7900000-00-01"' in page
+    row = page[page.index("Искомый Первый"):]
+    row = row[:row.index("</tr>")]
+    assert "state-admin" in row
