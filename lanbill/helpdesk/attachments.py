@@ -197,3 +197,17 @@ def file_path(upload_dir, attachment) -> Path:
 
 def is_inline(attachment) -> bool:
     return _extension(attachment.path) in INLINE
+
+
+def read_uploads(items) -> list[Upload]:
+    """Uploads from the file objects a request carries (anything with a
+    `filename` and a `read(n)`): at most MAX_SIZE + 1 bytes of each is read,
+    enough to refuse an oversized file without holding all of it.  Empty
+    file inputs (no file chosen) are skipped."""
+    out = []
+    for item in items or []:
+        name = getattr(item, "filename", "") or ""
+        if not name:
+            continue
+        out.append(Upload(name, item.read(MAX_SIZE + 1)))
+    return out
