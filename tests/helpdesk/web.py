@@ -1,13 +1,55 @@
 """Submitting a rendered helpdesk form with files through the test client:
-the form is found on the page as the browser gets it, every value must
-name a field the page renders, files go as multipart like a browser
-sends them."""
+the form is found on the page as the browser gets it (inputs, the
+selected option of each select, textareas), every value must name a
+field the page renders, files go as multipart like a browser sends them."""
 
 from __future__ import annotations
 
 import io
+from html.parser import HTMLParser
 
-from tests.cabinet.helpers import forms_of
+
+class _Forms(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self._select = None
+        self._first_option = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attrs.get("action", ""), "method": (attrs.get("method") or "get").lower(),
+                               "fields": {}, "names": set()})
+            return
+        if not self.forms:
+            return
+        form = self.forms[-1]
+        name = attrs.get("name")
+        if tag in ("input", "textarea", "button") and name:
+            form["names"].add(name)
+            if tag == "input" and attrs.get("type") not in ("checkbox", "radio", "submit", "password", "file"):
+                form["fields"][name] = attrs.get("value") or ""
+        elif tag == "select" and name:
+            form["names"].add(name)
+            self._select, self._first_option = name, None
+        elif tag == "option" and self._select:
+            value = attrs.get("value", "")
+            if self._first_option is None:
+                self._first_option = value
+                form["fields"][self._select] = value
+            if "selected" in attrs:
+                form["fields"][self._select] = value
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+def forms_of(html: str) -> list[dict]:
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms
 
 
 def submit_files(client, page_url: str, values: dict, *, action: str, files=(), file_field: str = "files"):
