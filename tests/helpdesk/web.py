@@ -15,6 +15,7 @@ class _Forms(HTMLParser):
         self.forms: list[dict] = []
         self._select = None
         self._first_option = None
+        self._textarea = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -26,6 +27,9 @@ class _Forms(HTMLParser):
             return
         form = self.forms[-1]
         name = attrs.get("name")
+        if tag == "textarea" and name:
+            self._textarea = name
+            form["fields"][name] = ""
         if tag in ("input", "textarea", "button") and name:
             form["names"].add(name)
             if tag == "input" and attrs.get("type") not in ("checkbox", "radio", "submit", "password", "file"):
@@ -41,9 +45,18 @@ class _Forms(HTMLParser):
             if "selected" in attrs:
                 form["fields"][self._select] = value
 
+    def handle_data(self, data):
+        if self._textarea and self.forms:
+            fields = self.forms[-1]["fields"]
+            # WTForms writes a newline after <textarea>, which browsers drop
+            fields[self._textarea] = (fields[self._textarea] + data).lstrip("\r\n") if not fields[
+                self._textarea] else fields[self._textarea] + data
+
     def handle_endtag(self, tag):
         if tag == "select":
             self._select = None
+        if tag == "textarea":
+            self._textarea = None
 
 
 def forms_of(html: str) -> list[dict]:
