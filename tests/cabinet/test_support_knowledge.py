@@ -55,7 +55,7 @@ def test_an_article_carries_no_script_handler_or_javascript_link(client, me):
     html = body[start:body.index("</div>", start)]
     elements = elements_of(html)
     assert {tag for tag, _ in elements} <= {"div", "p", "a"}
-    for tag, attrs in elements:
+    for _tag, attrs in elements:
         assert not [name for name, _ in attrs if name.startswith("on")]
         assert not [value for name, value in attrs if name == "href" and not value.startswith("https:")]
     assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", html)  # written HTML shows only as text
