@@ -4,7 +4,8 @@ who sees which ticket, and the "replied / unread" markers of each side.
 
 Rules, each named in its function:
 - a ticket has a subject and a first message (both required); a class, if
-  given, is one of the active classes staff defined;
+  given, is one of the active classes staff defined, and a subscriber must
+  choose one whenever staff have defined any;
 - statuses: new → in work → waiting for the subscriber → closed;
   a staff reply puts the ticket to "waiting for the subscriber" (unless
   the manager picks another status) and takes an unassigned ticket into
@@ -32,7 +33,7 @@ from lanbill.clock import now_utc
 from lanbill.db import transaction
 from lanbill.errors import N_, NotFound, ValidationError
 from lanbill.helpdesk import attachments as files
-from lanbill.helpdesk.classes import active_class
+from lanbill.helpdesk.classes import active_class, active_classes
 from lanbill.models import Manager, Role, Subscriber, SubscriberGroup
 from lanbill.models.helpdesk import TICKET_STATUSES, Attachment, Message, Ticket
 from lanbill.records import check_version
@@ -124,7 +125,9 @@ def _check_manager_scope(who, subscriber_id) -> None:
 def open_ticket(subscriber: Subscriber, subject: str, body: str, *, actor, upload_dir, ticket_class_id=None,
                 uploads=()) -> Ticket:
     """A new ticket with its first message (seed 002 «Создать запрос»:
-    subject, class, message, a file).  Opened by the subscriber in the
+    subject, class, message, a file).  A subscriber must pick a class
+    once staff have defined any (seed 002: «выбрать класс запроса»);
+    staff may leave it empty.  Opened by the subscriber in the
     cabinet it is "new"; opened by a manager for a subscriber (a phoned-in
     request) it is "in work" in that manager's hands.  Subject and message
     are required; a class must be an active one; files follow
@@ -136,6 +139,8 @@ def open_ticket(subscriber: Subscriber, subject: str, body: str, *, actor, uploa
     if ticket_class_id not in (None, ""):
         if active_class(ticket_class_id) is None:
             errors["ticket_class"] = N_("Choose one of the listed classes.")
+    elif not who.is_staff and active_classes():
+        errors["ticket_class"] = N_("Choose the class of the request.")
     _refuse(errors)
     checked = files.check_uploads(uploads)
     _check_manager_scope(who, subscriber.id)

@@ -41,7 +41,8 @@ def test_queue_lists_open_tickets_with_unread_marks_and_filters(client, admin, l
     b = make_subscriber(name="Другой Абонент")
     cls = classes.create_class({"name": "Оплата"}, actor=ACTOR)
     first = subscriber_ticket(a, uploads, "Первый запрос", ticket_class_id=cls.id)
-    second = subscriber_ticket(b, uploads, "Второй запрос")
+    other_class = classes.create_class({"name": "Другое"}, actor=ACTOR)
+    second = subscriber_ticket(b, uploads, "Второй запрос", ticket_class_id=other_class.id)
     tickets.add_message(second, "Готово", actor=admin, upload_dir=uploads, status="closed")
     page = text_of(client.get("/admin/helpdesk"))
     assert "Первый запрос" in page and "Второй запрос" not in page  # open ones by default

@@ -130,3 +130,19 @@ def test_support_pages_need_a_cabinet_login(client, uploads):
     for url in ("/support", "/support/new", f"/support/{ticket.id}", "/knowledge"):
         response = client.get(url)
         assert response.status_code == 302 and response.headers["Location"].endswith("/")
+
+
+def test_the_class_must_be_chosen_when_staff_defined_classes(client, me):
+    classes.create_class({"name": "Оплата"}, actor=ACTOR)
+    before = table_counts()
+    response = submit_files(client, "/support/new", {"subject": "Тема", "body": "Текст"}, action="/support/new")
+    assert response.status_code == 422
+    assert ru("Choose the class of the request.") in text_of(response)
+    assert table_counts() == before
+
+
+def test_staff_reading_the_message_shows_in_the_cabinet(client, me, uploads):
+    ticket = tickets.open_ticket(me, "Тема", "Вопрос", actor=subscriber_actor(me), upload_dir=uploads)
+    assert 'id="seen-by-staff"' not in text_of(client.get(f"/support/{ticket.id}"))
+    tickets.mark_seen(ticket, by_staff=True)
+    assert 'id="seen-by-staff"' in text_of(client.get(f"/support/{ticket.id}"))

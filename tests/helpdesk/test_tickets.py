@@ -239,9 +239,9 @@ def test_group_scope_hides_tickets_of_other_groups(uploads):
 def test_queue_filters_by_status_class_assignee_and_group(manager, uploads):
     group = make_group("Центр")
     a, b = make_subscriber(groups=[group]), make_subscriber()
+    second = tickets.open_ticket(b, "Второй", "x", actor=as_subscriber(b), upload_dir=uploads)
     cls = classes.create_class({"name": "Тариф"}, actor=ACTOR)
     first = tickets.open_ticket(a, "Первый", "x", actor=as_subscriber(a), upload_dir=uploads, ticket_class_id=cls.id)
-    second = tickets.open_ticket(b, "Второй", "x", actor=as_subscriber(b), upload_dir=uploads)
     tickets.add_message(second, "Ответ", actor=staff_actor(manager), upload_dir=uploads, status="closed")
 
     def ids(**filters):
@@ -264,3 +264,14 @@ def test_ticket_classes_have_unique_names(app):
     with pytest.raises(ValidationError):
         classes.create_class({"name": " "}, actor=ACTOR)
     assert [c.name for c in classes.active_classes()] == ["Оплата"]
+
+
+def test_a_subscriber_must_choose_a_class_once_staff_defined_any(subscriber, manager, uploads):
+    me = as_subscriber(subscriber)
+    assert tickets.open_ticket(subscriber, "Без классов", "x", actor=me, upload_dir=uploads).ticket_class_id is None
+    classes.create_class({"name": "Оплата"}, actor=ACTOR)
+    with pytest.raises(ValidationError) as refused:
+        tickets.open_ticket(subscriber, "Тема", "x", actor=me, upload_dir=uploads)
+    assert refused.value.fields == {"ticket_class": "Choose the class of the request."}
+    staff_opened = tickets.open_ticket(subscriber, "Звонок", "x", actor=staff_actor(manager), upload_dir=uploads)
+    assert staff_opened.ticket_class_id is None
