@@ -43,6 +43,8 @@ from lanbill.admin import (  # noqa: E402,F401
     currencies,
     dashboard,
     groups,
+    helpdesk,
+    knowledge,
     operators,
     payment_journal,
     payments,

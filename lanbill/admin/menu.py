@@ -26,6 +26,8 @@ MENU = [
     ("admin.radius_sessions", _l("Online sessions"), "subscribers.view"),
     ("admin.netflow_status", _l("NetFlow"), "settings.edit"),
     ("admin.api_tokens", _l("API tokens"), None),
+    ("admin.helpdesk", _l("Helpdesk"), "helpdesk.use"),
+    ("admin.knowledge", _l("Knowledge base"), "helpdesk.use"),
 ]
 
 

@@ -10,6 +10,8 @@ MENU = [
     ("cabinet.block_history", _l("Blocks")),
     ("cabinet.traffic_summary", _l("Statistics")),
     ("cabinet.cabinet_password", _l("Change password")),
+    ("cabinet.support", _l("Support")),
+    ("cabinet.knowledge_list", _l("Knowledge base")),
 ]
 
 

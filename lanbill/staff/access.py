@@ -26,6 +26,7 @@ from lanbill.models import (
     RoleGroup,
     Subscriber,
     SubscriberGroup,
+    Ticket,
 )
 from lanbill.models.radius import RadiusSession
 from lanbill.models.subscribers import PERSONAL_FIELDS
@@ -157,3 +158,28 @@ def hide_personal(values, manager, marker):
         return values
     return {key: (marker if key in PERSONAL_FIELDS and value not in (None, "") else value)
             for key, value in values.items()}
+
+
+# --- helpdesk ------------------------------------------------------------------------------
+
+
+def can_use_helpdesk(manager) -> bool:
+    """The helpdesk's queue, tickets, their files and the knowledge base
+    are for roles with `helpdesk.use` (DESIGN §10)."""
+    return manager.role.has("helpdesk.use")
+
+
+def scope_tickets(query, manager):
+    """Tickets the manager may see: those of the subscribers in the
+    manager's groups.  A ticket whose subscriber is gone belongs to nobody's
+    group: only roles that see every group see it."""
+    ids = visible_subscriber_ids(manager)
+    return query if ids is None else query.where(Ticket.subscriber.in_(ids))
+
+
+def can_see_ticket(manager, ticket) -> bool:
+    """Whether the manager may see the ticket, its thread and its files
+    (the group rule above, applied to the ticket's subscriber)."""
+    if sees_all_groups(manager):
+        return True
+    return ticket.subscriber_id is not None and can_see_subscriber(manager, ticket.subscriber_id)

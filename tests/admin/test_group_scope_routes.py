@@ -16,6 +16,9 @@ import pytest
 from lanbill.billing import services, tariff_schedule
 from lanbill.billing.payments import post_payment
 from lanbill.clock import now_utc, today
+from lanbill.customers.cabinet import subscriber_actor
+from lanbill.helpdesk import tickets
+from lanbill.helpdesk.attachments import Upload
 from lanbill.models import (
     Account,
     AccountService,
@@ -28,6 +31,7 @@ from lanbill.models import (
     SubscriberGroup,
     TariffChange,
 )
+from lanbill.models.helpdesk import Attachment, Message, Ticket
 from lanbill.models.radius import CoaRequest, RadiusSession
 from lanbill.staff.tokens import create_token
 from tests.admin_helpers import PASSWORD, make_group, make_manager
@@ -57,6 +61,9 @@ def world(app, admin):
                                    updated_at=started, state_changed_at=started)
     CoaRequest.create(account_id=account.id, session_id=session.id, nas_id=0, kind="disconnect", reason="staff",
                       attributes={"User-Name": "theirlogin"}, status="nak", result="theirlogin refused")
+    ticket = tickets.open_ticket(other, "Чужой Секретный запрос", "текст", actor=subscriber_actor(other),
+                                 upload_dir=app.instance_path + "/uploads", uploads=[Upload("a.txt", b"THEIR-777")])
+    attachment = Attachment.get(Attachment.message << Message.select(Message.id).where(Message.ticket == ticket.id))
     manager = make_manager("limited", groups=[mine])
     # Another manager's API token: the token screens must not reach it.
     create_token(admin, name="not yours")
@@ -65,19 +72,20 @@ def world(app, admin):
         "manager": manager, "mine": mine, "theirs": theirs, "own_account": own_account,
         "ids": {"subscriber_id": other.id, "agreement_id": agreement.id, "account_id": account.id,
                 "payment_id": payment.id, "session_id": session.id, "change_id": change.id,
-                "attached_id": attached.id, "group_id": theirs.id, "token_id": token.id},
+                "attached_id": attached.id, "group_id": theirs.id, "token_id": token.id,
+                "ticket_id": ticket.id, "attachment_id": attachment.id},
     }
 
 
 # URL parameters that name one of the other group's objects: the answer
 # must be 403 or 404 whatever the page.
 OWNED = {"subscriber_id", "agreement_id", "account_id", "payment_id", "session_id", "change_id", "attached_id",
-         "group_id", "token_id"}
+         "group_id", "token_id", "ticket_id", "attachment_id"}
 # Other parameters, filled with a plain value (a catalogue object, a name).
 PLAIN = {"level": "building", "entry_id": 1, "building_id": 1, "agent_type": "radius", "name": "subscribers",
          "kind": "admin", "path": "x", "filename": "x.css", "tariff_id": 1, "agent_id": 1, "nas_id": 1,
          "currency_id": 1, "rate_id": 1, "role_id": 1, "manager_id": 1, "operator_id": 1, "service_id": 1,
-         "category_id": 1, "search_id": 1}
+         "category_id": 1, "search_id": 1, "class_id": 1, "article_id": 1}
 # Query arguments every GET carries: screens that take an object from the
 # query string (the payments form, a new account for a subscriber).
 QUERY_KEYS = {"subscriber": "subscriber_id", "agreement": "agreement_id", "account": "account_id"}
@@ -122,6 +130,8 @@ def _snapshot(ids) -> dict:
         "groups": sorted(g.group_id for g in SubscriberGroup.select().where(
             SubscriberGroup.subscriber == ids["subscriber_id"])),
         "coa": CoaRequest.select().where(CoaRequest.account_id == ids["account_id"]).count(),
+        "ticket": _row(Ticket, ids["ticket_id"]),
+        "messages": Message.select().where(Message.ticket == ids["ticket_id"]).count(),
     }
 
 
