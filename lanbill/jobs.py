@@ -3,12 +3,16 @@
 from huey import crontab
 
 from agents.radius.coa import send_batch
+from lanbill import __version__
 from lanbill.billing.run import run_due
 from lanbill.billing.time_charging import charge_time, move_radius_volume
 from lanbill.billing.usage import charge_all, charge_recent
+from lanbill.config import load_settings
 from lanbill.db import connection
 from lanbill.network import coa
 from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
+from lanbill.operations import backup as operations_backup
+from lanbill.operations import health as operations_health
 from lanbill.tasks import huey
 
 
@@ -76,3 +80,24 @@ def purge_old_traffic():
     with connection():
         hourly, detail = purge_traffic()
         return {"hourly": hourly, "detail": detail}
+
+
+# --- operations: heartbeat and the nightly backup (DESIGN §14) -----------------
+
+
+@huey.periodic_task(crontab(minute="*"), retries=0)
+def worker_heartbeat():
+    """Every minute: the worker is alive (/healthz shows its age)."""
+    with connection():
+        operations_health.beat()
+
+
+@huey.periodic_task(crontab(minute="15", hour="2"), retries=0)
+def nightly_backup():
+    """02:15 (Huey's clock, UTC): `flask backup` into BACKUP_DIR with its
+    retention, unless BACKUP_BY_WORKER is off (a systemd timer does it)."""
+    settings = load_settings()
+    if not settings.get("BACKUP_BY_WORKER", True):
+        return None
+    with connection():
+        return str(operations_backup.create_backup(settings, version=__version__).path)
