@@ -10,6 +10,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale, gettext
 
+from lanbill.errors import BillingError
+
 import_cli = AppGroup("import", help="Import data from another billing.")
 
 
@@ -84,3 +86,48 @@ def restore_command(archive, force):
     click.echo("migrations applied: " + (", ".join(result["migrations"]) or "none"))
     click.echo("The keys were restored into the instance folder; if DATA_KEY or SECRET_KEY is set in "
                "config.py or the environment, set it to the restored value.")
+
+
+@import_cli.command("subscribers")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--mapping", "mapping_file", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="The column mapping (JSON; see deploy/import-examples/).")
+@click.option("--dry-run", is_flag=True, help="Check every row and report; save nothing.")
+def import_subscribers_command(file, mapping_file, dry_run):
+    """Import subscribers, agreements, accounts and opening balances from a
+    CSV or XLSX FILE: all rows or none; rows already imported are reported
+    as duplicates."""
+    from pathlib import Path
+
+    from lanbill.actor import Actor
+    from lanbill.operations.imports import import_subscribers, load_mapping, read_table
+
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "ru"):
+        try:
+            table = read_table(file, Path(file).read_bytes())
+            mapping = load_mapping(Path(mapping_file).read_text(encoding="utf-8"))
+            with click.progressbar(length=len(table.rows), label="rows", file=sys.stderr) as bar:
+                last = [0]
+
+                def progress(done, total):
+                    bar.update(done - last[0])
+                    last[0] = done
+
+                report = import_subscribers(table, mapping, actor=Actor("cli:import"), dry_run=dry_run,
+                                            source=Path(file).name, progress=progress)
+        except BillingError as exc:
+            raise click.ClickException(gettext(exc.message, **exc.params)) from None
+        for problem in report.errors:
+            where = f" [{problem.field}]" if problem.field else ""
+            click.echo(f"line {problem.line}{where}: {gettext(problem.message, **problem.params)}", err=True)
+    if report.error_count > report.rows_kept:
+        click.echo(f"... and {report.error_count - report.rows_kept} more rows with errors", err=True)
+    verb = "would create" if dry_run or not report.ok else "created"
+    click.echo(f"{report.rows} rows: {verb} {report.subscribers} subscribers, {report.agreements} agreements, "
+               f"{report.accounts} accounts, {report.balances} opening balances; "
+               f"{len(report.duplicates)} duplicates skipped; {report.error_count} rows with errors")
+    if not report.ok:
+        click.echo("nothing was imported: fix the rows above (all rows or none)", err=True)
+        sys.exit(1)
+    if dry_run:
+        click.echo("dry run: nothing was saved")

@@ -1,5 +1,7 @@
 """Periodic jobs for the worker (each a few lines calling a domain room)."""
 
+from pathlib import Path
+
 from huey import crontab
 
 from agents.radius.coa import send_batch
@@ -13,6 +15,7 @@ from lanbill.network import coa
 from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
 from lanbill.operations import backup as operations_backup
 from lanbill.operations import health as operations_health
+from lanbill.operations import imports as operations_imports
 from lanbill.tasks import huey
 
 
@@ -101,3 +104,11 @@ def nightly_backup():
         return None
     with connection():
         return str(operations_backup.create_backup(settings, version=__version__).path)
+
+
+@huey.task()
+def run_import(folder: str, actor):
+    """Run an import kept in an instance folder (the admin's import screen),
+    writing its progress and report beside the file."""
+    with connection():
+        return operations_imports.run_stored(Path(folder), actor=actor)["status"]
