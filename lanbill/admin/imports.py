@@ -26,7 +26,7 @@ from lanbill.models import Agent
 from lanbill.operations import imports
 
 PERMISSION = "settings.edit"
-MAX_UPLOAD = 50 * 1024 * 1024
+MAX_UPLOAD = 20 * 1024 * 1024  # MAX_CONTENT_LENGTH; nginx client_max_body_size 20m
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 FIELD_LABELS = {
     "subscriber.name": _l("Subscriber: name"),
