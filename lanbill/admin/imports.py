@@ -182,6 +182,8 @@ def _mapping_of(form) -> dict:
 def imports_mapping(token):
     """Step 2: which column holds what; then a dry run or the import."""
     folder = _folder(token)
+    if not (folder / "source").exists():  # imported: the file is gone
+        return redirect(url_for("admin.imports_run", token=token))
     state = imports.read_state(folder)
     headers = state["headers"]
     form = mapping_form(headers, request.form if request.method == "POST" else None)
@@ -216,7 +218,8 @@ def _start(folder: Path, token: str, *, dry_run: bool):
 def imports_start(token):
     """The import after a clean dry run, with the same file and mapping."""
     folder = _folder(token)
-    if not (folder / "mapping.json").exists() or imports.read_state(folder).get("status") in ("queued", "running"):
+    if not (folder / "mapping.json").exists() or not (folder / "source").exists() \
+            or imports.read_state(folder).get("status") in ("queued", "running"):
         return redirect(url_for("admin.imports_run", token=token))
     return _start(folder, token, dry_run=False)
 
@@ -243,7 +246,7 @@ def imports_run(token):
         flash(_("Imported: %(subscribers)s subscribers, %(accounts)s accounts.",
                 subscribers=report["subscribers"], accounts=report["accounts"]), "success")
     return render_template("admin/imports/run.html", state=state, report=report, problems=problems,
-                           refusal=refusal, token=token)
+                           refusal=refusal, token=token, has_file=(folder / "source").exists())
 
 
 @bp.route("/imports/<token>/discard", methods=["POST"])

@@ -236,7 +236,7 @@ def create_backup(config: dict, target: Path | str | None = None, *, version: st
         partial = archive.with_name("." + archive.name + ".partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+            with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=1) as tar:
                 for arcname, path in parts:
                     manifest["parts"][arcname] = _add(tar, path, arcname)
                 data = json.dumps(manifest, indent=2, sort_keys=True).encode()

@@ -468,6 +468,9 @@ def run_stored(folder: Path, *, actor) -> dict:
                                     progress=lambda done, total: write_state(folder, done=done, total=total))
     except BillingError as exc:
         return write_state(folder, status="refused", refusal=[exc.message, exc.params])
+    if report.saved:
+        # the file holds personal data and service passwords: once imported it is not kept
+        (folder / "source").unlink(missing_ok=True)
     return write_state(folder, status="done", report=report.as_json())
 
 

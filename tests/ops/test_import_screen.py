@@ -50,6 +50,11 @@ def test_preset_dry_run_then_import(app, client, admin, login_as):
     report = client.get(f"/admin/imports/{token}").get_data(as_text=True)
     assert "Импортировано" in report
     assert Account.select().count() == 4
+    # the file (personal data, passwords) is not kept once imported
+    folder = Path(app.instance_path) / "imports" / token
+    assert not (folder / "source").exists()
+    assert client.get(mapping_url).status_code == 302
+    assert client.post(f"/admin/imports/{token}/start").status_code == 302 and Account.select().count() == 4
 
 
 def test_dry_run_lists_every_bad_row_and_guesses_columns(app, client, admin, login_as):
