@@ -107,14 +107,6 @@ def _run(command: list[str], env: dict | None = None) -> None:
                           reason=(result.stderr or result.stdout).strip()[-500:])
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 # --- making a backup -----------------------------------------------------------
 
 
@@ -359,9 +351,26 @@ def unpack(archive: Path | str, into: Path) -> dict:
     name = archive.name
     if not archive.is_file():
         raise BackupError(N_("There is no file %(name)s."), name=str(archive))
+    digests: dict[str, str] = {}
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(into, filter="data")
+            # one pass: each member written and hashed as it is read
+            for member in tar:
+                member = tarfile.data_filter(member, str(into))  # no links, devices or paths outside
+                target = into / member.name
+                if member.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                if not member.isfile():
+                    raise tarfile.TarError(member.name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                digest = hashlib.sha256()
+                source = tar.extractfile(member)
+                with open(target, "wb") as out:
+                    while chunk := source.read(1 << 20):
+                        digest.update(chunk)
+                        out.write(chunk)
+                digests[member.name] = digest.hexdigest()
     except (tarfile.TarError, EOFError, zlib.error, OSError):
         raise BackupError(DAMAGED, name=name) from None
     manifest_path = into / "manifest.json"
@@ -373,12 +382,11 @@ def unpack(archive: Path | str, into: Path) -> dict:
         raise BackupError(DAMAGED, name=name) from None
     if manifest.get("format") != FORMAT:
         raise BackupError(N_("The archive %(name)s is of an unknown backup format."), name=name)
-    found = {p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file()} - {"manifest.json"}
+    found = set(digests) - {"manifest.json"}
     for part, expected in parts.items():
-        path = into / part
         if part not in found:
             raise BackupError(MISSING, name=name, part=part)
-        if _sha256(path) != expected["sha256"]:
+        if digests[part] != expected["sha256"]:
             raise BackupError(MISMATCH, name=name, part=part)
     extra = found - set(parts)
     if extra:

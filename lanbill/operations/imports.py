@@ -405,7 +405,9 @@ def _import_row(line, row, value, report, lookups, operator, seen, actor, source
     if login:
         agent = _agent(value(row, "account.agent"), lookups)
         tariff = lookups.tariffs[value(row, "account.tariff").strip().lower()]
-        create_account({"agreement_id": agreement.id, "agent_id": agent.id, "tariff_id": tariff.id,
+        # the objects themselves, not their ids: create_account takes either and
+        # need not read them again for every row
+        create_account({"agreement_id": agreement, "agent_id": agent, "tariff_id": tariff,
                         "login": login, "password": value(row, "account.password"),
                         "ips": value(row, "account.ips") or None, "mac": value(row, "account.mac")},
                        actor=actor)
