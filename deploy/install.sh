@@ -265,7 +265,7 @@ install_config() {
 HTTP_HOST = "127.0.0.1"
 HTTP_PORT = $HTTP_PORT
 TRUSTED_PROXIES = 1  # nginx in front
-BACKUP_DIR = "$DATA/backups"
+BACKUP_DIR = "$DATA/backups"  # elsewhere: add it to the units' ReadWritePaths (a drop-in)
 BACKUP_KEEP_DAILY = 7
 BACKUP_KEEP_MONTHLY = 12
 BACKUP_BY_WORKER = False  # lanbill-backup.timer makes the daily backup

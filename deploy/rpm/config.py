@@ -3,7 +3,7 @@
 HTTP_HOST = "127.0.0.1"
 HTTP_PORT = 8080
 TRUSTED_PROXIES = 1  # nginx in front
-BACKUP_DIR = "/var/lib/lanbill/backups"
+BACKUP_DIR = "/var/lib/lanbill/backups"  # elsewhere: add it to the units' ReadWritePaths (a drop-in)
 BACKUP_KEEP_DAILY = 7
 BACKUP_KEEP_MONTHLY = 12
 BACKUP_BY_WORKER = False  # lanbill-backup.timer makes the daily backup

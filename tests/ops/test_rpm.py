@@ -84,7 +84,7 @@ def test_installs_into_a_scratch_root_where_the_units_expect_it(package, tmp_pat
             assert (root / env_file.lstrip("/")).exists()
         for paths in re.findall(r"^ReadWritePaths=(.+)$", text, re.M):
             for folder in paths.split():
-                assert (root / folder.lstrip("/")).is_dir(), folder
+                assert (root / folder.lstrip("-").lstrip("/")).is_dir(), folder
         if "gunicorn -c deploy/gunicorn.conf.py" in text:
             assert (root / "opt/lanbill/deploy/gunicorn.conf.py").exists()
     assert (root / "var/lib/lanbill/config.py").is_symlink()
