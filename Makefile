@@ -52,3 +52,9 @@ translations: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+## rpm: the RPM for RED OS 8 / RHEL 9 (deploy/rpm/lanbill.spec) with the
+## wheels bundled; into build/rpm/RPMS (needs rpmbuild: apt-get install rpm)
+.PHONY: rpm
+rpm:
+	deploy/rpm/build.sh

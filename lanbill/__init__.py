@@ -165,6 +165,9 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # token auth, no cookies
     app.register_blueprint(cabinet_bp)  # /: the subscriber's cabinet
     app.register_blueprint(captive_bp)  # /blocked: the "please pay" page (RADIUS redirect pool)
+    from lanbill.monitoring import bp as monitoring_bp
+
+    app.register_blueprint(monitoring_bp)  # /healthz, /metrics for monitoring (MONITORING_ALLOWED)
 
     def favicon():
         # browsers ask for /favicon.ico on pages that name no icon

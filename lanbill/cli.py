@@ -20,6 +20,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale, gettext
 
+from lanbill import cli_operations
 from lanbill.db import connection
 from lanbill.money import money_str
 
@@ -39,6 +40,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(run_all_command)
     app.cli.add_command(bill_command)
     app.cli.add_command(demo_command)
+    cli_operations.register(app)  # backup, restore, import
 
 
 @click.command("init")

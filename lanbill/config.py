@@ -62,6 +62,17 @@ DEFAULTS = {
     "RADIUS_EVENT_WINDOW": 86400,
     "WTF_CSRF_ENABLED": True,
     "TESTING": False,
+    # Backups (`flask backup`, README "Backups"): where archives go (None:
+    # instance/backups), how many daily and monthly ones are kept, and
+    # whether the worker makes one every night (off when a systemd timer does)
+    "BACKUP_DIR": None,
+    "BACKUP_KEEP_DAILY": 7,
+    "BACKUP_KEEP_MONTHLY": 12,
+    "BACKUP_BY_WORKER": True,
+    # /healthz and /metrics answer only these client addresses or networks
+    "MONITORING_ALLOWED": ["127.0.0.1/32", "::1/128"],
+    # /healthz reports "down" when the last backup is older than this (hours)
+    "BACKUP_MAX_AGE_HOURS": 36,
 }
 
 # Environment variables that are read, with the config key they set.  Plain
@@ -93,9 +104,12 @@ _INT_KEYS = {
     "RADIUS_DUPLICATE_SECONDS",
     "RADIUS_DUPLICATE_ENTRIES",
     "RADIUS_EVENT_WINDOW",
+    "BACKUP_KEEP_DAILY",
+    "BACKUP_KEEP_MONTHLY",
+    "BACKUP_MAX_AGE_HOURS",
 }
 _FLOAT_KEYS = {"RADIUS_COA_TIMEOUT"}
-_BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING"}
+_BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING", "BACKUP_BY_WORKER"}
 
 
 def instance_path(overrides: dict | None = None) -> Path:

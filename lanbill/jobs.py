@@ -1,14 +1,21 @@
 """Periodic jobs for the worker (each a few lines calling a domain room)."""
 
+from pathlib import Path
+
 from huey import crontab
 
 from agents.radius.coa import send_batch
+from lanbill import __version__
 from lanbill.billing.run import run_due
 from lanbill.billing.time_charging import charge_time, move_radius_volume
 from lanbill.billing.usage import charge_all, charge_recent
+from lanbill.config import load_settings
 from lanbill.db import connection
 from lanbill.network import coa
 from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
+from lanbill.operations import backup as operations_backup
+from lanbill.operations import health as operations_health
+from lanbill.operations import imports as operations_imports
 from lanbill.tasks import huey
 
 
@@ -76,3 +83,32 @@ def purge_old_traffic():
     with connection():
         hourly, detail = purge_traffic()
         return {"hourly": hourly, "detail": detail}
+
+
+# --- operations: heartbeat and the nightly backup (DESIGN §14) -----------------
+
+
+@huey.periodic_task(crontab(minute="*"), retries=0)
+def worker_heartbeat():
+    """Every minute: the worker is alive (/healthz shows its age)."""
+    with connection():
+        operations_health.beat()
+
+
+@huey.periodic_task(crontab(minute="15", hour="2"), retries=0)
+def nightly_backup():
+    """02:15 (Huey's clock, UTC): `flask backup` into BACKUP_DIR with its
+    retention, unless BACKUP_BY_WORKER is off (a systemd timer does it)."""
+    settings = load_settings()
+    if not settings.get("BACKUP_BY_WORKER", True):
+        return None
+    with connection():
+        return str(operations_backup.create_backup(settings, version=__version__).path)
+
+
+@huey.task()
+def run_import(folder: str, actor):
+    """Run an import kept in an instance folder (the admin's import screen),
+    writing its progress and report beside the file."""
+    with connection():
+        return operations_imports.run_stored(Path(folder), actor=actor)["status"]

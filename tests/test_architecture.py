@@ -10,7 +10,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = ("billing", "customers", "staff", "network", "helpdesk", "documents", "notify", "paysys", "reports")
+DOMAIN = ("billing", "customers", "staff", "network", "helpdesk", "documents", "notify", "paysys", "reports",
+          "operations")
 AUDIENCE = ("admin", "cabinet", "api", "pay")
 FLASK = ("flask", "flask_login", "flask_babel", "flask_wtf", "werkzeug", "jinja2")
 

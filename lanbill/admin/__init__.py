@@ -45,6 +45,7 @@ from lanbill.admin import (  # noqa: E402,F401
     groups,
     helpdesk,
     knowledge,
+    imports,
     operators,
     payment_journal,
     payments,

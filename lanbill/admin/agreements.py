@@ -33,6 +33,7 @@ KIND_LABELS = {
     "time": _l("Time"),
     "one_off": _l("One-off charge"),
     "correction": _l("Correction"),
+    "opening_balance": _l("Opening balance"),
 }
 
 

@@ -28,6 +28,7 @@ MENU = [
     ("admin.api_tokens", _l("API tokens"), None),
     ("admin.helpdesk", _l("Helpdesk"), "helpdesk.use"),
     ("admin.knowledge", _l("Knowledge base"), "helpdesk.use"),
+    ("admin.imports_upload", _l("Import from another billing"), "settings.edit"),
 ]
 
 

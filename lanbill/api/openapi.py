@@ -187,7 +187,8 @@ SCHEMAS: dict[str, dict] = {
     "LedgerEntry": obj({
         "id": ID, "amount": MONEY,
         "kind": {"type": "string", "enum": ["payment", "payment_reversal", "rent", "rent_correction", "service",
-                                            "volume", "time", "one_off", "correction"]},
+                                            "volume", "time", "one_off", "correction",
+                                            "opening_balance"]},
         "account_id": nullable(ID), "tariff_id": nullable(ID), "service_id": nullable(ID),
         "payment_id": nullable(ID), "period_start": nullable(DATE), "period_end": nullable(DATE),
         "original_amount": NULL_MONEY, "original_currency": nullable(TEXT), "rate": nullable(TEXT),

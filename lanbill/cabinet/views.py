@@ -47,6 +47,7 @@ CHARGE_TEXT = {
     "time": _l("Connection time"),
     "one_off": _l("One-off charge"),
     "correction": _l("Correction"),
+    "opening_balance": _l("Opening balance"),
 }
 
 

@@ -19,6 +19,7 @@ LEDGER_KINDS = (
     "time",
     "one_off",
     "correction",
+    "opening_balance",  # what an ISP moving in carried over from its old billing (operations/imports.py)
 )
 PAYMENT_METHODS = ("cash", "bank", "card", "gateway")
 
