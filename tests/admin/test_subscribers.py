@@ -378,3 +378,12 @@ def test_search_results_show_the_count_states_balances_and_phone_links(client, a
     row = page[page.index("Искомый Первый"):]
     row = row[:row.index("</tr>")]
     assert "state-admin" in row
+
+
+def test_subscriber_card_offers_a_new_ticket_to_helpdesk_staff(client, admin, login_as):
+    subscriber = make_subscriber(name="С Заявкой")
+    login_as()
+    page = client.get(f"/admin/subscribers/{subscriber.id}").get_data(as_text=True)
+    link = re.search(r'<a[^>]*id="quick-ticket"[^>]*>', page).group(0)
+    assert f"/admin/helpdesk/new?subscriber={subscriber.id}" in link
+    assert client.get(f"/admin/helpdesk/new?subscriber={subscriber.id}").status_code == 200
