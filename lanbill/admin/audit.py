@@ -7,8 +7,11 @@ see it; the log itself never holds passport values (staff/audit.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
 
 from flask import current_app, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -68,8 +71,21 @@ def changes(row) -> list[tuple[str, object, object]]:
     return [(k, _shown(before.get(k)), _shown(after.get(k))) for k in keys]
 
 
+DECIMAL_TEXT = re.compile(r"-?\d+\.\d+")
+ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
 def _shown(value):
-    return _("changed") if value == CHANGED else value
+    """A logged value as staff read it: amounts with the UI language's
+    decimal sign, timestamps in the operator's zone, "changed" for a
+    personal field."""
+    if value == CHANGED:
+        return _("changed")
+    if isinstance(value, str) and DECIMAL_TEXT.fullmatch(value):
+        return format_decimal(Decimal(value), format="#,##0.00##")
+    if isinstance(value, str) and ISO_TIMESTAMP.fullmatch(value):
+        return to_local(dt.datetime.fromisoformat(value)).strftime("%d.%m.%Y %H:%M:%S")
+    return value
 
 
 def changes_text(row) -> str:

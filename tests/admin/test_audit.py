@@ -56,7 +56,7 @@ def test_log_shows_who_what_when_and_values(admin_client, journal):
     assert len(found) == 4
     assert ru("Operator edited") in found[0]  # newest first, in words
     assert "<del>Default operator</del> → ООО «Калуга-Нет»" in found[0]
-    assert "<del>600.00</del> → 650.00" in found[-1]
+    assert "<del>600,00</del> → 650,00" in found[-1]
     assert "anna" in found[0] and "manager:anna" not in found[0]
     # Times shown in the operator's zone (Moscow, UTC+3).
     assert "04.03.2026 00:30" in found[0]
