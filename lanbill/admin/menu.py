@@ -25,6 +25,9 @@ MENU = [
     ("admin.radius_sessions", _l("Online sessions"), "subscribers.view"),
     ("admin.netflow_status", _l("NetFlow"), "settings.edit"),
     ("admin.api_tokens", _l("API tokens"), None),
+    ("admin.registries", _l("Registries"), "payments.create"),
+    ("admin.receipts", _l("Receipts"), "payments.create"),
+    ("admin.fiscal_settings_list", _l("Fiscal settings"), "settings.edit"),
 ]
 
 

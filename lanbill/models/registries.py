@@ -13,8 +13,9 @@ from lanbill.models.paysys import PaymentSystem
 # reading: the dry run is being made (progress in rows_done / rows_total);
 # dry_run: every row is checked, nothing booked; posting: being booked;
 # posted: the matched rows are booked; annulled: every payment reversed;
-# failed: the file could not be read at all (`error` says why).
-REGISTRY_STATUSES = ("reading", "dry_run", "posting", "posted", "annulled", "failed")
+# failed: the file could not be read at all (`error` says why);
+# discarded: a dry run staff chose not to post (or a check from the CLI).
+REGISTRY_STATUSES = ("reading", "dry_run", "posting", "posted", "annulled", "failed", "discarded")
 # matched: will be (or is) booked onto `agreement`; duplicate: already
 # booked (an earlier registry, or an earlier line of this file);
 # unmatched: no agreement, or a row that could not be read (`reason`).

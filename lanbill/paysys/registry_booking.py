@@ -26,6 +26,7 @@ Rules:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -35,7 +36,7 @@ from lanbill.actor import actor_of
 from lanbill.billing.payments import cancel_payment, post_payment
 from lanbill.clock import now_utc, today
 from lanbill.db import from_minor, transaction
-from lanbill.errors import N_, Conflict, NotFound, ValidationError
+from lanbill.errors import N_, BillingError, Conflict, NotFound, ValidationError
 from lanbill.models import Agreement, Operator, Payment, Subscriber
 from lanbill.models.paysys import PaymentSystem
 from lanbill.models.registries import RegistryImport, RegistryRow
@@ -372,7 +373,8 @@ def post_import(registry_id, *, actor) -> RegistryImport:
         raise Conflict(N_("Only a registry after its dry run can be posted."))
     system = PaymentSystem.get_by_id(registry.system_id)
     with transaction():
-        claimed = RegistryImport.update(status="posted", posted_at=now_utc(), posted_by=who.label).where(
+        claimed = RegistryImport.update(status="posted", posted_at=now_utc(), posted_by=who.label, error="",
+                                        error_detail="").where(
             (RegistryImport.id == registry.id) & RegistryImport.status.in_(("dry_run", "posting"))).execute()
         if not claimed:
             raise Conflict(N_("Only a registry after its dry run can be posted."))
@@ -484,12 +486,12 @@ def annul_import(registry_id, *, actor, reason: str) -> RegistryImport:
 
 
 def discard_import(registry_id, *, actor) -> RegistryImport:
-    """A dry run that will not be posted (a wrong file): its rows no longer
-    wait, so the right file's rows are not taken for duplicates."""
+    """A dry run that will not be posted (a wrong file, or a check only):
+    its rows no longer wait, so the right file's rows are not taken for
+    duplicates."""
     who = actor_of(actor)
     with transaction():
-        claimed = RegistryImport.update(status="annulled", annulled_at=now_utc(), annulled_by=who.label,
-                                        annul_reason="discarded dry run").where(
+        claimed = RegistryImport.update(status="discarded").where(
             (RegistryImport.id == registry_id) & RegistryImport.status.in_(("dry_run", "failed"))).execute()
         if not claimed:
             raise Conflict(N_("Only a dry run that is not posted can be discarded."))
@@ -499,7 +501,7 @@ def discard_import(registry_id, *, actor) -> RegistryImport:
 
 def import_file(system: PaymentSystem, file_name: str, content: bytes, *, actor, post: bool,
                 progress: Callable[[int, int], None] | None = None) -> RegistryImport:
-    """Upload, dry run and (with `post`) posting in one call: the CLI."""
+    """Upload, dry run and (with `post`) posting in one call."""
     registry = start_import(system, file_name, content, actor=actor)
     registry = read_import(registry.id, progress=progress)
     if post and registry.status == "dry_run":
@@ -507,10 +509,15 @@ def import_file(system: PaymentSystem, file_name: str, content: bytes, *, actor,
     return registry
 
 
-def reset_after_failed_post(registry_id) -> None:
-    """The worker could not post (an error outside the rules): the claim
-    is given back so staff can try again."""
+def reset_after_failed_post(registry_id, exc: Exception | None = None) -> None:
+    """The worker could not post: the claim is given back, with the
+    reason (a refusal's message, else a database failure) shown on the
+    registry's page, so staff can try again."""
+    if isinstance(exc, BillingError):
+        message, detail = exc.message, json.dumps(exc.params) if exc.params else ""
+    else:
+        message, detail = N_("The registry could not be posted because of a database error. Try again."), ""
     with transaction():
-        RegistryImport.update(status="dry_run").where(
+        RegistryImport.update(status="dry_run", error=message, error_detail=detail).where(
             (RegistryImport.id == registry_id) & (RegistryImport.status == "posting")).execute()
 

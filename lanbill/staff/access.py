@@ -28,6 +28,7 @@ from lanbill.models import (
     SubscriberGroup,
 )
 from lanbill.models.radius import RadiusSession
+from lanbill.models.registries import RegistryRow
 from lanbill.models.subscribers import PERSONAL_FIELDS
 
 
@@ -157,3 +158,39 @@ def hide_personal(values, manager, marker):
         return values
     return {key: (marker if key in PERSONAL_FIELDS and value not in (None, "") else value)
             for key, value in values.items()}
+
+
+# --- payment registries ----------------------------------------------------------------------
+
+
+def can_see_agreement(manager, agreement_id) -> bool:
+    """Whether the agreement exists and its subscriber is visible to the manager."""
+    agreement = Agreement.select(Agreement.subscriber).where(Agreement.id == agreement_id).first()
+    return agreement is not None and can_see_subscriber(manager, agreement.subscriber_id)
+
+
+def visible_agreement_id_set(manager, agreement_ids) -> set[int] | None:
+    """Which of these agreements the manager may see (one query), or None
+    for roles that see every group.  A registry is the bank's file, not a
+    subscriber's: its rows are listed to whoever handles registries, but
+    an agreement outside the manager's groups is shown without its number."""
+    ids = visible_subscriber_ids(manager)
+    if ids is None:
+        return None
+    agreement_ids = [a for a in set(agreement_ids) if a]
+    if not agreement_ids:
+        return set()
+    return {a.id for a in Agreement.select(Agreement.id).where(Agreement.id.in_(agreement_ids)
+                                                                & Agreement.subscriber.in_(ids))}
+
+
+def registry_within_reach(manager, registry_id) -> bool:
+    """Posting or annulling a registry books or reverses payments of every
+    agreement it names: allowed only when each of them is visible to the
+    manager (a role that sees every group always)."""
+    ids = visible_subscriber_ids(manager)
+    if ids is None:
+        return True
+    outside = (RegistryRow.select(RegistryRow.id).join(Agreement, on=(RegistryRow.agreement == Agreement.id))
+               .where((RegistryRow.registry == registry_id) & Agreement.subscriber.not_in(ids)))
+    return not outside.exists()
