@@ -149,6 +149,7 @@ def _rows_page(registry, status: str, page: int):
     visible = access.visible_agreement_id_set(current_user, [r.agreement_id for r in rows])
     for row in rows:
         row.agreement_visible = row.agreement_id is not None and (visible is None or row.agreement_id in visible)
+        row.text_visible = access.registry_row_text_visible(visible, row.agreement_id)
     return rows, has_next
 
 
@@ -196,11 +197,12 @@ def registry_rows_csv(registry_id):
             visible = access.visible_agreement_id_set(current_user, [r.agreement_id for r in chunk])
             for row in chunk:
                 shown = row.agreement_id is not None and (visible is None or row.agreement_id in visible)
-                yield [row.line, ROW_STATUS_LABELS.get(row.status, row.status), reason_text(row),
+                text = access.registry_row_text_visible(visible, row.agreement_id)
+                yield [row.line, ROW_STATUS_LABELS.get(row.status, row.status), reason_text(row) if text else "",
                        row.transaction_id, row.paid_on.isoformat() if row.paid_on else "",
                        str(row.amount) if row.amount is not None else "",
-                       row.agreement.number if shown else ("—" if row.agreement_id else ""),
-                       row.payment_id or "", row.comment]
+                       row.agreement.number if shown else (row.account_text if text else "—"),
+                       row.payment_id or "", row.comment if text else ""]
 
     return csv_response(rows(), f"registry-{registry.id}.csv")
 

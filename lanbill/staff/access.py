@@ -173,7 +173,11 @@ def visible_agreement_id_set(manager, agreement_ids) -> set[int] | None:
     """Which of these agreements the manager may see (one query), or None
     for roles that see every group.  A registry is the bank's file, not a
     subscriber's: its rows are listed to whoever handles registries, but
-    an agreement outside the manager's groups is shown without its number."""
+    an agreement outside the manager's groups is shown without its number,
+    and the file's own text of a row (the agreement as written, the payer,
+    the comment) only with an agreement the manager may see — a row of no
+    agreement may be anyone's, so its text is for roles that see every
+    group (registry_row_text_visible)."""
     ids = visible_subscriber_ids(manager)
     if ids is None:
         return None
@@ -194,3 +198,9 @@ def registry_within_reach(manager, registry_id) -> bool:
     outside = (RegistryRow.select(RegistryRow.id).join(Agreement, on=(RegistryRow.agreement == Agreement.id))
                .where((RegistryRow.registry == registry_id) & Agreement.subscriber.not_in(ids)))
     return not outside.exists()
+
+
+def registry_row_text_visible(visible: set[int] | None, agreement_id) -> bool:
+    """Whether a registry row's own text is shown, given the manager's
+    visible agreements among the rows (visible_agreement_id_set)."""
+    return visible is None or (agreement_id is not None and agreement_id in visible)
