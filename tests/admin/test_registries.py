@@ -178,3 +178,23 @@ def test_cli_registry_import_dry_run_then_post(app, runner, tmp_path):
     assert result.exit_code == 1 and "2100.50" in result.output
     result = runner.invoke(args=["registry", "import", str(wrong), "--system", "nope"])
     assert result.exit_code != 0 and "no payment system" in result.output
+
+
+def test_a_long_file_shows_its_progress_until_the_worker_has_read_it(client, admin, login_as):
+    """The upload is stored first and read by the worker: meanwhile the
+    page refreshes itself and shows how many rows are checked."""
+    from lanbill.actor import Actor
+    from lanbill.paysys import registry_booking
+
+    system = make_registry_system()
+    lines = ["40702810900000000001"] + [f"Z-{n};T{n};2026-11-20;10,00;;;;" for n in range(1200)]
+    registry = registry_booking.start_import(system, "long.txt", "\n".join(lines).encode(), actor=Actor("test"))
+    login_as()
+    page = client.get(f"/admin/registries/{registry.id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in page and 'id="registry-progress"' in page and "<progress" in page
+    assert client.get(f"/admin/registries/{registry.id}/progress").get_json()["status"] == "reading"
+    seen = []
+    registry_booking.read_import(registry.id, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(500, 1200), (1000, 1200), (1200, 1200)]
+    page = client.get(f"/admin/registries/{registry.id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in page and 'id="unmatched-count">1200' in page

@@ -305,3 +305,12 @@ def test_cli_receipts_send(app, atol, runner):
     pay(make_agreement())
     result = runner.invoke(args=["receipts", "send"])
     assert result.exit_code == 0 and "sent 1, done 1" in result.output
+
+
+def test_the_worker_job_sends_due_receipts(app, atol):
+    from lanbill.jobs import send_receipts
+
+    fiscal(atol)
+    payment = pay(make_agreement())
+    assert send_receipts.call_local() == {"sent": 1, "done": 1, "retried": 0, "failed": 0}
+    assert receipt_of(payment).status == "done"
