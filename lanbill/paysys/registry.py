@@ -100,7 +100,11 @@ def layout_of(options: dict | None) -> dict:
     if own.get("columns"):
         layout["columns"] = {}
     layout.update(own)
-    layout["columns"] = {k: int(v) for k, v in (layout.get("columns") or {}).items() if v}
+    columns = layout.get("columns") if isinstance(layout.get("columns"), dict) else {}
+    layout["columns"] = {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in columns.items() if v}
+    for key in ("header_lines", "footer_lines"):
+        if isinstance(layout.get(key), str) and layout[key].isdigit():
+            layout[key] = int(layout[key])
     return layout
 
 

@@ -27,6 +27,7 @@ Rules:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -51,6 +52,8 @@ from lanbill.paysys.registry import (
     sha256_of,
 )
 from lanbill.staff import audit
+
+log = logging.getLogger(__name__)
 
 CHUNK = 500
 OPEN_STATUSES = ("reading", "dry_run", "posting")
@@ -112,10 +115,10 @@ def read_import(registry_id, *, progress: Callable[[int, int], None] | None = No
     try:
         parsed = parse_file(system, bytes(registry.content))
     except RegistryFileError as exc:
-        with transaction():
-            RegistryImport.update(status="failed", error=exc.message, error_detail=exc.detail).where(
-                RegistryImport.id == registry.id).execute()
-        return _registry(registry.id)
+        return _fail(registry.id, exc.message, exc.detail)
+    except Exception:  # noqa: BLE001 - a file nobody foresaw: the page says so instead of reading forever
+        log.exception("registry %s could not be read", registry.id)
+        return _fail(registry.id, N_("The file cannot be read."), "")
     total = len(parsed.rows)
     with transaction():
         RegistryImport.update(rows_total=total, rows_done=0, control_count=parsed.control_count,
@@ -133,6 +136,13 @@ def read_import(registry_id, *, progress: Callable[[int, int], None] | None = No
         _recount(registry.id)
         RegistryImport.update(status="dry_run").where(RegistryImport.id == registry.id).execute()
     return _registry(registry.id)
+
+
+def _fail(registry_id: int, message: str, detail: str) -> RegistryImport:
+    with transaction():
+        RegistryImport.update(status="failed", error=message, error_detail=detail[:500]).where(
+            RegistryImport.id == registry_id).execute()
+    return _registry(registry_id)
 
 
 class _Matcher:

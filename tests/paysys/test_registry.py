@@ -306,3 +306,12 @@ def test_only_a_registry_system_takes_files(app):
         booking.start_import(system, "r.txt", b"x", actor=STAFF)
     with pytest.raises(ValidationError):
         booking.start_import(make_registry_system(code="empty"), "r.txt", b"", actor=STAFF)
+
+
+def test_layout_numbers_written_as_text_are_read_and_bad_ones_refused():
+    layout = layout_of({"registry": {"columns": {"agreement": "1", "amount": "2"}, "header_lines": "0"}})
+    assert layout["columns"] == {"agreement": 1, "amount": 2} and layout["header_lines"] == 0
+    parsed = read_registry(b"R-1;15,00\n", layout)
+    assert parsed.rows[0].amount == Decimal("15.00")
+    with pytest.raises(RegistryFileError):
+        read_registry(b"R-1;15,00\n", layout_of({"registry": {"columns": {"agreement": "x", "amount": 2}}}))
