@@ -50,20 +50,24 @@ def test_ten_thousand_row_registry_dry_run_and_post_under_20_seconds(app):
                                         for n in range(ROWS)]
     content = "\r\n".join(lines).encode("cp1251")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     registry = registry_booking.start_import(system, "bench.txt", content, actor=STAFF)
     registry = registry_booking.read_import(registry.id)
-    dry_run = time.perf_counter() - started
+    dry_run, dry_run_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert registry.status == "dry_run" and registry.matched_count == ROWS
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     registry = registry_booking.post_import(registry.id, actor=STAFF)
-    post = time.perf_counter() - started
+    post, post_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert registry.status == "posted" and registry.booked_count == ROWS
     expected = sum(Decimal(f"{100 + n % 900}.50") for n in range(ROWS))
     assert registry.booked_amount == expected
     assert FiscalReceipt.select().count() == ROWS
 
-    report("registry: 10,000 rows on SQLite", dry_run_s=f"{dry_run:.2f}", post_s=f"{post:.2f}",
-           total_s=f"{dry_run + post:.2f}", rows_per_s=f"{ROWS / (dry_run + post):.0f}")
+    # CPU seconds of this process beside the wall clock: on a shared, loaded
+    # box the wall clock measures the neighbours as much as the registry
+    report(f"registry: {ROWS} rows on SQLite", dry_run_s=f"{dry_run:.2f}", post_s=f"{post:.2f}",
+           total_s=f"{dry_run + post:.2f}", rows_per_s=f"{ROWS / (dry_run + post):.0f}",
+           dry_run_cpu_s=f"{dry_run_cpu:.2f}", post_cpu_s=f"{post_cpu:.2f}",
+           load_average=" ".join(f"{x:.1f}" for x in os.getloadavg()))
     assert dry_run + post < 20
