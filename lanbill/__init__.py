@@ -88,7 +88,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.register(app)
     tasks.configure(app)
+    _connect_receivers()
     return app
+
+
+def _connect_receivers() -> None:
+    """Domain rooms that listen to others' events (lanbill.events)."""
+    from lanbill.paysys.receipts import connect_receivers  # lazy: see _register_blueprints
+
+    connect_receivers()
 
 
 def _init_database(app: Flask) -> None:

@@ -41,6 +41,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(bill_command)
     app.cli.add_command(demo_command)
     cli_operations.register(app)  # backup, restore, import
+    app.cli.add_command(registry_cli)
+    app.cli.add_command(receipts_cli)
 
 
 @click.command("init")
@@ -213,3 +215,82 @@ def bill_command():
     click.echo(result.summary())
     for account_id, message in result.errors:
         click.echo(f"account {account_id}: {message}", err=True)
+
+
+# --- payment registries and 54-FZ receipts ------------------------------------------------------
+
+registry_cli = AppGroup("registry", help="Payment registries and 1C bank statements.")
+receipts_cli = AppGroup("receipts", help="54-FZ receipts (ATOL Online).")
+
+
+@registry_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--system", "code", required=True, help="The code of a payment system of kind registry.")
+@click.option("--dry-run", is_flag=True, help="Check every row and book nothing.")
+def registry_import(path, code, dry_run):
+    """Upload a registry file for a payment system: the dry run, then (without
+    --dry-run) posting in one transaction.  A --dry-run check is kept as a
+    discarded registry.  Exit status 1 when nothing is booked because the
+    file or its control total is wrong."""
+    from pathlib import Path
+
+    from lanbill.actor import Actor
+    from lanbill.errors import BillingError
+    from lanbill.models.paysys import PaymentSystem
+    from lanbill.paysys import registry_booking
+
+    def progress(done, total):
+        click.echo(f"\r  checked {done} of {total} rows", nl=done >= total)
+
+    with connection(), force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "ru"):
+        system = PaymentSystem.get_or_none(PaymentSystem.code == code)
+        if system is None:
+            raise click.ClickException(f"no payment system {code!r}")
+        actor = Actor("cli:registry", is_staff=True)
+        try:
+            registry = registry_booking.start_import(system, Path(path).name, Path(path).read_bytes(), actor=actor)
+            registry = registry_booking.read_import(registry.id, progress=progress)
+        except BillingError as exc:
+            text = gettext(exc.message, **exc.params) if exc.params else gettext(exc.message)
+            raise click.ClickException(text) from None
+        if registry.status == "failed":
+            click.echo(gettext(registry.error) + (f" ({registry.error_detail})" if registry.error_detail else ""),
+                       err=True)
+            sys.exit(1)
+        _print_registry(registry)
+        if dry_run:
+            registry_booking.discard_import(registry.id, actor=actor)  # a check: its rows wait for nobody
+            click.echo(f"registry {registry.id}: dry run, nothing booked")
+            return
+        try:
+            registry = registry_booking.post_import(registry.id, actor=actor)
+        except BillingError as exc:
+            click.echo(gettext(exc.message, **exc.params) if exc.params else gettext(exc.message), err=True)
+            sys.exit(1)
+        click.echo(f"registry {registry.id}: posted, {registry.booked_count} payments, "
+                   f"{money_str(registry.booked_amount)}")
+
+
+def _print_registry(registry) -> None:
+    from lanbill.models.registries import RegistryRow
+
+    for row in RegistryRow.select().where(RegistryRow.registry == registry.id).order_by(RegistryRow.line):
+        reason = (gettext(row.reason) + (f" {row.reason_detail}" if row.reason_detail else "")) if row.reason else ""
+        amount = money_str(row.amount) if row.amount is not None else "-"
+        click.echo(f"  line {row.line}: {row.status} {amount} {row.account_text or ''} {reason}".rstrip())
+    click.echo(f"rows {registry.rows_total}: matched {registry.matched_count} ({money_str(registry.matched_amount)}), "
+               f"duplicates {registry.duplicate_count}, unmatched {registry.unmatched_count}")
+    if registry.same_file_as:
+        click.echo(f"the same file was uploaded before as registry {registry.same_file_as}")
+
+
+@receipts_cli.command("send")
+def receipts_send():
+    """Send the 54-FZ receipts that are due and fetch their results now
+    (the worker does it every minute)."""
+    from lanbill.paysys.receipts import send_due
+
+    with connection():
+        summary = send_due()
+    click.echo("receipts: sent {sent}, done {done}, retried later {retried}, failed {failed}".format(
+        **summary.as_dict()))

@@ -16,6 +16,7 @@ from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
 from lanbill.operations import backup as operations_backup
 from lanbill.operations import health as operations_health
 from lanbill.operations import imports as operations_imports
+from lanbill.paysys import receipts, registry_booking
 from lanbill.tasks import huey
 
 
@@ -112,3 +113,32 @@ def run_import(folder: str, actor):
     writing its progress and report beside the file."""
     with connection():
         return operations_imports.run_stored(Path(folder), actor=actor)["status"]
+# --- payment registries and 54-FZ receipts (DESIGN §11) ----------------------------------------
+
+
+@huey.task()
+def read_registry(registry_id: int):
+    """The dry run of an uploaded registry, its progress on the upload's
+    page (lanbill/paysys/registry_booking.py)."""
+    with connection():
+        return registry_booking.read_import(registry_id).status
+
+
+@huey.task()
+def post_registry(registry_id: int, actor):
+    """Book a registry claimed for posting, in one transaction; a failure
+    gives the claim back with the reason shown on the page."""
+    with connection():
+        try:
+            return registry_booking.post_import(registry_id, actor=actor).status
+        except Exception as exc:
+            registry_booking.reset_after_failed_post(registry_id, exc)
+            raise
+
+
+@huey.periodic_task(crontab(minute="*"), retries=0)
+def send_receipts():
+    """Every minute: 54-FZ receipts due to ATOL Online, with back-off
+    (lanbill/paysys/receipts.py; the same as `flask receipts send`)."""
+    with connection():
+        return receipts.send_due().as_dict()

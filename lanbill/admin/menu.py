@@ -29,6 +29,9 @@ MENU = [
     ("admin.helpdesk", _l("Helpdesk"), "helpdesk.use"),
     ("admin.knowledge", _l("Knowledge base"), "helpdesk.use"),
     ("admin.imports_upload", _l("Import from another billing"), "settings.edit"),
+    ("admin.registries", _l("Registries"), "payments.create"),
+    ("admin.receipts", _l("Receipts"), "payments.create"),
+    ("admin.fiscal_settings_list", _l("Fiscal settings"), "settings.edit"),
 ]
 
 

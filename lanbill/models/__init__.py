@@ -20,6 +20,8 @@ from lanbill.models.documents import Document, DocumentTemplate  # noqa: F401
 from lanbill.models.helpdesk import Attachment, KnowledgeArticle, Message, Ticket, TicketClass  # noqa: F401
 from lanbill.models.operators import Counter, Currency, CurrencyRate, Operator, Setting  # noqa: F401
 from lanbill.models.paysys import PaymentSystem  # noqa: F401
+from lanbill.models.receipts import FiscalReceipt, FiscalSettings  # noqa: F401
+from lanbill.models.registries import RegistryImport, RegistryRow  # noqa: F401
 from lanbill.models.staff import ApiToken, AuditLog, Manager, Role, RoleGroup  # noqa: F401
 from lanbill.models.subscribers import Group, SavedSearch, Subscriber, SubscriberGroup  # noqa: F401
 from lanbill.models.tariffs import Service, Tariff, TrafficCategory  # noqa: F401

@@ -29,6 +29,7 @@ from lanbill.models import (
     Ticket,
 )
 from lanbill.models.radius import RadiusSession
+from lanbill.models.registries import RegistryRow
 from lanbill.models.subscribers import PERSONAL_FIELDS
 
 
@@ -183,3 +184,47 @@ def can_see_ticket(manager, ticket) -> bool:
     if sees_all_groups(manager):
         return True
     return ticket.subscriber_id is not None and can_see_subscriber(manager, ticket.subscriber_id)
+# --- payment registries ----------------------------------------------------------------------
+
+
+def can_see_agreement(manager, agreement_id) -> bool:
+    """Whether the agreement exists and its subscriber is visible to the manager."""
+    agreement = Agreement.select(Agreement.subscriber).where(Agreement.id == agreement_id).first()
+    return agreement is not None and can_see_subscriber(manager, agreement.subscriber_id)
+
+
+def visible_agreement_id_set(manager, agreement_ids) -> set[int] | None:
+    """Which of these agreements the manager may see (one query), or None
+    for roles that see every group.  A registry is the bank's file, not a
+    subscriber's: its rows are listed to whoever handles registries, but
+    an agreement outside the manager's groups is shown without its number,
+    and the file's own text of a row (the agreement as written, the payer,
+    the comment) only with an agreement the manager may see — a row of no
+    agreement may be anyone's, so its text is for roles that see every
+    group (registry_row_text_visible)."""
+    ids = visible_subscriber_ids(manager)
+    if ids is None:
+        return None
+    agreement_ids = [a for a in set(agreement_ids) if a]
+    if not agreement_ids:
+        return set()
+    return {a.id for a in Agreement.select(Agreement.id).where(Agreement.id.in_(agreement_ids)
+                                                                & Agreement.subscriber.in_(ids))}
+
+
+def registry_within_reach(manager, registry_id) -> bool:
+    """Posting or annulling a registry books or reverses payments of every
+    agreement it names: allowed only when each of them is visible to the
+    manager (a role that sees every group always)."""
+    ids = visible_subscriber_ids(manager)
+    if ids is None:
+        return True
+    outside = (RegistryRow.select(RegistryRow.id).join(Agreement, on=(RegistryRow.agreement == Agreement.id))
+               .where((RegistryRow.registry == registry_id) & Agreement.subscriber.not_in(ids)))
+    return not outside.exists()
+
+
+def registry_row_text_visible(visible: set[int] | None, agreement_id) -> bool:
+    """Whether a registry row's own text is shown, given the manager's
+    visible agreements among the rows (visible_agreement_id_set)."""
+    return visible is None or (agreement_id is not None and agreement_id in visible)

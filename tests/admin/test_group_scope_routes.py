@@ -32,7 +32,10 @@ from lanbill.models import (
     TariffChange,
 )
 from lanbill.models.helpdesk import Attachment, Message, Ticket
+from lanbill.models.paysys import PaymentSystem
 from lanbill.models.radius import CoaRequest, RadiusSession
+from lanbill.models.receipts import FiscalReceipt
+from lanbill.models.registries import RegistryImport, RegistryRow
 from lanbill.staff.tokens import create_token
 from tests.admin_helpers import PASSWORD, make_group, make_manager
 from tests.factories import ACTOR, make_account, make_agreement, make_subscriber, make_tariff
@@ -68,24 +71,35 @@ def world(app, admin):
     # Another manager's API token: the token screens must not reach it.
     create_token(admin, name="not yours")
     token = ApiToken.select().order_by(ApiToken.id.desc()).get()
+    # A 54-FZ receipt of their payment; a bank registry (the bank's file,
+    # not a subscriber's) with a row booked onto their agreement.
+    receipt = FiscalReceipt.create(payment=payment.id, operator=agreement.operator_id, external_id="pay-their",
+                                   amount=payment.amount, client_contact="email:their@example.ru", status="failed")
+    system = PaymentSystem.create(code="bank", name="Банк", kind="registry")
+    registry = RegistryImport.create(system=system.id, file_name="r.txt", sha256="0" * 64, content=b"x",
+                                     status="posted", rows_total=1)
+    RegistryRow.create(registry=registry.id, line=2, status="unmatched", account_text="THEIR-777",
+                       comment="Чужой Секретный", payer_inn="", amount=payment.amount)
+    RegistryRow.create(registry=registry.id, line=3, status="matched", agreement=agreement.id,
+                       payment=payment.id, comment="Чужой Секретный their@example.ru", amount=payment.amount)
     return {
         "manager": manager, "mine": mine, "theirs": theirs, "own_account": own_account,
         "ids": {"subscriber_id": other.id, "agreement_id": agreement.id, "account_id": account.id,
                 "payment_id": payment.id, "session_id": session.id, "change_id": change.id,
                 "attached_id": attached.id, "group_id": theirs.id, "token_id": token.id,
-                "ticket_id": ticket.id, "attachment_id": attachment.id},
+                "ticket_id": ticket.id, "attachment_id": attachment.id, "receipt_id": receipt.id},
     }
 
 
 # URL parameters that name one of the other group's objects: the answer
 # must be 403 or 404 whatever the page.
 OWNED = {"subscriber_id", "agreement_id", "account_id", "payment_id", "session_id", "change_id", "attached_id",
-         "group_id", "token_id", "ticket_id", "attachment_id"}
+         "group_id", "token_id", "ticket_id", "attachment_id", "receipt_id"}
 # Other parameters, filled with a plain value (a catalogue object, a name).
 PLAIN = {"level": "building", "entry_id": 1, "building_id": 1, "agent_type": "radius", "name": "subscribers",
          "kind": "admin", "path": "x", "filename": "x.css", "tariff_id": 1, "agent_id": 1, "nas_id": 1,
          "currency_id": 1, "rate_id": 1, "role_id": 1, "manager_id": 1, "operator_id": 1, "service_id": 1,
-         "category_id": 1, "search_id": 1, "class_id": 1, "article_id": 1}
+         "category_id": 1, "search_id": 1, "class_id": 1, "article_id": 1, "registry_id": 1, "row_id": 2}
 # Query arguments every GET carries: screens that take an object from the
 # query string (the payments form, a new account for a subscriber).
 QUERY_KEYS = {"subscriber": "subscriber_id", "agreement": "agreement_id", "account": "account_id"}
