@@ -10,6 +10,8 @@ MENU = [
     ("cabinet.block_history", _l("Blocks")),
     ("cabinet.traffic_summary", _l("Statistics")),
     ("cabinet.cabinet_password", _l("Change password")),
+    ("cabinet.tariffs", _l("Change tariff")),
+    ("cabinet.cards_activate", _l("Payment card")),
 ]
 
 

@@ -121,12 +121,30 @@ def authenticate(login: str, password: str, *, ip: str, free_failures: int = 5,
     ok = (subscriber is not None and bool(password) and bool(subscriber.password_hash)
           and verify_password(subscriber.password_hash, password))
     if ok and subscriber.cabinet_ip_only and not ip_allowed(subscriber, ip):
+        _audit_login(subscriber, ip, "cabinet.login_refused_ip")
         raise CabinetLoginRefused(N_("The cabinet of this subscriber opens only from the addresses of "
                                      "its accounts."))
     if not ok:
+        _audit_login(subscriber, ip, "cabinet.login_failed")
         raise CabinetLoginRefused(N_("Wrong login or password."))
     login_limits.forget_failures(attempt, ip, key)
+    _audit_login(subscriber, ip, "cabinet.login")
     return subscriber
+
+
+def _audit_login(subscriber: Subscriber | None, ip: str, action: str) -> None:
+    """The audit row of a cabinet login, a refused one or a log-out: who
+    (when the login names a subscriber) and from where — never the
+    password, nor the login typed (it may be a password typed in the
+    wrong box)."""
+    who = subscriber_actor(subscriber, ip) if subscriber is not None else Actor("cabinet:anonymous", ip=ip)
+    with transaction():
+        audit.record(who, action, "subscriber", subscriber.id if subscriber is not None else None)
+
+
+def record_logout(subscriber: Subscriber, *, ip: str) -> None:
+    """The subscriber logged out (audited like the login)."""
+    _audit_login(subscriber, ip, "cabinet.logout")
 
 
 def ip_allowed(subscriber: Subscriber, ip: str) -> bool:
