@@ -26,7 +26,7 @@ from lanbill.models.cards import CardSeries, PaymentCard
 from lanbill.paysys import cards
 from lanbill.staff import access
 
-STATE_TEXT = {"new": _l("new"), "used": _l("used"), "blocked": _l("blocked"), "expired": _l("expired")}
+STATE_TEXT = {"new": _l("unused"), "used": _l("activated"), "blocked": _l("blocked"), "expired": _l("expired")}
 
 
 class SeriesForm(FlaskForm):

@@ -215,13 +215,13 @@ def block_card(card: PaymentCard, *, actor) -> bool:
 
 def block_series(series: CardSeries, *, actor) -> int:
     """Block a whole series: its unused cards can no longer be activated.
-    Returns the number of unused cards it stopped."""
+    Returns the number of cards it stopped (unused, not blocked before)."""
     with transaction():
         if CardSeries.update(blocked_at=now_utc()).where(
                 (CardSeries.id == series.id) & CardSeries.blocked_at.is_null()).execute() == 0:
             return 0
-        unused = PaymentCard.select().where((PaymentCard.series == series.id)
-                                            & PaymentCard.used_at.is_null()).count()
+        unused = PaymentCard.select().where((PaymentCard.series == series.id) & PaymentCard.used_at.is_null()
+                                            & PaymentCard.blocked_at.is_null()).count()
         audit.record(actor, "card_series.block", "card_series", series.id, after={"unused": unused})
     return unused
 
