@@ -309,19 +309,40 @@ def home(subscriber: Subscriber, *, day: dt.date | None = None) -> list[Agreemen
     available funds and forecast, and its accounts with the current and
     next tariff and the state."""
     day = day or today()
+    accounts = own_accounts(subscriber)
+    pending = _pending_changes([a.id for a in accounts])
     by_agreement: dict[int, list] = {}
-    for account in own_accounts(subscriber):
-        by_agreement.setdefault(account.agreement_id, []).append(AccountView(account, next_tariff_change(account)))
+    for account in accounts:
+        changes = pending.get(account.id, [])
+        by_agreement.setdefault(account.agreement_id, []).append(
+            AccountView(account, changes[0] if changes else None))
     out = []
     for agreement in own_agreements(subscriber):
         if agreement.closed_at is not None and agreement.id not in by_agreement:
             continue
+        mine = [view.account for view in by_agreement.get(agreement.id, [])]
         out.append(AgreementView(agreement, blocks.available_funds(agreement),
-                                 balance_lasts_until(agreement, day=day), by_agreement.get(agreement.id, [])))
+                                 balance_lasts_until(agreement, day=day, accounts=mine, pending=pending),
+                                 by_agreement.get(agreement.id, [])))
     return out
 
 
-def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None) -> Forecast:
+def _pending_changes(account_ids: list[int]) -> dict[int, list[TariffChange]]:
+    """Planned, not applied, not cancelled changes of the accounts, by
+    account, earliest first — one query for the whole home page."""
+    out: dict[int, list[TariffChange]] = {}
+    if not account_ids:
+        return out
+    for change in (TariffChange.select(TariffChange, Tariff).join(Tariff)
+                   .where(TariffChange.account.in_(account_ids) & TariffChange.applied_at.is_null(True)
+                          & TariffChange.cancelled_at.is_null(True))
+                   .order_by(TariffChange.at, TariffChange.id)):
+        out.setdefault(change.account_id, []).append(change)
+    return out
+
+
+def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None, accounts: list | None = None,
+                        pending: dict | None = None) -> Forecast:
     """"At the current tariff your balance lasts until <date>" — the last
     day the available funds (balance + credit + open promised payment,
     DESIGN §5) pay for, if nothing changes.
@@ -337,13 +358,18 @@ def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None) -> 
     The answer is the day before the first day whose charge would bring
     the funds below zero.  Services, traffic beyond the prepaid volume and
     time charges are not foreseen.  A tariff in another currency is
-    converted at today's rate."""
+    converted at today's rate.  (`accounts` — the agreement's live
+    accounts with their tariffs — and `pending` — their planned changes by
+    account — may be given when the caller has them already.)"""
     day = day or today()
     funds = blocks.available_funds(agreement)
     if funds < 0:
         return Forecast(exhausted=True)
-    accounts = list(Account.select(Account, Tariff).join(Tariff)
-                    .where((Account.agreement == agreement.id) & (Account.deleted == False)))  # noqa: E712
+    if accounts is None:
+        accounts = list(Account.select(Account, Tariff).join(Tariff)
+                        .where((Account.agreement == agreement.id) & (Account.deleted == False)))  # noqa: E712
+    if pending is None:
+        pending = _pending_changes([a.id for a in accounts])
     book = RateBook()
     plans = []
     for account in accounts:
@@ -351,10 +377,7 @@ def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None) -> 
         if account.is_off:
             state = "off"
         changes = [(account.tariff, dt.date.min)]
-        for change in (TariffChange.select(TariffChange, Tariff).join(Tariff)
-                       .where((TariffChange.account == account.id) & TariffChange.applied_at.is_null(True)
-                              & TariffChange.cancelled_at.is_null(True))
-                       .order_by(TariffChange.at)):
+        for change in pending.get(account.id, []):
             changes.append((change.tariff, local_date_of(change.at)))
         plan = []
         for tariff, from_day in changes:
