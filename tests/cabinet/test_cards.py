@@ -293,7 +293,7 @@ def test_card_screens_need_the_payments_permission(client, app, sub):
     assert client.post("/admin/cards/new", data={}).status_code == 403
 
 
-def test_an_unused_actor_label_never_carries_a_code(sub):
+def test_audit_rows_never_carry_a_code(sub):
     subscriber, agreement, _ = sub
     _, codes = _series(agreement, count=1)
     serial, code = next(iter(codes.items()))

@@ -177,6 +177,7 @@ def _browse(cabinet_web, think: tuple[float, float] | None, seconds: float):
     errors: list = []
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
+    cpu_before = cabinet_web.cpu_seconds()
 
     def loop(i: int) -> None:
         rng = random.Random(i)
@@ -203,7 +204,7 @@ def _browse(cabinet_web, think: tuple[float, float] | None, seconds: float):
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies, errors
+    return latencies, errors, cabinet_web.cpu_seconds() - cpu_before
 
 
 def _p(values: list[float], q: float) -> float:
@@ -212,12 +213,14 @@ def _p(values: list[float], q: float) -> float:
 
 
 def test_cabinet_pages_p95_with_50_logged_in_subscribers(cabinet_web):
-    latencies, errors = _browse(cabinet_web, (0.5, 1.5), 30)
+    latencies, errors, cpu = _browse(cabinet_web, (0.5, 1.5), 30)
+    pages = sum(len(v) for v in latencies.values())
     figures = {f"{path} n/median/p95 ms": f"{len(v)} / {_p(v, 50) * 1000:.1f} / {_p(v, 95) * 1000:.1f}"
                for path, v in latencies.items()}
     report(f"cabinet pages, {USERS} subscribers each ~1 page/s, {SUBSCRIBERS} in the demo, gunicorn 2×4",
-           errors=len(errors), load_average=_load(), **figures)
-    closed, closed_errors = _browse(cabinet_web, None, 10)
+           errors=len(errors), load_average=_load(),
+           server_cpu_ms_per_page=f"{cpu / pages * 1000:.1f}" if pages else "-", **figures)
+    closed, closed_errors, _ = _browse(cabinet_web, None, 10)
     total = sum(len(v) for v in closed.values())
     report("for information: the same 50 clients without think time (closed loop)",
            pages_per_second=f"{total / 10:.0f}", errors=len(closed_errors),
