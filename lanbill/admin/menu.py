@@ -32,6 +32,7 @@ MENU = [
     ("admin.registries", _l("Registries"), "payments.create"),
     ("admin.receipts", _l("Receipts"), "payments.create"),
     ("admin.fiscal_settings_list", _l("Fiscal settings"), "settings.edit"),
+    ("admin.card_series_list", _l("Payment cards"), "payments.create"),
 ]
 
 

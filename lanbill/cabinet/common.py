@@ -23,6 +23,11 @@ SUBSCRIBER_KEY = "cabinet_subscriber_id"
 TOKEN_KEY = "cabinet_token"
 SEEN_KEY = "cabinet_seen"
 CABINET_KEYS = (SUBSCRIBER_KEY, TOKEN_KEY, SEEN_KEY)
+# The subscriber's columns a cabinet request loads (never saved back).
+SESSION_FIELDS = (Subscriber.id, Subscriber.kind, Subscriber.name, Subscriber.email, Subscriber.phone,
+                  Subscriber.login, Subscriber.password_hash, Subscriber.cabinet_ip_only,
+                  Subscriber.card_activation_blocked, Subscriber.failed_card_activations, Subscriber.is_template,
+                  Subscriber.version)
 
 
 def start_session(subscriber: Subscriber) -> None:
@@ -53,7 +58,9 @@ def logged_in_subscriber() -> Subscriber | None:
     if not subscriber_id:
         return None
     idle = time.time() - float(session.get(SEEN_KEY) or 0)
-    subscriber = Subscriber.get_or_none(Subscriber.id == subscriber_id)
+    # Only what the cabinet's pages use: the encrypted personal fields are
+    # not read (nor decrypted) on every page.
+    subscriber = Subscriber.select(*SESSION_FIELDS).where(Subscriber.id == subscriber_id).first()
     if idle > current_app.config["SESSION_MINUTES"] * 60:
         g.cabinet_ended = _("The session ended after a long pause; log in again.")
     elif subscriber is None or session.get(TOKEN_KEY) != cabinet.session_token(subscriber):

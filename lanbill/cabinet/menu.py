@@ -12,6 +12,8 @@ MENU = [
     ("cabinet.cabinet_password", _l("Change password")),
     ("cabinet.support", _l("Support")),
     ("cabinet.knowledge_list", _l("Knowledge base")),
+    ("cabinet.tariffs", _l("Change tariff")),
+    ("cabinet.cards_activate", _l("Payment card")),
 ]
 
 

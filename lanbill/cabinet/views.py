@@ -101,6 +101,9 @@ def logout():
     form = ActionForm(prefix="logout")
     if not form.validate_on_submit():
         abort(400)
+    subscriber = logged_in_subscriber()
+    if subscriber is not None:
+        cabinet.record_logout(subscriber, ip=request.remote_addr or "")
     end_session()
     flash(_("You have logged out."), "success")
     return redirect(url_for("cabinet.login"))
@@ -124,8 +127,14 @@ def _chosen_agreement(agreements):
     if chosen:
         return own_or_404(cabinet.own_agreement, chosen)
     if not agreements:
-        abort(404)
+        return None
     return agreements[0]
+
+
+def _no_agreements(title):
+    """A history page of a subscriber without agreements: an empty page
+    that says so, not "not found"."""
+    return render_page("cabinet/no_agreements.html", title=title)
 
 
 @bp.route("/payments")
@@ -134,6 +143,8 @@ def payments():
     """Payment history (seed 002, Рис. 3)."""
     agreements = cabinet.own_agreements(me())
     agreement = _chosen_agreement(agreements)
+    if agreement is None:
+        return _no_agreements(_("Payment history"))
     first, last, error = _period()
     rows = cabinet.payment_history(agreement, first, last)
     total = sum((p.amount for p in rows if p.cancelled_at is None), Decimal("0.00"))
@@ -147,6 +158,8 @@ def charges():
     """«История списаний абонентской платы» (seed 002, Рис. 4)."""
     agreements = cabinet.own_agreements(me())
     agreement = _chosen_agreement(agreements)
+    if agreement is None:
+        return _no_agreements(_("Charge history"))
     first, last, error = _period()
     rows = cabinet.charge_history(agreement, first, last)
     total = sum((-e.amount for e in rows), Decimal("0.00"))

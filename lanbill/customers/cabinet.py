@@ -121,12 +121,30 @@ def authenticate(login: str, password: str, *, ip: str, free_failures: int = 5,
     ok = (subscriber is not None and bool(password) and bool(subscriber.password_hash)
           and verify_password(subscriber.password_hash, password))
     if ok and subscriber.cabinet_ip_only and not ip_allowed(subscriber, ip):
+        _audit_login(subscriber, ip, "cabinet.login_refused_ip")
         raise CabinetLoginRefused(N_("The cabinet of this subscriber opens only from the addresses of "
                                      "its accounts."))
     if not ok:
+        _audit_login(subscriber, ip, "cabinet.login_failed")
         raise CabinetLoginRefused(N_("Wrong login or password."))
     login_limits.forget_failures(attempt, ip, key)
+    _audit_login(subscriber, ip, "cabinet.login")
     return subscriber
+
+
+def _audit_login(subscriber: Subscriber | None, ip: str, action: str) -> None:
+    """The audit row of a cabinet login, a refused one or a log-out: who
+    (when the login names a subscriber) and from where — never the
+    password, nor the login typed (it may be a password typed in the
+    wrong box)."""
+    who = subscriber_actor(subscriber, ip) if subscriber is not None else Actor("cabinet:anonymous", ip=ip)
+    with transaction():
+        audit.record(who, action, "subscriber", subscriber.id if subscriber is not None else None)
+
+
+def record_logout(subscriber: Subscriber, *, ip: str) -> None:
+    """The subscriber logged out (audited like the login)."""
+    _audit_login(subscriber, ip, "cabinet.logout")
 
 
 def ip_allowed(subscriber: Subscriber, ip: str) -> bool:
@@ -291,19 +309,40 @@ def home(subscriber: Subscriber, *, day: dt.date | None = None) -> list[Agreemen
     available funds and forecast, and its accounts with the current and
     next tariff and the state."""
     day = day or today()
+    accounts = own_accounts(subscriber)
+    pending = _pending_changes([a.id for a in accounts])
     by_agreement: dict[int, list] = {}
-    for account in own_accounts(subscriber):
-        by_agreement.setdefault(account.agreement_id, []).append(AccountView(account, next_tariff_change(account)))
+    for account in accounts:
+        changes = pending.get(account.id, [])
+        by_agreement.setdefault(account.agreement_id, []).append(
+            AccountView(account, changes[0] if changes else None))
     out = []
     for agreement in own_agreements(subscriber):
         if agreement.closed_at is not None and agreement.id not in by_agreement:
             continue
+        mine = [view.account for view in by_agreement.get(agreement.id, [])]
         out.append(AgreementView(agreement, blocks.available_funds(agreement),
-                                 balance_lasts_until(agreement, day=day), by_agreement.get(agreement.id, [])))
+                                 balance_lasts_until(agreement, day=day, accounts=mine, pending=pending),
+                                 by_agreement.get(agreement.id, [])))
     return out
 
 
-def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None) -> Forecast:
+def _pending_changes(account_ids: list[int]) -> dict[int, list[TariffChange]]:
+    """Planned, not applied, not cancelled changes of the accounts, by
+    account, earliest first — one query for the whole home page."""
+    out: dict[int, list[TariffChange]] = {}
+    if not account_ids:
+        return out
+    for change in (TariffChange.select(TariffChange, Tariff).join(Tariff)
+                   .where(TariffChange.account.in_(account_ids) & TariffChange.applied_at.is_null(True)
+                          & TariffChange.cancelled_at.is_null(True))
+                   .order_by(TariffChange.at, TariffChange.id)):
+        out.setdefault(change.account_id, []).append(change)
+    return out
+
+
+def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None, accounts: list | None = None,
+                        pending: dict | None = None) -> Forecast:
     """"At the current tariff your balance lasts until <date>" — the last
     day the available funds (balance + credit + open promised payment,
     DESIGN §5) pay for, if nothing changes.
@@ -319,13 +358,18 @@ def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None) -> 
     The answer is the day before the first day whose charge would bring
     the funds below zero.  Services, traffic beyond the prepaid volume and
     time charges are not foreseen.  A tariff in another currency is
-    converted at today's rate."""
+    converted at today's rate.  (`accounts` — the agreement's live
+    accounts with their tariffs — and `pending` — their planned changes by
+    account — may be given when the caller has them already.)"""
     day = day or today()
     funds = blocks.available_funds(agreement)
     if funds < 0:
         return Forecast(exhausted=True)
-    accounts = list(Account.select(Account, Tariff).join(Tariff)
-                    .where((Account.agreement == agreement.id) & (Account.deleted == False)))  # noqa: E712
+    if accounts is None:
+        accounts = list(Account.select(Account, Tariff).join(Tariff)
+                        .where((Account.agreement == agreement.id) & (Account.deleted == False)))  # noqa: E712
+    if pending is None:
+        pending = _pending_changes([a.id for a in accounts])
     book = RateBook()
     plans = []
     for account in accounts:
@@ -333,10 +377,7 @@ def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None) -> 
         if account.is_off:
             state = "off"
         changes = [(account.tariff, dt.date.min)]
-        for change in (TariffChange.select(TariffChange, Tariff).join(Tariff)
-                       .where((TariffChange.account == account.id) & TariffChange.applied_at.is_null(True)
-                              & TariffChange.cancelled_at.is_null(True))
-                       .order_by(TariffChange.at)):
+        for change in pending.get(account.id, []):
             changes.append((change.tariff, local_date_of(change.at)))
         plan = []
         for tariff, from_day in changes:

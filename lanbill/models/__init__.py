@@ -16,6 +16,8 @@ from lanbill.models.agreements import (  # noqa: F401
     PromisedPayment,
 )
 from lanbill.models.base import BaseModel, utcnow  # noqa: F401
+from lanbill.models.cabinet import CabinetResetCode, SelectableTariff  # noqa: F401
+from lanbill.models.cards import CardSeries, PaymentCard  # noqa: F401
 from lanbill.models.documents import Document, DocumentTemplate  # noqa: F401
 from lanbill.models.helpdesk import Attachment, KnowledgeArticle, Message, Ticket, TicketClass  # noqa: F401
 from lanbill.models.operators import Counter, Currency, CurrencyRate, Operator, Setting  # noqa: F401
