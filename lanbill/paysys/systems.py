@@ -32,7 +32,7 @@ from decimal import Decimal
 from lanbill import events
 from lanbill.actor import Actor
 from lanbill.billing.payments import post_payment
-from lanbill.db import database, transaction
+from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, ValidationError
 from lanbill.models import Agreement, Operator
 from lanbill.models.paysys import ACCOUNT_IDENTIFIERS, PAYMENT_SYSTEM_KINDS, PaymentSystem
@@ -239,10 +239,11 @@ def networks_of(system: PaymentSystem) -> list[str]:
 
 # --- finding a system (cached) -------------------------------------------------------
 
-# (database, code) → (system or None, time looked up): a provider's request
-# finds its system without a query for a few seconds; an edit in this
-# process forgets it at once, in another process within the TTL.
-_cache: dict[tuple, tuple[PaymentSystem | None, float]] = {}
+# code → (system or None, time looked up): a provider's request finds its
+# system without a query for a few seconds (and still knows its protocol
+# when the database has just failed); an edit in this process forgets it
+# at once, in another process within the TTL.
+_cache: dict[str, tuple[PaymentSystem | None, float]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -255,7 +256,7 @@ def find_system(code: str, *, ttl: float = 5.0) -> PaymentSystem | None:
     """The payment system with this URL code (enabled or not), or None."""
     if not CODE.match(code or ""):
         return None
-    key = (id(database.obj), code)
+    key = code
     now = time.monotonic()
     cached = _cache.get(key)
     if ttl and cached is not None and now - cached[1] < ttl:
