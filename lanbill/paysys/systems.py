@@ -170,7 +170,8 @@ def clean_system(data: dict, current: PaymentSystem | None = None) -> dict:
     out["max_amount"] = _clean_money(merged, "max_amount", errors)
     if out["min_amount"] and out["max_amount"] and out["min_amount"] > out["max_amount"]:
         errors["max_amount"] = N_("The largest amount is below the smallest.")
-    options = merged.get("options") or {}
+    options = merged.get("options")
+    options = {} if options is None else options
     if not isinstance(options, dict):
         errors["options"] = N_("Must be an object.")
         options = {}
