@@ -39,6 +39,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(run_all_command)
     app.cli.add_command(bill_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(autopay_command)
 
 
 @click.command("init")
@@ -210,3 +211,17 @@ def bill_command():
     click.echo(result.summary())
     for account_id, message in result.errors:
         click.echo(f"account {account_id}: {message}", err=True)
+
+
+@click.command("autopay")
+@click.option("--day", default=None, help="Run as of this day (YYYY-MM-DD); default today.")
+def autopay_command(day):
+    """Charge saved ЮKassa cards for autopayment now (the worker does it
+    hourly): agreements whose funds do not cover the next month."""
+    import datetime as dt
+
+    from lanbill.paysys.autopay import run_autopayments
+
+    with connection():
+        result = run_autopayments(day=dt.date.fromisoformat(day) if day else None)
+    click.echo(result.summary())

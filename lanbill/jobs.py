@@ -9,6 +9,7 @@ from lanbill.billing.usage import charge_all, charge_recent
 from lanbill.db import connection
 from lanbill.network import coa
 from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
+from lanbill.paysys.autopay import run_autopayments
 from lanbill.tasks import huey
 
 
@@ -76,3 +77,15 @@ def purge_old_traffic():
     with connection():
         hourly, detail = purge_traffic()
         return {"hourly": hourly, "detail": detail}
+
+
+# --- payments from outside: autopayment from a saved card (DESIGN §11) --------------
+
+
+@huey.periodic_task(crontab(minute="15"), retries=0)
+def autopayments():
+    """Hourly: charge saved ЮKassa cards of agreements whose funds do not
+    cover the next month, N days before the monthly charge; a failed
+    charge is retried at the next run once (lanbill/paysys/autopay.py)."""
+    with connection():
+        return run_autopayments().summary()

@@ -45,6 +45,7 @@ from lanbill.admin import (  # noqa: E402,F401
     groups,
     operators,
     payments,
+    paysys,
     radius,
     services,
     staff,

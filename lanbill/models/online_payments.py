@@ -58,6 +58,8 @@ class AutoPayment(BaseModel):
     enabled = peewee.BooleanField(default=False)
     fixed_amount = MoneyField(null=True)
     days_before = peewee.IntegerField(default=3)
+    # the month (YYYY-MM) whose "autopayment soon" notice has been sent
+    noticed_period = peewee.CharField(max_length=7, default="")
     version = peewee.IntegerField(default=1)
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)

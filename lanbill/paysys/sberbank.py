@@ -38,11 +38,9 @@ import re
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
-from lanbill.billing import blocks
-from lanbill.billing.rent import tariff_rates
 from lanbill.clock import to_local
 from lanbill.errors import Conflict, ValidationError
-from lanbill.models import Account, Agreement, Subscriber, Tariff
+from lanbill.models import Subscriber
 from lanbill.models.paysys import PaymentSystem
 from lanbill.paysys import systems
 
@@ -102,18 +100,6 @@ def mask_name(name: str) -> str:
     return " ".join([first, *(f"{p[0]}." for p in parts[1:3])])
 
 
-def recommended_sum(agreement: Agreement) -> Decimal:
-    """What the next month needs beyond the available funds: the monthly
-    rent of the agreement's live accounts at their tariffs' full rate,
-    less the funds (never below zero)."""
-    need = Decimal("0.00")
-    for account in (Account.select(Account, Tariff).join(Tariff)
-                    .where((Account.agreement == agreement.id) & (Account.deleted == False))):  # noqa: E712
-        if account.tariff.currency_id == agreement.currency_id and not account.is_off:
-            need += tariff_rates(account.tariff)["active"]
-    return max(Decimal("0.00"), need - blocks.available_funds(agreement))
-
-
 def _money(value) -> str:
     return f"{Decimal(value):.2f}"
 
@@ -139,7 +125,7 @@ def handle(system: PaymentSystem, params: dict, *, address: str = "") -> str:
     if action == "check":
         subscriber = Subscriber.get_by_id(agreement.subscriber_id)
         return answer(OK, FIO=mask_name(subscriber.name), BALANCE=_money(agreement.balance),
-                      REC_SUM=_money(recommended_sum(agreement)))
+                      REC_SUM=_money(systems.next_period_shortfall(agreement)))
     raw_amount = str(params.get("AMOUNT") or "")
     if not AMOUNT.match(raw_amount) or Decimal(raw_amount) <= 0:
         return answer(BAD_AMOUNT)

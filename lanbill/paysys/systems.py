@@ -31,10 +31,12 @@ from decimal import Decimal
 
 from lanbill import events
 from lanbill.actor import Actor
+from lanbill.billing import blocks
 from lanbill.billing.payments import post_payment
+from lanbill.billing.rent import tariff_rates
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, ValidationError
-from lanbill.models import Agreement, Operator
+from lanbill.models import Account, Agreement, Operator, Tariff
 from lanbill.models.paysys import ACCOUNT_IDENTIFIERS, PAYMENT_SYSTEM_KINDS, PaymentSystem
 from lanbill.money import MoneyError, parse_money
 from lanbill.paysys.check_digit import strip_check_digit, with_check_digit
@@ -355,6 +357,26 @@ def amount_problem(system: PaymentSystem, amount: Decimal) -> str | None:
     if system.max_amount is not None and amount > system.max_amount:
         return "too_large"
     return None
+
+
+def next_period_need(agreement: Agreement) -> Decimal:
+    """What the agreement's next month costs: the monthly rent of its live
+    accounts (not switched off) at their tariffs' full rate, in the
+    agreement's currency (a tariff in another one is left out).  Services
+    and traffic are not foreseen."""
+    need = Decimal("0.00")
+    for account in (Account.select(Account, Tariff).join(Tariff)
+                    .where((Account.agreement == agreement.id) & (Account.deleted == False))):  # noqa: E712
+        if account.tariff.currency_id == agreement.currency_id and not account.is_off:
+            need += tariff_rates(account.tariff)["active"]
+    return need
+
+
+def next_period_shortfall(agreement: Agreement) -> Decimal:
+    """What the next month needs beyond the available funds (balance +
+    credit + promised payment, DESIGN §5): the recommended sum of a
+    payment, never below zero."""
+    return max(Decimal("0.00"), next_period_need(agreement) - blocks.available_funds(agreement))
 
 
 def require_enabled(system: PaymentSystem | None) -> PaymentSystem:

@@ -63,7 +63,7 @@ def test_secret_is_encrypted_at_rest_write_only_and_never_audited(app):
         "code": "kassa", "name": "ЮKassa", "kind": "yookassa", "password": SECRET,
         "options": {"shop_id": "123456"}, "allowed_networks": "185.71.76.0/27\n77.75.156.11",
     }, actor=ACTOR)
-    raw = database.execute_sql("SELECT password FROM payment_system WHERE id = %s" % system.id).fetchone()[0]
+    raw = database.execute_sql(f"SELECT password FROM payment_system WHERE id = {int(system.id)}").fetchone()[0]
     assert SECRET not in raw and raw
     assert PaymentSystem.get_by_id(system.id).password == SECRET
     assert system.options == {"shop_id": "123456", "api_url": systems.YOOKASSA_API_URL,
