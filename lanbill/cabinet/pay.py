@@ -8,13 +8,16 @@ system does."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+import urllib.parse
+
+from flask import abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired
 
+from lanbill import CONTENT_SECURITY_POLICY
 from lanbill.cabinet import bp
 from lanbill.cabinet.common import actor, cabinet_required, me, own_or_404, render_page, show_errors
 from lanbill.cabinet.menu import SHOWN_WHEN
@@ -54,6 +57,22 @@ def online_system():
 
 
 SHOWN_WHEN["cabinet.pay_online"] = lambda: online_system() is not None
+
+
+# ЮKassa's checkout page, where "Pay" redirects the browser to
+CHECKOUT_ORIGINS = ("https://yoomoney.ru", "https://*.yoomoney.ru")
+
+
+def _with_checkout_allowed(page, system):
+    """The page's answer with a Content-Security-Policy whose form-action
+    also allows ЮKassa's checkout (and the origin of the system's api_url):
+    the browser checks the redirect after the form against it."""
+    response = make_response(page)
+    parts = urllib.parse.urlsplit((system.options or {}).get("api_url") or systems.YOOKASSA_API_URL)
+    origins = " ".join([*CHECKOUT_ORIGINS, f"{parts.scheme}://{parts.netloc}"])
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {origins}")
+    return response
 
 
 def _default_amount(agreement) -> str:
@@ -98,10 +117,11 @@ def pay_online():
     elif request.method == "POST":
         status = 422
     autopayments = [(a, autopay.autopayment_of(a)) for a in agreements]
-    return render_page("cabinet/pay.html", status, form=form, system=system,
+    page = render_page("cabinet/pay.html", status, form=form, system=system,
                        autopayments=[(a, s, AutopaymentForm(agreement=a.id, fixed_amount=_amount_text(s)))
                                      for a, s in autopayments if s is not None],
                        allow_save=bool((system.options or {}).get("autopay", True)) and "bank_card" in methods)
+    return _with_checkout_allowed(page, system)
 
 
 def _amount_text(settings) -> str:
