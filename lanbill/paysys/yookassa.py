@@ -137,7 +137,9 @@ def create_payment(system: PaymentSystem, agreement: Agreement, amount, *, metho
     except ProviderUnavailable as exc:
         _mark(online, status="failed", error=str(exc))
         raise
-    _mark(online, provider_id=str(remote.get("id") or "") or None, status=_status(remote),
+    status = _status(remote)
+    _mark(online, provider_id=str(remote.get("id") or "") or None,
+          status="pending" if status == "succeeded" else status,  # booked only by the read-back
           confirmation_url=str((remote.get("confirmation") or {}).get("confirmation_url") or ""))
     return OnlinePayment.get_by_id(online.id)
 
@@ -158,9 +160,13 @@ def charge_saved_method(system: PaymentSystem, agreement: Agreement, amount: Dec
     except ProviderUnavailable as exc:
         _mark(online, status="failed", error=str(exc))
         return OnlinePayment.get_by_id(online.id)
-    _mark(online, provider_id=str(remote.get("id") or "") or None, status=_status(remote))
+    status = _status(remote)
+    # "succeeded" is ours to set only once the read-back books it
+    _mark(online, provider_id=str(remote.get("id") or "") or None,
+          status="pending" if status == "succeeded" else status,
+          error=str((remote.get("cancellation_details") or {}).get("reason") or "")[:255])
     online = OnlinePayment.get_by_id(online.id)
-    if online.provider_id and online.status == "succeeded":
+    if online.provider_id and status == "succeeded":
         return refresh(online)
     return online
 
