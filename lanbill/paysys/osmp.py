@@ -125,7 +125,7 @@ def handle(system: PaymentSystem, params: dict, *, address: str = "") -> str:
     found = systems.find_agreement(system, str(params.get("account") or ""))
     if found.problem:
         return answer(txn_id, FIND_PROBLEMS[found.problem])
-    if found.agreement.currency.code != "RUB":
+    if not systems.in_roubles(found.agreement):
         return answer(txn_id, TECHNICAL)
     if amount is not None:
         problem = systems.amount_problem(system, amount)

@@ -120,7 +120,7 @@ def handle(system: PaymentSystem, params: dict, *, address: str = "") -> str:
     if found.problem:
         return answer(FIND_PROBLEMS[found.problem])
     agreement = found.agreement
-    if agreement.currency.code != "RUB":
+    if not systems.in_roubles(agreement):
         return answer(PROHIBITED)
     if action == "check":
         subscriber = Subscriber.get_by_id(agreement.subscriber_id)

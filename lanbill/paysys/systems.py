@@ -36,7 +36,7 @@ from lanbill.billing.payments import post_payment
 from lanbill.billing.rent import tariff_rates
 from lanbill.db import transaction
 from lanbill.errors import N_, Conflict, ValidationError
-from lanbill.models import Account, Agreement, Operator, Tariff
+from lanbill.models import Account, Agreement, Currency, Operator, Tariff
 from lanbill.models.paysys import ACCOUNT_IDENTIFIERS, PAYMENT_SYSTEM_KINDS, PaymentSystem
 from lanbill.money import MoneyError, parse_money
 from lanbill.paysys.check_digit import strip_check_digit, with_check_digit
@@ -253,6 +253,7 @@ _cache_lock = threading.Lock()
 def forget_cached() -> None:
     with _cache_lock:
         _cache.clear()
+        _currency_codes.clear()
 
 
 def find_system(code: str, *, ttl: float = 5.0) -> PaymentSystem | None:
@@ -340,6 +341,19 @@ def find_agreement(system: PaymentSystem, identifier: str) -> Found:
     if found[0].closed_at is not None:
         return Found(agreement=found[0], problem="closed")
     return Found(agreement=found[0])
+
+
+_currency_codes: dict[int, str] = {}
+
+
+def in_roubles(agreement: Agreement) -> bool:
+    """Whether the agreement is kept in roubles — the only currency the
+    Russian payment systems pay in.  A currency's code never changes, so
+    it is looked up once per process."""
+    code = _currency_codes.get(agreement.currency_id)
+    if code is None:
+        code = _currency_codes[agreement.currency_id] = Currency.get_by_id(agreement.currency_id).code
+    return code == "RUB"
 
 
 def identifier_of(system: PaymentSystem, agreement: Agreement) -> str:
