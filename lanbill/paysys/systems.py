@@ -34,7 +34,7 @@ from lanbill.actor import Actor
 from lanbill.billing import blocks
 from lanbill.billing.payments import post_payment
 from lanbill.billing.rent import tariff_rates
-from lanbill.db import transaction
+from lanbill.db import database, transaction
 from lanbill.errors import N_, Conflict, ValidationError
 from lanbill.models import Account, Agreement, Currency, Operator, Tariff
 from lanbill.models.paysys import ACCOUNT_IDENTIFIERS, PAYMENT_SYSTEM_KINDS, PaymentSystem
@@ -179,7 +179,9 @@ def clean_system(data: dict, current: PaymentSystem | None = None) -> dict:
         options = {}
     cleaner = OPTION_CLEANERS.get(out["kind"])
     out["options"] = cleaner(options, errors) if cleaner else dict(options)
-    out["needs_receipt"] = bool(merged.get("needs_receipt", False))
+    # Who issues the 54-FZ receipt (DOMAIN-RULES §4): by default ЮKassa
+    # without its own receipts needs ours; terminals and agents issue theirs.
+    out["needs_receipt"] = bool(merged.get("needs_receipt", out["kind"] == "yookassa"))
     out["enabled"] = bool(merged.get("enabled", True))
     password = data.get("password")
     if password not in (None, ""):
@@ -317,6 +319,24 @@ class Found:
     problem: str | None = None
 
 
+_find_sql: dict[tuple, str] = {}
+
+
+def _agreements_numbered(number: str, operator_id: int | None) -> list[Agreement]:
+    """Up to two agreements with this number (at this operator): the query
+    every check and pay makes, its SQL text built by Peewee once per
+    database kind instead of on every request."""
+    key = (type(database.obj), bool(operator_id))
+    sql = _find_sql.get(key)
+    if sql is None:
+        query = Agreement.select().where(Agreement.number == "?")
+        if operator_id:
+            query = query.where(Agreement.operator == 0)
+        sql = _find_sql[key] = query.limit(2).sql()[0]
+    params = [number, operator_id, 2] if operator_id else [number, 2]  # the last one is the LIMIT
+    return list(Agreement.raw(sql, *params))
+
+
 def find_agreement(system: PaymentSystem, identifier: str) -> Found:
     """The agreement a payment system's account identifier names: its number
     (or the number with its check digit), among the system's operator's
@@ -330,10 +350,7 @@ def find_agreement(system: PaymentSystem, identifier: str) -> Found:
         number = identifier
     if not AGREEMENT_NUMBER.match(number):
         return Found(problem="format")
-    query = Agreement.select().where(Agreement.number == number)
-    if system.operator_id:
-        query = query.where(Agreement.operator == system.operator_id)
-    found = list(query.limit(2))
+    found = _agreements_numbered(number, system.operator_id)
     if not found:
         return Found(problem="not_found")
     if len(found) > 1:

@@ -69,6 +69,7 @@ def test_secret_is_encrypted_at_rest_write_only_and_never_audited(app):
     assert system.options == {"shop_id": "123456", "api_url": systems.YOOKASSA_API_URL,
                               "methods": ["bank_card", "sbp"], "autopay": True, "autopay_days_before": 3}
     assert systems.networks_of(system) == ["185.71.76.0/27", "77.75.156.11/32"]
+    assert system.needs_receipt is True  # ЮKassa without its own receipts needs ours (DOMAIN-RULES §4)
     updated = systems.update_system(system.id, {"name": "ЮKassa shop", "password": ""}, actor=ACTOR,
                                     version=system.version)
     assert updated.password == SECRET  # an empty password keeps the current one
@@ -85,6 +86,7 @@ def test_secret_is_encrypted_at_rest_write_only_and_never_audited(app):
 def test_address_and_credential_rules(app):
     osmp = systems.create_system({"code": "tt", "name": "T", "kind": "osmp", "allowed_networks": ["10.0.0.0/8"],
                                   "login": "term", "password": "pw-1"}, actor=ACTOR)
+    assert osmp.needs_receipt is False  # a terminal's agent issues its own receipt
     assert systems.address_allowed(osmp, "10.2.3.4")
     assert not systems.address_allowed(osmp, "11.0.0.1")
     assert not systems.address_allowed(osmp, "not an address")
