@@ -107,10 +107,17 @@ def clean_amount(system: PaymentSystem, amount) -> Decimal:
     return value
 
 
+def _return_url(template: str, key: str) -> str:
+    """The cabinet's return address with our key in place of its last "KEY"."""
+    head, marker, tail = template.rpartition("KEY")
+    return f"{head}{key}{tail}" if marker else template
+
+
 def create_payment(system: PaymentSystem, agreement: Agreement, amount, *, method: str, return_url: str,
                    save_method: bool = False) -> OnlinePayment:
     """Create a payment at ЮKassa for the cabinet (see the module's rules)
-    and return our record with ЮKassa's confirmation URL to redirect the
+    — `return_url` names the cabinet's return page with "KEY" where our
+    key goes — and return our record with ЮKassa's confirmation URL to redirect the
     subscriber to.  ProviderUnavailable when ЮKassa cannot be reached: the
     record stays `failed` and nothing is booked."""
     systems.require_enabled(system)
@@ -125,7 +132,7 @@ def create_payment(system: PaymentSystem, agreement: Agreement, amount, *, metho
     body = {
         "amount": _value(value),
         "capture": True,
-        "confirmation": {"type": "redirect", "return_url": return_url.replace("KEY", online.idempotence_key)},
+        "confirmation": {"type": "redirect", "return_url": _return_url(return_url, online.idempotence_key)},
         "description": description(agreement),
         "metadata": _metadata(online, agreement),
         "payment_method_data": {"type": method},
