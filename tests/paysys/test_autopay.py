@@ -166,3 +166,11 @@ def test_flask_autopay_command_runs_the_job(saved, fake, runner):
     assert result.exit_code == 0, result.output
     assert "'charged': 1" in result.output
     assert Payment.select().count() == 1
+
+
+def test_the_worker_job_runs_autopayment(saved, fake):
+    from lanbill.jobs import autopayments
+
+    summary = autopayments.call_local()
+    assert set(summary) == {"charged", "failed", "told", "noticed", "pending", "errors"}
+    assert summary["errors"] == 0
