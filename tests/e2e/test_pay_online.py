@@ -16,6 +16,7 @@ from lanbill.models.online_payments import AutoPayment
 from lanbill.paysys import systems
 from tests.cabinet.helpers import PASSWORD, make_cabinet_subscriber
 from tests.factories import ACTOR
+from tests.pay.helpers import fresh_system_cache  # noqa: F401 - autouse fixture
 from tests.paysys.fake_yookassa import FakeYooKassa
 
 

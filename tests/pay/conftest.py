@@ -1,11 +1,1 @@
-import pytest
-
-from lanbill.paysys import systems
-
-
-@pytest.fixture(autouse=True)
-def _fresh_system_cache():
-    """Each test's database starts without systems: forget the cached ones."""
-    systems.forget_cached()
-    yield
-    systems.forget_cached()
+from tests.pay.helpers import fresh_system_cache  # noqa: F401 - autouse fixture for every test here

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from lanbill.paysys import systems
 from tests.factories import ACTOR, make_account, make_agreement
 
@@ -35,3 +37,13 @@ def paid_agreement(balance_account=True):
     if balance_account:
         make_account(agreement)
     return agreement
+
+
+@pytest.fixture(autouse=True)
+def fresh_system_cache():
+    """Each test's database starts without payment systems: forget the
+    ones a previous test's web worker cached (import it into a test module
+    to use it there)."""
+    systems.forget_cached()
+    yield
+    systems.forget_cached()

@@ -8,6 +8,7 @@ from lanbill.models import AuditLog, Role
 from lanbill.models.paysys import PaymentSystem
 from lanbill.staff.managers import create_manager
 from tests.factories import ACTOR, table_counts
+from tests.pay.helpers import fresh_system_cache  # noqa: F401 - autouse fixture
 
 SECRET = "Kassa-secret-9931"
 

@@ -20,6 +20,7 @@ from lanbill.models.online_payments import AutoPayment, OnlinePayment
 from lanbill.paysys import autopay, systems, yookassa
 from tests.cabinet.helpers import log_in, make_cabinet_subscriber, submit, text_of
 from tests.factories import ACTOR
+from tests.pay.helpers import fresh_system_cache  # noqa: F401 - autouse fixture
 from tests.paysys.fake_yookassa import FakeYooKassa
 
 NOTICE_DAY, CHARGE_DAY = dt.date(2026, 1, 28), dt.date(2026, 1, 29)  # 3 days before 1 February

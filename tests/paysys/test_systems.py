@@ -12,6 +12,7 @@ from lanbill.models.paysys import PaymentSystem
 from lanbill.paysys import systems
 from lanbill.paysys.check_digit import check_digit, strip_check_digit, with_check_digit
 from tests.factories import ACTOR, table_counts
+from tests.pay.helpers import fresh_system_cache  # noqa: F401 - autouse fixture
 
 SECRET = "Shop-secret-key-0042"
 

@@ -16,6 +16,7 @@ from lanbill.models.online_payments import AutoPayment, OnlinePayment
 from lanbill.paysys import systems, yookassa
 from tests.cabinet.helpers import log_in, make_cabinet_subscriber, submit, text_of
 from tests.factories import ACTOR, table_counts
+from tests.pay.helpers import fresh_system_cache  # noqa: F401 - autouse fixture
 from tests.paysys.fake_yookassa import FakeYooKassa
 
 
