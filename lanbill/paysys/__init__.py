@@ -1,3 +1,4 @@
-"""Payment systems: the outside parties that book payments without staff
-typing them — their configuration, one pure module per protocol,
-registries, payment cards and fiscal receipts (DESIGN §11)."""
+"""Payment systems (DESIGN §11): the protocols and rules by which outside
+parties — terminals, banks, aggregators, bank registries, prepaid payment
+cards — book payments, one pure module per protocol (request fields in,
+result out), and the 54-FZ receipts for them."""
