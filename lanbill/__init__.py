@@ -166,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
     from lanbill.auth import bp as auth_bp
     from lanbill.cabinet import bp as cabinet_bp
     from lanbill.captive import bp as captive_bp
+    from lanbill.pay import bp as pay_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
@@ -173,6 +174,9 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # token auth, no cookies
     app.register_blueprint(cabinet_bp)  # /: the subscriber's cabinet
     app.register_blueprint(captive_bp)  # /blocked: the "please pay" page (RADIUS redirect pool)
+    app.register_blueprint(pay_bp, url_prefix="/pay")  # payment systems call these
+    csrf.exempt(pay_bp)  # providers post without a session; guarded by address and credentials
+
     from lanbill.monitoring import bp as monitoring_bp
 
     app.register_blueprint(monitoring_bp)  # /healthz, /metrics for monitoring (MONITORING_ALLOWED)

@@ -43,6 +43,7 @@ def register(app: Flask) -> None:
     cli_operations.register(app)  # backup, restore, import
     app.cli.add_command(registry_cli)
     app.cli.add_command(receipts_cli)
+    app.cli.add_command(autopay_command)
 
 
 @click.command("init")
@@ -294,3 +295,15 @@ def receipts_send():
         summary = send_due()
     click.echo("receipts: sent {sent}, done {done}, retried later {retried}, failed {failed}".format(
         **summary.as_dict()))
+@click.command("autopay")
+@click.option("--day", default=None, help="Run as of this day (YYYY-MM-DD); default today.")
+def autopay_command(day):
+    """Charge saved ЮKassa cards for autopayment now (the worker does it
+    hourly): agreements whose funds do not cover the next month."""
+    import datetime as dt
+
+    from lanbill.paysys.autopay import run_autopayments
+
+    with connection():
+        result = run_autopayments(day=dt.date.fromisoformat(day) if day else None)
+    click.echo(result.summary())

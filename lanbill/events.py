@@ -32,3 +32,14 @@ ticket_replied = _signals.signal("ticket-replied")
 # subscriber=Subscriber, channel=str ("email" or "sms"), address=str, code=str:
 # a one-time code for resetting the cabinet password, to be delivered
 cabinet_reset_code = _signals.signal("cabinet-reset-code")
+# system=PaymentSystem, external_id=str, reason=str ("conflict"): a payment
+# system repeated a transaction id with another amount or agreement; it was
+# refused and staff should look (the alert)
+external_payment_refused = _signals.signal("external-payment-refused")
+# agreement=Agreement, online_payment=OnlinePayment or None, reason=str: the
+# autopayment could not charge the saved method (after its retry), so the
+# subscriber is to be told to pay by hand
+autopayment_failed = _signals.signal("autopayment-failed")
+# agreement=Agreement, amount=Decimal, charge_on=date: the autopayment will
+# charge the saved method on that day (the notice before)
+autopayment_upcoming = _signals.signal("autopayment-upcoming")

@@ -17,6 +17,7 @@ from lanbill.operations import backup as operations_backup
 from lanbill.operations import health as operations_health
 from lanbill.operations import imports as operations_imports
 from lanbill.paysys import receipts, registry_booking
+from lanbill.paysys.autopay import run_autopayments
 from lanbill.tasks import huey
 
 
@@ -142,3 +143,13 @@ def send_receipts():
     (lanbill/paysys/receipts.py; the same as `flask receipts send`)."""
     with connection():
         return receipts.send_due().as_dict()
+# --- payments from outside: autopayment from a saved card (DESIGN §11) --------------
+
+
+@huey.periodic_task(crontab(minute="15"), retries=0)
+def autopayments():
+    """Hourly: charge saved ЮKassa cards of agreements whose funds do not
+    cover the next month, N days before the monthly charge; a failed
+    charge is retried at the next run once (lanbill/paysys/autopay.py)."""
+    with connection():
+        return run_autopayments().summary()

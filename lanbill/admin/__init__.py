@@ -51,6 +51,7 @@ from lanbill.admin import (  # noqa: E402,F401
     operators,
     payment_journal,
     payments,
+    paysys,
     radius,
     registries,
     services,

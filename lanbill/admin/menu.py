@@ -33,6 +33,7 @@ MENU = [
     ("admin.receipts", _l("Receipts"), "payments.create"),
     ("admin.fiscal_settings_list", _l("Fiscal settings"), "settings.edit"),
     ("admin.card_series_list", _l("Payment cards"), "payments.create"),
+    ("admin.payment_systems", _l("Payment systems"), "settings.edit"),
 ]
 
 

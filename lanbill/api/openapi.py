@@ -570,6 +570,50 @@ PATHS.update({
     },
 })
 
+# --- payment systems ----------------------------------------------------------------------
+
+_PAYMENT_SYSTEM_FIELDS = {
+    "code": {"type": "string", "pattern": "^[a-z0-9_-]{2,24}$", "description": "Its URL: /pay/{code}."},
+    "name": TEXT,
+    "kind": {"type": "string", "enum": ["osmp", "sberbank_online", "yookassa", "registry", "cards"]},
+    "operator_id": nullable(ID),
+    "allowed_networks": {"type": "array", "items": TEXT, "description": "CIDR networks requests may come from."},
+    "login": {**TEXT, "description": "HTTP basic login providers send (empty: none asked)."},
+    "account_identifier": {"type": "string", "enum": ["agreement", "agreement_check_digit"]},
+    "min_amount": nullable(MONEY_IN), "max_amount": nullable(MONEY_IN),
+    "options": {"type": "object", "description": "Per kind; yookassa: shop_id, api_url, methods "
+                                                 "(bank_card, sbp), autopay, autopay_days_before."},
+    "needs_receipt": BOOL, "enabled": BOOL,
+}
+_SECRET = {"password": {**TEXT, "writeOnly": True,
+                        "description": "HTTP basic password or ЮKassa's secret key; never returned. "
+                                       "Empty or absent on update: kept."}}
+SCHEMAS.update({
+    "PaymentSystem": obj({"id": ID, **_PAYMENT_SYSTEM_FIELDS, "min_amount": NULL_MONEY, "max_amount": NULL_MONEY,
+                          "password_set": BOOL, "url": TEXT, "version": INT, "created_at": DATETIME}),
+    "PaymentSystemPage": page_of("PaymentSystem"),
+    "PaymentSystemCreate": obj({**_PAYMENT_SYSTEM_FIELDS, **_SECRET}, required=("code", "name", "kind")),
+    "PaymentSystemUpdate": obj({**_PAYMENT_SYSTEM_FIELDS, **_SECRET, "version": INT}),
+})
+PATHS.update({
+    "/payment-systems": {
+        "get": operation("List payment systems", permission="settings.edit", parameters=PAGING,
+                         responses={**ok("PaymentSystemPage"), **errors(400, 403)}),
+        "post": operation("Configure a payment system", permission="settings.edit",
+                          request=body("PaymentSystemCreate"),
+                          responses={**ok("PaymentSystem", "Created", "201"), **errors(400, 403, 422)}),
+    },
+    "/payment-systems/{system_id}": {
+        "parameters": [path_id("system_id")],
+        "get": operation("A payment system", permission="settings.edit",
+                         responses={**ok("PaymentSystem"), **errors(403, 404)}),
+        "patch": operation("Update a payment system", permission="settings.edit",
+                           request=body("PaymentSystemUpdate"),
+                           responses={**ok("PaymentSystem"), **errors(400, 403, 404, 409, 422)}),
+    },
+})
+
+
 def document() -> dict:
     """The whole document; a deep copy, so a caller may change it freely."""
     return {

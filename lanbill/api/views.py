@@ -6,6 +6,7 @@ import lanbill.api.agents
 import lanbill.api.agreements
 import lanbill.api.nas
 import lanbill.api.openapi
+import lanbill.api.payment_systems
 import lanbill.api.payments
 import lanbill.api.promised_payments
 import lanbill.api.services

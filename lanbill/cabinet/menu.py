@@ -14,8 +14,14 @@ MENU = [
     ("cabinet.knowledge_list", _l("Knowledge base")),
     ("cabinet.tariffs", _l("Change tariff")),
     ("cabinet.cards_activate", _l("Payment card")),
+    ("cabinet.pay_online", _l("Pay online")),
 ]
+
+# endpoint → a function saying whether its entry is shown now (e.g. "Pay
+# online" only while an enabled ЮKassa system exists); pages add theirs.
+SHOWN_WHEN: dict = {}
 
 
 def menu(view_functions) -> list[tuple[str, str]]:
-    return [(endpoint, label) for endpoint, label in MENU if endpoint in view_functions]
+    return [(endpoint, label) for endpoint, label in MENU
+            if endpoint in view_functions and SHOWN_WHEN.get(endpoint, lambda: True)()]

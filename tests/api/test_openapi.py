@@ -61,3 +61,12 @@ def test_document_is_openapi_3_with_bearer_auth(client):
     assert document["openapi"].startswith("3.0")
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert document["paths"]["/openapi.json"]["get"]["security"] == []
+
+
+def test_payment_systems_are_documented_with_a_write_only_secret(client):
+    document = client.get("/api/v1/openapi.json").json
+    assert {"get", "post"} <= set(document["paths"]["/payment-systems"])
+    assert {"get", "patch"} <= set(document["paths"]["/payment-systems/{system_id}"])
+    schemas = document["components"]["schemas"]
+    assert "password" not in schemas["PaymentSystem"]["properties"]
+    assert schemas["PaymentSystemCreate"]["properties"]["password"]["writeOnly"] is True
