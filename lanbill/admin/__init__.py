@@ -46,6 +46,7 @@ from lanbill.admin import (  # noqa: E402,F401
     operators,
     payments,
     radius,
+    reports,
     services,
     staff,
     subscribers,
