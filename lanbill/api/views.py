@@ -8,6 +8,7 @@ import lanbill.api.nas
 import lanbill.api.openapi
 import lanbill.api.payments
 import lanbill.api.promised_payments
+import lanbill.api.reports
 import lanbill.api.services
 import lanbill.api.subscribers
 import lanbill.api.tariff_changes
