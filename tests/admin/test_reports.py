@@ -138,3 +138,20 @@ def test_sorting_and_paging(client, login_as, data):
         page = client.get("/admin/reports/debtors?sort=debt").get_data(as_text=True)
     first, second, third = (data.agreements[1].number, data.agreements[0].number, data.agreements[2].number)
     assert page.index(first) < page.index(second) < page.index(third)
+
+
+def test_dashboard_shows_this_and_last_month_and_links_reports(client, login_as, data):
+    """On 5 March: payments this month 0 against February's 650 + 0 (the
+    500 paid in January and cancelled in February counts in January);
+    debt now 3112.34 against 1512.34 at the end of February; ARPU 533.33
+    in March against 570.78 in February."""
+    login_as()
+    page = client.get("/admin/dashboard").get_data(as_text=True)
+    summary = page[page.index('id="month-summary"'):]
+    assert 'href="/admin/reports/debtors"' in summary and 'href="/admin/reports/arpu"' in summary
+    payments = summary[summary.index('id="summary-payments"'):summary.index('id="summary-debt"')]
+    assert "0,00" in payments and "650,00" in payments
+    debt = summary[summary.index('id="summary-debt"'):summary.index('id="summary-arpu"')]
+    assert "3\xa0112,34" in debt and "1\xa0512,34" in debt
+    arpu = summary[summary.index('id="summary-arpu"'):]
+    assert "533,33" in arpu and "570,78" in arpu
