@@ -20,6 +20,7 @@ from lanbill.clock import local_date_of, midnight_utc, today
 from lanbill.db import from_minor, is_sqlite
 from lanbill.errors import N_, ValidationError
 from lanbill.models import Agreement, Group, Operator, SubscriberGroup, Tariff
+from lanbill.money import MoneyError, parse_money
 from lanbill.staff import access
 
 # Ledger kinds by what an accountant calls them (DESIGN §4).  Charges are
@@ -211,8 +212,6 @@ def clean_filters(specs: list[Filter], args, manager) -> dict:
             except ValueError:
                 errors[spec.name] = N_("Give a whole number in the allowed range.")
         elif spec.kind == "money":
-            from lanbill.money import MoneyError, parse_money
-
             try:
                 value = parse_money(raw, allow_negative=False)
             except MoneyError:
