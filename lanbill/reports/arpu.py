@@ -16,10 +16,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from peewee import Case, fn
-
 from lanbill.errors import N_
-from lanbill.models import Agreement, LedgerEntry
 from lanbill.reports.breakdown import Breakdown, ledger_by_month
 from lanbill.reports.common import (
     CENT,
@@ -79,10 +76,8 @@ def monthly(first, last, breakdown: Breakdown, conditions: list) -> tuple[list, 
     """(months, {(bucket, key): (revenue, payers)}); bucket 0 is the month
     before `first`."""
     months = month_list(add_months(first, -1), last)
-    payer = Case(None, [(LedgerEntry.kind.in_(REVENUE_KINDS) & (LedgerEntry.amount < 0), Agreement.subscriber)],
-                 None)
     sums = ledger_by_month(month_bounds(months), {"revenue": REVENUE_KINDS}, breakdown, conditions, after=False,
-                           extra={"payers": fn.COUNT(fn.DISTINCT(payer))}, kinds=REVENUE_KINDS)
+                           payers_of=REVENUE_KINDS, kinds=REVENUE_KINDS)
     return months, {k: (minor(-v["revenue"]), v["payers"]) for k, v in sums.items()}
 
 

@@ -147,9 +147,10 @@ def _long_blocked(months, bounds, blocked_days: int, conditions) -> dict:
     return out
 
 
-def shadow_query(manager, group_id=None):
+def shadow_query(manager, group_id=None, *, details: bool = True):
     """Accounts of shadow churn (see the module's rule) as `manager` may
-    see them, with login, subscriber, agreement, tariff and last session."""
+    see them, with login, subscriber, agreement, tariff and last session
+    (`details`), or only their ids."""
     cutoff = now_utc() - dt.timedelta(days=SHADOW_DAYS)
     recent_session = RadiusSession.select(RadiusSession.account_id).where(
         RadiusSession.account_id.is_null(False)
@@ -157,6 +158,12 @@ def shadow_query(manager, group_id=None):
            | (RadiusSession.updated_at >= cutoff)))
     recent_traffic = TrafficHourly.select(TrafficHourly.account_id).where(
         (TrafficHourly.hour >= cutoff) & ((TrafficHourly.bytes_in + TrafficHourly.bytes_out) > 0))
+    condition = ((Account.deleted == False) & (Account.state == "active")  # noqa: E712
+                 & (Account.connect_date <= today() - dt.timedelta(days=SHADOW_DAYS))
+                 & Account.id.not_in(recent_session) & Account.id.not_in(recent_traffic))
+    if not details:
+        query = Account.select(Account.id).join(Agreement, on=(Account.agreement == Agreement.id)).where(condition)
+        return where_all(query, agreement_conditions(manager, group_id))
     last_session = (RadiusSession.select(RadiusSession.account_id.alias("aid"),
                                          fn.MAX(RadiusSession.started_at).alias("at"))
                     .where(RadiusSession.account_id.is_null(False))
@@ -168,9 +175,7 @@ def shadow_query(manager, group_id=None):
              .switch(Account).join(Subscriber, on=(Account.subscriber == Subscriber.id))
              .switch(Account).join(Tariff, on=(Account.tariff == Tariff.id))
              .switch(Account).join(last_session, JOIN.LEFT_OUTER, on=(last_session.c.aid == Account.id))
-             .where((Account.deleted == False) & (Account.state == "active")  # noqa: E712
-                    & (Account.connect_date <= today() - dt.timedelta(days=SHADOW_DAYS))
-                    & Account.id.not_in(recent_session) & Account.id.not_in(recent_traffic)))
+             .where(condition))
     return where_all(query, agreement_conditions(manager, group_id))
 
 
@@ -191,8 +196,8 @@ def run(filters: dict, manager) -> Report:
     first, last = filters["from"], filters["to"]
     check_period(first, last, months=True)
     group_id = filters.get("group")
-    shadow = _shadow_rows(manager, group_id)
     if (filters.get("view") or "months") == "shadow":
+        shadow = _shadow_rows(manager, group_id)
         return Report(NAME, SHADOW_COLUMNS, shadow, {"login": len(shadow)}, filters, None,
                       [N_("Active accounts with no RADIUS session and no traffic for 30 days.")])
     months = month_list(first, last)
@@ -200,16 +205,17 @@ def run(filters: dict, manager) -> Report:
     conditions = agreement_conditions(manager, group_id)
     came, left = _new_and_left(first, add_months(last, 1), conditions)
     blocked = _long_blocked(months, bounds, filters.get("blocked_days") or 30, conditions)
+    shadow_count = shadow_query(manager, group_id, details=False).count()
     rows = []
     for i, month in enumerate(months):
         new, gone = len(came.get(month, ())), len(left.get(month, ()))
         rows.append({"month": month, "new": new, "left": gone, "net": new - gone, "long_blocked": len(blocked[i])})
     totals = {"new": sum(r["new"] for r in rows), "left": sum(r["left"] for r in rows),
-              "net": sum(r["net"] for r in rows), "shadow_churn": len(shadow)}
+              "net": sum(r["net"] for r in rows), "shadow_churn": shadow_count}
     chart = Chart(kind="bars", x=[month_label(m) for m in months], unit="", title=N_("Subscribers per month"),
                   series=[Series(N_("New"), [r["new"] for r in rows], "payment"),
                           Series(N_("Disconnected"), [r["left"] for r in rows], "charge"),
                           Series(N_("Long-blocked"), [r["long_blocked"] for r in rows], "neutral")])
     return Report(NAME, COLUMNS, rows, totals, filters, chart,
                   [(N_("Shadow churn now: %(count)s active accounts with no session and no traffic for 30 days."),
-                    {"count": len(shadow)})])
+                    {"count": shadow_count})])

@@ -5,8 +5,10 @@ gunicorn; every report screen for one month and for a year, a few
 requests each, p95 against the bounds (1 s for a month, 3 s for a year),
 and the XLSX export of the debtors list (10 s).
 
-The demo is built once into the perf cache (tests/perf/conftest.py) and
-copied, so the admin password set here never touches the cache.  Figures
+The demo is built once into the perf cache (tests/perf/conftest.py), or
+taken from LANBILL_PERF_INSTANCE (an instance folder with a demo built
+before), and copied, so the admin password set here never touches the
+source; pending migrations are applied to the copy.  Figures
 depend on the machine and on what else runs on its cores: the test
 prints them and asserts the bounds.
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.perf.conftest import Gunicorn, copy_instance, demo_instance, report
+from tests.perf.conftest import Gunicorn, copy_instance, demo_instance, flask_cli, report
 
 SUBSCRIBERS = int(os.environ.get("LANBILL_PERF_SUBSCRIBERS", "100000"))
 REPEAT = int(os.environ.get("LANBILL_PERF_REPEAT", "5"))
@@ -39,10 +41,15 @@ MONTH_BOUND, YEAR_BOUND, XLSX_BOUND = 1.0, 3.0, 10.0
 
 @pytest.fixture(scope="module")
 def instance():
-    source, seconds = demo_instance(SUBSCRIBERS)
-    if seconds is not None:
-        report("demo generation", subscribers=SUBSCRIBERS, seconds=round(seconds, 1))
+    given = os.environ.get("LANBILL_PERF_INSTANCE")
+    if given:
+        source = Path(given)
+    else:
+        source, seconds = demo_instance(SUBSCRIBERS)
+        if seconds is not None:
+            report("demo generation", subscribers=SUBSCRIBERS, seconds=round(seconds, 1))
     folder = copy_instance(source, Path(tempfile.mkdtemp(prefix="lanbill-reports-perf-")))
+    flask_cli(folder, "db", "upgrade")
     from lanbill.staff.managers import hash_password
 
     db = sqlite3.connect(folder / "lanbill.db")
