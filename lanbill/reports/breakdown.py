@@ -112,7 +112,9 @@ def mapping_cte(breakdown: Breakdown, conditions: list):
     to a narrow table instead of to the agreements and their groups."""
     key = breakdown.expression if breakdown.expression is not None else Value(None)
     query = breakdown.join(Agreement.select(Agreement.id.alias("aid"), key.alias("key")))
-    return where_all(query, conditions).cte("dim", columns=("aid", "key"))
+    # computed once when it carries the main-account aggregate, not once per month of the UNION
+    return where_all(query, conditions).cte("dim", columns=("aid", "key"),
+                                            materialized=True if breakdown.cte is not None else None)
 
 
 def ledger_by_month(bounds, classes: dict, breakdown: Breakdown, conditions: list, *, after: bool = True,
