@@ -8,7 +8,6 @@ alike.  Needs "reports.view"."""
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 
 from flask import Response, abort, render_template, request, stream_with_context, url_for
@@ -23,6 +22,7 @@ from lanbill.admin import bp
 from lanbill.admin.common import requires, translate_error
 from lanbill.admin.report_charts import render_chart
 from lanbill.admin.tables import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, attachment_header, csv_response, parse_page
+from lanbill.clock import today
 from lanbill.errors import BillingError
 from lanbill.money import format_money
 from lanbill.reports.common import filter_choices, sort_rows
@@ -171,7 +171,7 @@ def report_view(name):
     output = request.args.get("format", "")
     if report is not None and output in ("csv", "xlsx"):
         rows, _key, _desc = _sorted(module, report)
-        filename = f"{name}-{dt.date.today().isoformat()}.{output}"
+        filename = f"{name}-{today().isoformat()}.{output}"
         if output == "csv":
             return csv_response(_csv_rows(report, rows), filename)
         return xlsx_response(report, rows, filename, _(module.TITLE))

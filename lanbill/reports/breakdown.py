@@ -152,7 +152,7 @@ def ledger_by_month(bounds, classes: dict, breakdown: Breakdown, conditions: lis
             query = query.where(LedgerEntry.created_at < high)
         if kinds is not None:
             query = query.where(kinds_sql(kinds))
-        if dim is not None and breakdown.expression is not None:
+        if dim is not None:  # the key is NULL throughout without a breakdown: one group
             query = query.group_by(dim.c.key)
         parts.append(query)
     compound = reduce(op.add, parts)

@@ -281,12 +281,12 @@ def filter_choices(kind: str, manager) -> list[tuple[int, str]]:
 
 def agreement_conditions(manager, group_id=None, operator_id=None) -> list:
     """Conditions on Agreement (joined in the query) that keep the
-    agreements the manager may see (access.visible_subscriber_ids), of one
+    agreements the manager may see (access.agreement_scope), of one
     group and one operator when asked."""
     conditions = []
-    visible = access.visible_subscriber_ids(manager)
+    visible = access.agreement_scope(manager)
     if visible is not None:
-        conditions.append(Agreement.subscriber.in_(visible))
+        conditions.append(visible)
     if group_id:
         members = SubscriberGroup.select(SubscriberGroup.subscriber).where(SubscriberGroup.group == group_id)
         conditions.append(Agreement.subscriber.in_(members))

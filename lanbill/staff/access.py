@@ -157,3 +157,12 @@ def hide_personal(values, manager, marker):
         return values
     return {key: (marker if key in PERSONAL_FIELDS and value not in (None, "") else value)
             for key, value in values.items()}
+
+
+def agreement_scope(manager):
+    """A condition on Agreement keeping the agreements whose subscriber the
+    manager may see, or None for roles that see every group.  Reports use
+    it for every figure — rows, totals, charts, exports and the API — so a
+    manager limited to a group sees only that group's money."""
+    ids = visible_subscriber_ids(manager)
+    return None if ids is None else Agreement.subscriber.in_(ids)
