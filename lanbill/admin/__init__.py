@@ -54,6 +54,7 @@ from lanbill.admin import (  # noqa: E402,F401
     paysys,
     radius,
     registries,
+    reports,
     services,
     staff,
     subscribers,

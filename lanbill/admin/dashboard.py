@@ -25,6 +25,7 @@ from lanbill.first_run import SEEDED_OPERATOR_NAMES
 from lanbill.models import Account, Agent, Agreement, LedgerEntry, Manager, Nas, Operator, Payment, Subscriber, Tariff
 from lanbill.models.radius import RadiusSession
 from lanbill.money import format_money
+from lanbill.reports.summary import month_summary
 from lanbill.staff.access import scope, visible_subscriber_ids
 
 CHART_DAYS = 60
@@ -239,5 +240,6 @@ def dashboard():
             "chart": render_chart(days, payments, charges),
             "payments_total": sum(payments, Decimal("0.00")),
             "charges_total": sum(charges, Decimal("0.00")),
+            "summary": month_summary(manager, day),
         }
     return render_template("admin/dashboard/index.html", states=SUBSCRIBER_STATE_RANK, **context)

@@ -34,6 +34,7 @@ MENU = [
     ("admin.fiscal_settings_list", _l("Fiscal settings"), "settings.edit"),
     ("admin.card_series_list", _l("Payment cards"), "payments.create"),
     ("admin.payment_systems", _l("Payment systems"), "settings.edit"),
+    ("admin.reports_index", _l("Reports"), "reports.view"),
 ]
 
 

@@ -9,6 +9,7 @@ import lanbill.api.openapi
 import lanbill.api.payment_systems
 import lanbill.api.payments
 import lanbill.api.promised_payments
+import lanbill.api.reports
 import lanbill.api.services
 import lanbill.api.subscribers
 import lanbill.api.tariff_changes

@@ -228,3 +228,10 @@ def registry_row_text_visible(visible: set[int] | None, agreement_id) -> bool:
     """Whether a registry row's own text is shown, given the manager's
     visible agreements among the rows (visible_agreement_id_set)."""
     return visible is None or (agreement_id is not None and agreement_id in visible)
+def agreement_scope(manager):
+    """A condition on Agreement keeping the agreements whose subscriber the
+    manager may see, or None for roles that see every group.  Reports use
+    it for every figure — rows, totals, charts, exports and the API — so a
+    manager limited to a group sees only that group's money."""
+    ids = visible_subscriber_ids(manager)
+    return None if ids is None else Agreement.subscriber.in_(ids)
