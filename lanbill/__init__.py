@@ -88,6 +88,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.register(app)
     tasks.configure(app)
+    from lanbill.notify.receivers import connect as connect_notifications  # lazy: see _register_blueprints
+
+    connect_notifications(app.config)
     return app
 
 

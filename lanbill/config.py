@@ -62,6 +62,29 @@ DEFAULTS = {
     "RADIUS_EVENT_WINDOW": 86400,
     "WTF_CSRF_ENABLED": True,
     "TESTING": False,
+    # Notifications (lanbill/notify/): e-mail over SMTP (no host: e-mails
+    # wait in the outbox), SMS over a provider's HTTP API (a request
+    # described here: URL, method, parameters with {phone} and {text}, a
+    # success pattern the answer must contain; no URL: SMS wait), quiet
+    # hours when no SMS goes out (operator's zone, "" for none), retries
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_FROM": "",
+    "SMTP_STARTTLS": False,
+    "SMTP_TIMEOUT": 30,
+    "SMS_URL": "",
+    "SMS_METHOD": "POST",
+    "SMS_PARAMS": {"to": "{phone}", "text": "{text}"},
+    "SMS_FORMAT": "form",
+    "SMS_SUCCESS": "",
+    "SMS_TIMEOUT": 15,
+    "NOTIFY_QUIET_HOURS": "22:00-09:00",
+    "NOTIFY_MAX_ATTEMPTS": 8,
+    "NOTIFY_BACKOFF": 60,
+    "NOTIFY_BACKOFF_MAX": 6 * 3600,
+    "NOTIFY_LOW_BALANCE_DAYS": 3,
 }
 
 # Environment variables that are read, with the config key they set.  Plain
@@ -93,9 +116,16 @@ _INT_KEYS = {
     "RADIUS_DUPLICATE_SECONDS",
     "RADIUS_DUPLICATE_ENTRIES",
     "RADIUS_EVENT_WINDOW",
+    "SMTP_PORT",
+    "SMTP_TIMEOUT",
+    "SMS_TIMEOUT",
+    "NOTIFY_MAX_ATTEMPTS",
+    "NOTIFY_BACKOFF",
+    "NOTIFY_BACKOFF_MAX",
+    "NOTIFY_LOW_BALANCE_DAYS",
 }
 _FLOAT_KEYS = {"RADIUS_COA_TIMEOUT"}
-_BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING"}
+_BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING", "SMTP_STARTTLS"}
 
 
 def instance_path(overrides: dict | None = None) -> Path:

@@ -9,6 +9,9 @@ from lanbill.billing.usage import charge_all, charge_recent
 from lanbill.db import connection
 from lanbill.network import coa
 from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
+from lanbill.notify import outbox
+from lanbill.notify.nightly import run_nightly
+from lanbill.notify.settings import notify_settings
 from lanbill.tasks import huey
 
 
@@ -76,3 +79,23 @@ def purge_old_traffic():
     with connection():
         hourly, detail = purge_traffic()
         return {"hourly": hourly, "detail": detail}
+
+
+# --- notifications: the outbox and the nightly notices (DESIGN §12) ------------
+
+
+@huey.periodic_task(crontab(minute="*"), retries=0)
+def send_outbox():
+    """Every minute: e-mails and SMS due now, with retries and back-off
+    (lanbill/notify/outbox.py); settings from the settings files."""
+    with connection():
+        return outbox.send_due(notify_settings()).summary()
+
+
+@huey.periodic_task(crontab(minute="15", hour="10"), retries=0)
+def notify_nightly():
+    """Once a day, after the night's billing and before the evening: the
+    low-balance warnings and tomorrow's tariff changes (lanbill/notify/nightly.py).
+    Run in the morning so that SMS are not held by the quiet hours."""
+    with connection():
+        return run_nightly(notify_settings())

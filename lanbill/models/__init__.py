@@ -18,6 +18,13 @@ from lanbill.models.agreements import (  # noqa: F401
 from lanbill.models.base import BaseModel, utcnow  # noqa: F401
 from lanbill.models.documents import Document, DocumentTemplate  # noqa: F401
 from lanbill.models.helpdesk import Attachment, KnowledgeArticle, Message, Ticket  # noqa: F401
+from lanbill.models.notify import (  # noqa: F401
+    GroupNotifyRule,
+    NotifyChoice,
+    NotifyContact,
+    NotifyTemplate,
+    OutboxMessage,
+)
 from lanbill.models.operators import Counter, Currency, CurrencyRate, Operator, Setting  # noqa: F401
 from lanbill.models.paysys import PaymentSystem  # noqa: F401
 from lanbill.models.staff import ApiToken, AuditLog, Manager, Role, RoleGroup  # noqa: F401

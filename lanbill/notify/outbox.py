@@ -1,0 +1,234 @@
+"""The outbox (DESIGN §12): messages queued in the transaction of the
+change that caused them and sent by the worker (`send_due`, the Huey job
+and `flask outbox send`).
+
+Rules:
+- A message is queued once: its idempotency key is unique, a second
+  queueing of the same key is ignored (`queue`, `queue_many`).
+- Sending claims a batch (a lease of LEASE), sends it over one SMTP
+  connection, and records each outcome: sent; a temporary failure is
+  retried after NOTIFY_BACKOFF doubling up to NOTIFY_BACKOFF_MAX; after
+  NOTIFY_MAX_ATTEMPTS attempts, or at once on a permanent refusal, it is
+  failed.  A worker that dies mid-batch leaves its claim to expire: the
+  message is sent again after the lease (at least once, never lost).
+- Quiet hours (NOTIFY_QUIET_HOURS, operator's zone): an SMS is not sent
+  then and waits, without an attempt counted, for their end; e-mail goes
+  any time; an urgent message (a one-time code) ignores them.
+- A one-time code's text is wiped once sent.
+- Staff may retry a failed message: it starts over (attempts from 0).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from peewee import fn
+
+from lanbill import clock
+from lanbill.db import transaction
+from lanbill.errors import N_, Conflict
+from lanbill.models.notify import OutboxMessage
+from lanbill.notify.settings import NotifySettings
+from lanbill.notify.transports import SendError, SmsTransport, SmtpTransport
+from lanbill.staff import audit
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=10)
+BATCH = 500
+WIPED = "(one-time code removed after sending)"
+
+
+def queue(channel: str, address: str, body: str, *, key: str, subject: str = "", attachments=(),
+          event: str = "", subscriber_id: int | None = None, urgent: bool = False) -> bool:
+    """Queue one message in the caller's transaction.  False when a message
+    with this key is already queued or sent (nothing changed)."""
+    return queue_many([dict(channel=channel, address=address, subject=subject, body=body,
+                            attachments=list(attachments or ()), event=event, subscriber_id=subscriber_id,
+                            idempotency_key=key, urgent=urgent)]) == 1
+
+
+def queue_many(rows: list[dict]) -> int:
+    """Queue many messages at once (the nightly job); keys already present
+    are skipped.  Returns how many were queued."""
+    if not rows:
+        return 0
+    now = clock.now_utc()
+    full = [{"subject": "", "attachments": [], "event": "", "subscriber_id": None, "urgent": False,
+             "status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now, **row} for row in rows]
+    queued = 0
+    with transaction():
+        for i in range(0, len(full), 500):
+            chunk = full[i:i + 500]
+            keys = [r["idempotency_key"] for r in chunk]
+            before = OutboxMessage.select().where(OutboxMessage.idempotency_key.in_(keys)).count()
+            unique = list({r["idempotency_key"]: r for r in chunk}.values())
+            OutboxMessage.insert_many(unique).on_conflict_ignore().execute()
+            after = OutboxMessage.select().where(OutboxMessage.idempotency_key.in_(keys)).count()
+            queued += after - before
+    return queued
+
+
+def in_quiet_hours(settings: NotifySettings, instant: dt.datetime) -> dt.datetime | None:
+    """When `instant` (naive UTC) falls in the quiet hours, their end (naive
+    UTC); else None.  A window like 22:00–09:00 spans midnight."""
+    if not settings.quiet_hours:
+        return None
+    start, end = settings.quiet_hours
+    local = clock.to_local(instant)
+    t = local.time().replace(tzinfo=None)
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    day = local.date() if (start < end or t < end) else local.date() + dt.timedelta(days=1)
+    return clock.to_utc(dt.datetime.combine(day, end))
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+    errors: list = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"sent": self.sent, "retried": self.retried, "failed": self.failed, "deferred": self.deferred}
+
+
+def _claim(now: dt.datetime, limit: int) -> list[OutboxMessage]:
+    token = secrets.token_hex(8)
+    with transaction():
+        due = (OutboxMessage.select(OutboxMessage.id)
+               .where((OutboxMessage.status == "queued") & (OutboxMessage.next_attempt_at <= now))
+               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+        ids = [row.id for row in due]
+        if not ids:
+            return []
+        (OutboxMessage.update(claim=token, next_attempt_at=now + LEASE)
+         .where(OutboxMessage.id.in_(ids) & (OutboxMessage.status == "queued")
+                & (OutboxMessage.next_attempt_at <= now)).execute())
+    return list(OutboxMessage.select().where(OutboxMessage.claim == token).order_by(OutboxMessage.id))
+
+
+def send_due(settings: NotifySettings, *, limit: int | None = None, transports: dict | None = None,
+             progress=None) -> SendResult:
+    """Send every message due now, in batches of BATCH, until none is due
+    (or `limit` messages were tried).  `transports` maps a channel to a
+    transport (tests may pass their own); `progress(n)` is called after
+    each batch with the number tried."""
+    result = SendResult()
+    tried = 0
+    smtp = transports.get("email") if transports else None
+    sms = transports.get("sms") if transports else None
+    smtp = smtp or SmtpTransport(settings)
+    sms = sms or SmsTransport(settings)
+    try:
+        while limit is None or tried < limit:
+            now = clock.now_utc()
+            size = BATCH if limit is None else min(BATCH, limit - tried)
+            batch = _claim(now, size)
+            if not batch:
+                break
+            sent_ids, wiped_ids = [], []
+            for message in batch:
+                tried += 1
+                if message.channel == "sms" and not message.urgent:
+                    quiet_end = in_quiet_hours(settings, now)
+                    if quiet_end is not None:
+                        _update(message.id, next_attempt_at=quiet_end, claim="")
+                        result.deferred += 1
+                        continue
+                transport = smtp if message.channel == "email" else sms
+                try:
+                    transport.send(message.address, message.subject, message.body, message.attachments)
+                except SendError as exc:
+                    _failed(message, exc, settings, now, result)
+                    continue
+                except Exception as exc:  # a transport bug must not stop the batch
+                    log.exception("outbox: message %s failed unexpectedly", message.id)
+                    _failed(message, SendError(f"internal error: {type(exc).__name__}"), settings, now, result)
+                    continue
+                (wiped_ids if message.urgent else sent_ids).append(message.id)
+                result.sent += 1
+            done_at = clock.now_utc()
+            with transaction():
+                if sent_ids:
+                    OutboxMessage.update(status="sent", sent_at=done_at, attempts=OutboxMessage.attempts + 1,
+                                         last_error="", claim="").where(OutboxMessage.id.in_(sent_ids)).execute()
+                if wiped_ids:
+                    OutboxMessage.update(status="sent", sent_at=done_at, attempts=OutboxMessage.attempts + 1,
+                                         last_error="", claim="", body=WIPED).where(
+                        OutboxMessage.id.in_(wiped_ids)).execute()
+            if progress:
+                progress(len(batch))
+    finally:
+        if hasattr(smtp, "close"):
+            smtp.close()
+    return result
+
+
+def _update(message_id: int, **values) -> None:
+    with transaction():
+        OutboxMessage.update(**values).where(OutboxMessage.id == message_id).execute()
+
+
+def _failed(message: OutboxMessage, exc: SendError, settings: NotifySettings, now: dt.datetime,
+            result: SendResult) -> None:
+    attempts = message.attempts + 1
+    error = str(exc)[:500]
+    if exc.permanent or attempts >= settings.max_attempts:
+        _update(message.id, status="failed", attempts=attempts, last_error=error, claim="")
+        result.failed += 1
+    else:
+        _update(message.id, attempts=attempts, last_error=error, claim="",
+                next_attempt_at=now + settings.backoff_after(attempts))
+        result.retried += 1
+    result.errors.append((message.id, error))
+    log.warning("outbox: message %s (%s) not sent: %s", message.id, message.channel, error)
+
+
+def retry(message_id: int, *, actor) -> OutboxMessage:
+    """Staff send a failed message again: it is queued now and starts over
+    (attempts from 0).  Only a failed message can be retried."""
+    with transaction():
+        message = OutboxMessage.get_or_none(OutboxMessage.id == message_id)
+        if message is None or message.status != "failed":
+            raise Conflict(N_("Only a failed message can be sent again."))
+        OutboxMessage.update(status="queued", attempts=0, next_attempt_at=clock.now_utc(), claim="").where(
+            OutboxMessage.id == message_id).execute()
+        audit.record(actor, "notify.retry", "outbox_message", message_id)
+    return OutboxMessage.get_by_id(message_id)
+
+
+def retry_all_failed(*, actor) -> int:
+    """Staff send every failed message again (after fixing a setting)."""
+    with transaction():
+        count = (OutboxMessage.update(status="queued", attempts=0, next_attempt_at=clock.now_utc(), claim="")
+                 .where(OutboxMessage.status == "failed").execute())
+        audit.record(actor, "notify.retry_all", "outbox_message", None, after={"count": count})
+    return count
+
+
+def counts() -> dict:
+    """Messages by status, for the staff screen."""
+    out = {status: 0 for status in ("queued", "sent", "failed")}
+    for status, n in (OutboxMessage.select(OutboxMessage.status, fn.COUNT(OutboxMessage.id))
+                      .group_by(OutboxMessage.status).tuples()):
+        out[status] = n
+    return out
+
+
+def in_savepoint(function, *args, **kwargs):
+    """Run `function` in a savepoint and swallow its failure (logged without
+    personal data): a notification never makes the action that caused it
+    fail (lanbill.events)."""
+    try:
+        with transaction():
+            return function(*args, **kwargs)
+    except Exception:
+        log.exception("notification for %s not queued", getattr(function, "__name__", "event"))
+        return None
