@@ -116,15 +116,20 @@ def confirm(subscriber: Subscriber, channel: str, code: str, *, actor) -> Notify
         if contact.code_expires_at is None or contact.code_expires_at < now or contact.code_attempts >= CODE_ATTEMPTS:
             raise ValidationError(N_("The code has expired; ask for a new one."),
                                   fields={"code": N_("The code has expired; ask for a new one.")})
-        if not hmac.compare_digest(contact.code_hash, _hash((code or "").strip())):
+        wrong = not hmac.compare_digest(contact.code_hash, _hash((code or "").strip()))
+        if wrong:
+            # counted even though the refusal follows: outside this block,
+            # so that raising does not roll the count back
             NotifyContact.update(code_attempts=NotifyContact.code_attempts + 1).where(
                 NotifyContact.id == contact.id).execute()
-            raise ValidationError(N_("Wrong code."), fields={"code": N_("Wrong code.")})
-        contact.confirmed_at = now
-        contact.code_hash = ""
-        contact.code_expires_at = None
-        contact.save()
-        audit.record(actor, "notify.contact.confirm", "subscriber", subscriber.id, after={"channel": channel})
+        else:
+            contact.confirmed_at = now
+            contact.code_hash = ""
+            contact.code_expires_at = None
+            contact.save()
+            audit.record(actor, "notify.contact.confirm", "subscriber", subscriber.id, after={"channel": channel})
+    if wrong:
+        raise ValidationError(N_("Wrong code."), fields={"code": N_("Wrong code.")})
     return contact
 
 
