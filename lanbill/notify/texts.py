@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, Undefined
 
 from lanbill.clock import now_utc
 from lanbill.db import transaction
@@ -102,7 +101,16 @@ BUILT_IN: dict[tuple[str, str], Text] = {
     ("confirm_code", "sms"): Text("", "Код подтверждения номера: {{ code }}"),
 }
 
-_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
+class _Strict(Undefined):
+    """A value the text names but the event does not have is an error, not
+    an empty string (Jinja's StrictUndefined, from the sandbox module)."""
+
+    __slots__ = ()
+    __iter__ = __str__ = __len__ = __eq__ = __ne__ = __bool__ = __hash__ = __contains__ = (
+        Undefined._fail_with_undefined_error)
+
+
+_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=_Strict, keep_trailing_newline=False)
 _compiled: dict[str, object] = {}
 
 
@@ -167,7 +175,7 @@ def save_template(event: str, channel: str, subject: str, body: str, *, actor) -
             raise ValidationError(N_("An e-mail needs a subject."), fields={"subject": N_("Required.")})
         try:
             render(Text(subject, body), sample_values(event))
-        except TemplateError as exc:
+        except Exception as exc:  # noqa: BLE001 - syntax, undefined value, sandbox refusal: all say "fix the text"
             raise ValidationError(N_("The template has an error: %(error)s"), fields={"body": N_("Check the text.")},
                                   error=str(exc)) from None
         if existing:
