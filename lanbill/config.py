@@ -74,6 +74,7 @@ DEFAULTS = {
     "SMTP_FROM": "",
     "SMTP_STARTTLS": False,
     "SMTP_TIMEOUT": 30,
+    "SMTP_CONNECTIONS": 4,  # connections the outbox sends over at once
     "SMS_URL": "",
     "SMS_METHOD": "POST",
     "SMS_PARAMS": {"to": "{phone}", "text": "{text}"},
@@ -118,6 +119,7 @@ _INT_KEYS = {
     "RADIUS_EVENT_WINDOW",
     "SMTP_PORT",
     "SMTP_TIMEOUT",
+    "SMTP_CONNECTIONS",
     "SMS_TIMEOUT",
     "NOTIFY_MAX_ATTEMPTS",
     "NOTIFY_BACKOFF",

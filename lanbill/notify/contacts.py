@@ -167,20 +167,20 @@ def set_choices(subscriber: Subscriber, chosen: set[tuple[str, str]], *, actor) 
 
 def recipients(subscriber_ids, event: str) -> dict[int, list[tuple[str, str]]]:
     """{subscriber id: [(channel, address), …]}: the confirmed contacts of
-    each subscriber whose choices let `event` through — two queries per
-    500 subscribers, whatever their number."""
+    each subscriber whose choices let `event` through — at most two
+    queries per 500 subscribers, one when none of them has a contact."""
     ids = sorted(set(subscriber_ids))
     out: dict[int, list[tuple[str, str]]] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
+        found = list(NotifyContact.select(NotifyContact.subscriber, NotifyContact.channel, NotifyContact.address)
+                     .where(NotifyContact.subscriber.in_(chunk) & NotifyContact.confirmed_at.is_null(False)).tuples())
+        if not found:  # the common case: nobody to tell, one query
+            continue
         rows = NotifyChoice.select(NotifyChoice.subscriber, NotifyChoice.channel, NotifyChoice.enabled).where(
-            NotifyChoice.subscriber.in_(chunk) & (NotifyChoice.event == event))
-        choice = {(r.subscriber_id, r.channel): bool(r.enabled) for r in rows}
-        for contact in NotifyContact.select(NotifyContact.subscriber, NotifyContact.channel,
-                                            NotifyContact.address).where(
-                NotifyContact.subscriber.in_(chunk) & NotifyContact.confirmed_at.is_null(False)):
-            pair = (contact.subscriber_id, contact.channel)
-            if not choice.get(pair, DEFAULT_CHOICES.get((event, contact.channel), True)):
-                continue
-            out.setdefault(contact.subscriber_id, []).append((contact.channel, contact.address))
+            NotifyChoice.subscriber.in_({s for s, _, _ in found}) & (NotifyChoice.event == event)).tuples()
+        choice = {(subscriber_id, channel): bool(enabled) for subscriber_id, channel, enabled in rows}
+        for subscriber_id, channel, address in found:
+            if choice.get((subscriber_id, channel), DEFAULT_CHOICES.get((event, channel), True)):
+                out.setdefault(subscriber_id, []).append((channel, address))
     return out

@@ -60,11 +60,16 @@ def money_of(amount, currency_id: int | None) -> str:
     return format_money(amount, symbol)
 
 
-def send_event(event: str, subscriber_id: int, values: dict, occurrence: str, *, attachments=(),
+def send_event(event: str, subscriber_id: int, values, occurrence: str, *, attachments=(),
                overrides: dict | None = None) -> int:
     """Queue `event` to every chosen, confirmed contact of the subscriber.
-    Returns how many messages were queued (0 for a repeat)."""
-    found = recipients([subscriber_id], event).get(subscriber_id, [])
+    `values` is a dict or a function returning one, called only when
+    someone is to be told (most subscribers have no confirmed contact: one
+    query and done).  Returns how many messages were queued (0 for a repeat)."""
+    found = recipients([subscriber_id], event).get(subscriber_id)
+    if not found:
+        return 0
+    values = values() if callable(values) else values
     return outbox.queue_many(messages_for(event, subscriber_id, found, values, occurrence, attachments, overrides))
 
 
@@ -88,22 +93,29 @@ def _agreement_values(agreement: Agreement, subscriber: Subscriber) -> dict:
 def payment_received(payment) -> int:
     """A payment was booked: "payment received" with the new balance."""
     agreement = Agreement.get_by_id(payment.agreement_id)
-    subscriber = Subscriber.get_by_id(agreement.subscriber_id)
-    values = _agreement_values(agreement, subscriber)
-    values.update(amount=money_of(payment.amount, agreement.currency_id), paid_at=local_datetime(payment.paid_at))
-    return send_event("payment", subscriber.id, values, str(payment.id))
+
+    def values():
+        subscriber = Subscriber.get_by_id(agreement.subscriber_id)
+        out = _agreement_values(agreement, subscriber)
+        out.update(amount=money_of(payment.amount, agreement.currency_id), paid_at=local_datetime(payment.paid_at))
+        return out
+
+    return send_event("payment", agreement.subscriber_id, values, str(payment.id))
 
 
 def balance_blocked(account: Account) -> int:
     """An account got the balance block: "blocked for lack of money", once
     per agreement and local day (several accounts blocked together make
     one message)."""
-    account = Account.get_by_id(account.id)
-    agreement = Agreement.get_by_id(account.agreement_id)
-    subscriber = Subscriber.get_by_id(agreement.subscriber_id)
-    values = _agreement_values(agreement, subscriber)
-    values["login"] = account.login
-    return send_event("blocked", subscriber.id, values, f"{agreement.id}:{clock.today().isoformat()}")
+
+    def values():
+        agreement = Agreement.get_by_id(account.agreement_id)
+        out = _agreement_values(agreement, Subscriber.get_by_id(agreement.subscriber_id))
+        out["login"] = account.login
+        return out
+
+    return send_event("blocked", account.subscriber_id, values,
+                      f"{account.agreement_id}:{clock.today().isoformat()}")
 
 
 def _document_file(path: str) -> str | None:
@@ -122,13 +134,17 @@ def document_issued(document) -> int:
     """A document was issued: its PDF goes attached to the e-mail; the SMS
     says where to find it."""
     agreement = Agreement.get_by_id(document.agreement_id)
-    subscriber = Subscriber.get_by_id(agreement.subscriber_id)
-    values = _agreement_values(agreement, subscriber)
-    amount = getattr(document, "amount", None)
-    values.update(kind=DOCUMENT_KINDS.get(document.kind, document.kind), number=document.number,
-                  date=local_date(document.date), amount=money_of(amount, agreement.currency_id) if amount else "")
+
+    def values():
+        out = _agreement_values(agreement, Subscriber.get_by_id(agreement.subscriber_id))
+        amount = getattr(document, "amount", None)
+        out.update(kind=DOCUMENT_KINDS.get(document.kind, document.kind), number=document.number,
+                   date=local_date(document.date), amount=money_of(amount, agreement.currency_id) if amount else "")
+        return out
+
     path = _document_file(getattr(document, "path", "") or "")
-    return send_event("document", subscriber.id, values, str(document.id), attachments=[path] if path else [])
+    return send_event("document", agreement.subscriber_id, values, str(document.id),
+                      attachments=[path] if path else [])
 
 
 def ticket_replied(ticket, message, by_staff: bool) -> int:
@@ -138,9 +154,11 @@ def ticket_replied(ticket, message, by_staff: bool) -> int:
     if by_staff:
         if ticket.subscriber_id is None:
             return 0
-        subscriber = Subscriber.get_by_id(ticket.subscriber_id)
-        values["name"] = subscriber.name
-        return send_event("ticket_reply", subscriber.id, values, str(message.id))
+
+        def with_name():
+            return {**values, "name": Subscriber.get_by_id(ticket.subscriber_id).name}
+
+        return send_event("ticket_reply", ticket.subscriber_id, with_name, str(message.id))
     assignee_id = getattr(ticket, "assignee_id", None) or getattr(ticket, "assigned_manager_id", None)
     manager = Manager.get_or_none(Manager.id == assignee_id) if assignee_id else None
     address = getattr(manager, "email", "") if manager else ""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from peewee import fn
@@ -117,15 +118,20 @@ def _claim(now: dt.datetime, limit: int) -> list[OutboxMessage]:
 def send_due(settings: NotifySettings, *, limit: int | None = None, transports: dict | None = None,
              progress=None) -> SendResult:
     """Send every message due now, in batches of BATCH, until none is due
-    (or `limit` messages were tried).  `transports` maps a channel to a
-    transport (tests may pass their own); `progress(n)` is called after
-    each batch with the number tried."""
+    (or `limit` messages were tried).  A batch is spread over
+    SMTP_CONNECTIONS lanes, each with its own SMTP connection kept for the
+    whole run (a mail server's round trips, not our CPU, bound the rate).
+    `transports` maps a channel to a transport (then one lane);
+    `progress(n)` is called after each batch with the number tried."""
     result = SendResult()
     tried = 0
-    smtp = transports.get("email") if transports else None
-    sms = transports.get("sms") if transports else None
-    smtp = smtp or SmtpTransport(settings)
-    sms = sms or SmsTransport(settings)
+    if transports:
+        lanes = [{"email": transports.get("email") or SmtpTransport(settings),
+                  "sms": transports.get("sms") or SmsTransport(settings)}]
+    else:
+        lanes = [{"email": SmtpTransport(settings), "sms": SmsTransport(settings)}
+                 for _ in range(max(1, settings.smtp_connections))]
+    pool = ThreadPoolExecutor(max_workers=len(lanes)) if len(lanes) > 1 else None
     try:
         while limit is None or tried < limit:
             now = clock.now_utc()
@@ -133,27 +139,28 @@ def send_due(settings: NotifySettings, *, limit: int | None = None, transports: 
             batch = _claim(now, size)
             if not batch:
                 break
-            sent_ids, wiped_ids = [], []
+            tried += len(batch)
+            due = []
             for message in batch:
-                tried += 1
                 if message.channel == "sms" and not message.urgent:
                     quiet_end = in_quiet_hours(settings, now)
                     if quiet_end is not None:
                         _update(message.id, next_attempt_at=quiet_end, claim="")
                         result.deferred += 1
                         continue
-                transport = smtp if message.channel == "email" else sms
-                try:
-                    transport.send(message.address, message.subject, message.body, message.attachments)
-                except SendError as exc:
-                    _failed(message, exc, settings, now, result)
-                    continue
-                except Exception as exc:  # a transport bug must not stop the batch
-                    log.exception("outbox: message %s failed unexpectedly", message.id)
-                    _failed(message, SendError(f"internal error: {type(exc).__name__}"), settings, now, result)
-                    continue
-                (wiped_ids if message.urgent else sent_ids).append(message.id)
-                result.sent += 1
+                due.append(message)
+            shares = [due[i::len(lanes)] for i in range(len(lanes))]
+            if pool is None:
+                outcomes = _send_lane(lanes[0], shares[0])
+            else:
+                outcomes = [o for part in pool.map(_send_lane, lanes, shares) for o in part]
+            sent_ids, wiped_ids = [], []
+            for message, error in outcomes:
+                if error is None:
+                    (wiped_ids if message.urgent else sent_ids).append(message.id)
+                    result.sent += 1
+                else:
+                    _failed(message, error, settings, now, result)
             done_at = clock.now_utc()
             with transaction():
                 if sent_ids:
@@ -166,9 +173,29 @@ def send_due(settings: NotifySettings, *, limit: int | None = None, transports: 
             if progress:
                 progress(len(batch))
     finally:
-        if hasattr(smtp, "close"):
-            smtp.close()
+        if pool is not None:
+            pool.shutdown()
+        for lane in lanes:
+            if hasattr(lane["email"], "close"):
+                lane["email"].close()
     return result
+
+
+def _send_lane(lane: dict, messages: list) -> list:
+    """Send messages over one lane's transports (no database here: the
+    caller records the outcomes).  Returns [(message, SendError or None)]."""
+    out = []
+    for message in messages:
+        try:
+            lane[message.channel].send(message.address, message.subject, message.body, message.attachments)
+        except SendError as exc:
+            out.append((message, exc))
+        except Exception as exc:  # a transport bug must not stop the batch
+            log.exception("outbox: message %s failed unexpectedly", message.id)
+            out.append((message, SendError(f"internal error: {type(exc).__name__}")))
+        else:
+            out.append((message, None))
+    return out
 
 
 def _update(message_id: int, **values) -> None:

@@ -22,6 +22,7 @@ class NotifySettings:
     smtp_from: str = ""
     smtp_starttls: bool = False
     smtp_timeout: float = 30
+    smtp_connections: int = 4
     sms_url: str = ""
     sms_method: str = "POST"
     sms_params: dict = field(default_factory=dict)
@@ -70,6 +71,7 @@ def notify_settings(config: Mapping | None = None) -> NotifySettings:
         smtp_from=config["SMTP_FROM"] or "",
         smtp_starttls=bool(config["SMTP_STARTTLS"]),
         smtp_timeout=float(config["SMTP_TIMEOUT"]),
+        smtp_connections=int(config["SMTP_CONNECTIONS"]),
         sms_url=config["SMS_URL"] or "",
         sms_method=(config["SMS_METHOD"] or "POST").upper(),
         sms_params=dict(params or {}),

@@ -10,11 +10,16 @@ import json
 import mimetypes
 import re
 import smtplib
+import socket
 import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
@@ -61,6 +66,10 @@ class SmtpTransport:
             raise SendError("SMTP_HOST is not set")
         try:
             connection = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+            # smtplib writes each command apart and waits for its answer:
+            # without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold
+            # every small write ~40 ms — 25 messages a second at best
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if s.smtp_starttls:
                 connection.starttls(context=ssl.create_default_context())
             if s.smtp_user:
@@ -77,23 +86,31 @@ class SmtpTransport:
                 pass
             self.connection = None
 
-    def build(self, address: str, subject: str, body: str, attachments) -> EmailMessage:
-        message = EmailMessage()
+    def build(self, address: str, subject: str, body: str, attachments) -> Message:
+        """Plain text in UTF-8, files attached.  Built with the classic
+        (compat32) classes: a tenth of the CPU of EmailMessage's header
+        parsing, which dominated sending."""
+        text = MIMEText(body, "plain", "utf-8")
+        if attachments:
+            message = MIMEMultipart("mixed")
+            message.attach(text)
+            for path in attachments:
+                file = Path(path)
+                try:
+                    data = file.read_bytes()
+                except OSError:
+                    raise SendError(f"attachment missing: {file.name}", permanent=True) from None
+                kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+                part = MIMEApplication(data, _subtype=kind.split("/", 1)[1])
+                part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", file.name))
+                message.attach(part)
+        else:
+            message = text
         message["From"] = self.settings.smtp_from or (self.settings.smtp_user or "lanbill@localhost")
         message["To"] = address
-        message["Subject"] = subject
+        message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
         message["Date"] = formatdate(localtime=True)
         message["Message-ID"] = make_msgid(domain="lanbill")
-        message.set_content(body)
-        for path in attachments or ():
-            file = Path(path)
-            try:
-                data = file.read_bytes()
-            except OSError:
-                raise SendError(f"attachment missing: {file.name}", permanent=True) from None
-            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            main, sub = kind.split("/", 1)
-            message.add_attachment(data, maintype=main, subtype=sub, filename=file.name)
         return message
 
     def send(self, address: str, subject: str, body: str, attachments=()) -> None:

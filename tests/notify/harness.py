@@ -29,7 +29,7 @@ class SmtpSink:
     messages with a temporary error (451), `refuse` a permanent one (550)."""
 
     def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
+        self.raw: list[bytes] = []  # parsed on reading: the server thread stays light
         self.fail_next = 0
         self.refuse = False
         self.connections = 0
@@ -48,8 +48,18 @@ class SmtpSink:
             if self.fail_next:
                 self.fail_next -= 1
                 return "451 4.3.0 Try again later"
-            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            self.raw.append(envelope.content)
         return "250 OK"
+
+    @property
+    def messages(self) -> list[email.message.EmailMessage]:
+        with self.lock:
+            raw = list(self.raw)
+        return [email.message_from_bytes(content, policy=email.policy.default) for content in raw]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.raw.clear()
 
     def to(self, address):
         return [m for m in self.messages if m["To"] == address]
@@ -151,3 +161,53 @@ def confirm_contacts(subscriber, settings, *, smtp=None, sms=None, email_address
     if phone:
         normalized = contacts.normalize_address("sms", phone)
         contacts.confirm(subscriber, "sms", code_in(sms.to(normalized)[-1]["text"]), actor=actor)
+
+
+SERVER_SCRIPT = """
+import signal, sys, threading
+from aiosmtpd.controller import Controller
+
+class Count:
+    def __init__(self, path):
+        self.file = open(path, "ab", buffering=0)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.file.write(b".")
+        return "250 OK"
+
+controller = Controller(Count(sys.argv[2]), hostname="127.0.0.1", port=int(sys.argv[1]))
+controller.start()
+print("ready", flush=True)
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *a: stop.set())
+stop.wait()
+controller.stop()
+"""
+
+
+class SmtpProcess:
+    """An SMTP server in a process of its own (for the benchmark): counts
+    the messages it accepts into a file, one byte each."""
+
+    def __init__(self, folder):
+        self.port = free_port()
+        self.counter = folder / "smtp-count"
+        self.counter.write_bytes(b"")
+        self.process = None
+
+    def start(self):
+        import subprocess
+        import sys
+
+        self.process = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(self.port), str(self.counter)],
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout.readline().strip() == "ready"
+        return self
+
+    @property
+    def received(self) -> int:
+        return self.counter.stat().st_size
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)

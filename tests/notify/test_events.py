@@ -25,7 +25,7 @@ def _customer(settings, smtp, sms, *, email="client@example.ru", phone="+7900555
     subscriber = make_subscriber()
     agreement = make_agreement(subscriber)
     confirm_contacts(subscriber, settings, smtp=smtp, sms=sms, email_address=email, phone=phone)
-    smtp.sink.messages.clear()
+    smtp.sink.clear()
     sms.received.clear()
     return subscriber, agreement
 

@@ -42,7 +42,7 @@ def _client(settings, smtp, balance, *, rent="310.00", scheme="daily", groups=()
 def test_money_running_out_within_three_days_is_told_once(app, settings, smtp, sms):
     _, short = _client(settings, smtp, "25.00", email="short@example.ru")  # 10,00 a day in March
     _, enough = _client(settings, smtp, "35.00", email="enough@example.ru")
-    smtp.sink.messages.clear()
+    smtp.sink.clear()
     result = low_balance(settings, day=DAY)
     assert result == {"warned": 1, "queued": 1}
     assert low_balance(settings, day=DAY)["queued"] == 0  # the same forecast: no second message
@@ -102,7 +102,7 @@ def test_a_tariff_change_tomorrow_is_told_once(app, settings, smtp):
     _with_funds(agreement, "5000.00")
     account = make_account(agreement, tariff=make_tariff(name="Базовый", scheme="daily", rent="310.00"))
     confirm_contacts(subscriber, settings, smtp=smtp, email_address="tariff@example.ru")
-    smtp.sink.messages.clear()
+    smtp.sink.clear()
     tomorrow = today() + dt.timedelta(days=1)
     plan_change(account, make_tariff(name="Быстрый", scheme="daily", rent="500.00"), tomorrow, actor=ACTOR)
     plan_change(make_account(agreement), make_tariff(), tomorrow + dt.timedelta(days=1), actor=ACTOR)  # not tomorrow

@@ -165,12 +165,17 @@ def test_quiet_hours_window_within_a_day_and_across_midnight(app):
     assert parse_quiet_hours("") is None
 
 
-def test_one_smtp_connection_carries_a_whole_batch(app, settings, smtp):
+def test_a_batch_goes_over_a_few_kept_smtp_connections(app, settings, smtp):
     for n in range(25):
         outbox.queue("email", f"user{n}@example.ru", f"Письмо {n}", subject="Тема", key=f"t:batch:{n}")
     assert outbox.send_due(settings).sent == 25
-    assert len(smtp.sink.messages) == 25
-    assert smtp.sink.connections == 1
+    assert sorted(m["To"] for m in smtp.sink.messages) == sorted(f"user{n}@example.ru" for n in range(25))
+    assert smtp.sink.connections == settings.smtp_connections == 4  # not one per message
+    one = notify_settings(dict(app.config, SMTP_CONNECTIONS=1))
+    for n in range(10):
+        outbox.queue("email", f"one{n}@example.ru", "Текст", subject="Тема", key=f"t:one:{n}")
+    assert outbox.send_due(one).sent == 10
+    assert smtp.sink.connections == 5
 
 
 def test_a_one_time_code_is_wiped_once_sent(app, settings, sms):
