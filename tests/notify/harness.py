@@ -208,6 +208,13 @@ class SmtpProcess:
     def received(self) -> int:
         return self.counter.stat().st_size
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process used so far."""
+        import os
+
+        fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.process.terminate()
         self.process.wait(10)
