@@ -11,6 +11,8 @@ Rules:
   NOTIFY_MAX_ATTEMPTS attempts, or at once on a permanent refusal, it is
   failed.  A worker that dies mid-batch leaves its claim to expire: the
   message is sent again after the lease (at least once, never lost).
+- A channel whose transport is not set up (no SMTP_HOST, no SMS_URL) is
+  not tried: its messages wait in the outbox until it is.
 - Quiet hours (NOTIFY_QUIET_HOURS, operator's zone): an SMS is not sent
   then and waits, without an attempt counted, for their end; e-mail goes
   any time; an urgent message (a one-time code) ignores them.
@@ -100,11 +102,12 @@ class SendResult:
         return {"sent": self.sent, "retried": self.retried, "failed": self.failed, "deferred": self.deferred}
 
 
-def _claim(now: dt.datetime, limit: int) -> list[OutboxMessage]:
+def _claim(now: dt.datetime, limit: int, channels: list[str]) -> list[OutboxMessage]:
     token = secrets.token_hex(8)
     with transaction():
         due = (OutboxMessage.select(OutboxMessage.id)
-               .where((OutboxMessage.status == "queued") & (OutboxMessage.next_attempt_at <= now))
+               .where((OutboxMessage.status == "queued") & (OutboxMessage.next_attempt_at <= now)
+                      & OutboxMessage.channel.in_(channels))
                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
         ids = [row.id for row in due]
         if not ids:
@@ -131,12 +134,17 @@ def send_due(settings: NotifySettings, *, limit: int | None = None, transports: 
     else:
         lanes = [{"email": SmtpTransport(settings), "sms": SmsTransport(settings)}
                  for _ in range(max(1, settings.smtp_connections))]
+    # a channel without settings is not tried: its messages wait, unspoilt
+    channels = [c for c, ready in (("email", settings.smtp_host), ("sms", settings.sms_url))
+                if ready or (transports and c in transports)]
+    if not channels:
+        return result
     pool = ThreadPoolExecutor(max_workers=len(lanes)) if len(lanes) > 1 else None
     try:
         while limit is None or tried < limit:
             now = clock.now_utc()
             size = BATCH if limit is None else min(BATCH, limit - tried)
-            batch = _claim(now, size)
+            batch = _claim(now, size, channels)
             if not batch:
                 break
             tried += len(batch)

@@ -192,3 +192,14 @@ def test_flask_outbox_send_drains_the_outbox_now(app, runner, smtp):
     assert result.exit_code == 0, result.output
     assert "'sent': 1" in result.output
     assert len(smtp.sink.to("f@example.ru")) == 1
+
+
+def test_a_channel_without_settings_waits_untried(app, smtp):
+    settings = notify_settings(dict(app.config, SMS_URL="", SMTP_HOST=None))
+    outbox.queue("sms", "+79001234567", "Текст", key="t:nosms")
+    outbox.queue("email", "g@example.ru", "Текст", subject="Тема", key="t:nomail")
+    assert outbox.send_due(settings).summary() == {"sent": 0, "retried": 0, "failed": 0, "deferred": 0}
+    assert {m.status for m in OutboxMessage.select()} == {"queued"}
+    assert {m.attempts for m in OutboxMessage.select()} == {0}
+    assert outbox.send_due(notify_settings(dict(app.config, SMS_URL=""))).sent == 1  # e-mail set up again
+    assert OutboxMessage.get(OutboxMessage.idempotency_key == "t:nosms").status == "queued"
