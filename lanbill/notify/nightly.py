@@ -17,6 +17,10 @@ NOTIFY_LOW_BALANCE_DAYS, default 3; 0: never warned).  Funds already
 below zero are not warned (the block notice tells that).  The occurrence
 is the forecast's last covered day, so the warning goes once, and again
 only when a new forecast date runs low.
+
+Speed: the database first picks the agreements that could run out at all
+(`_candidates`: funds below a bound of what their tariffs could take in
+the window); only those are loaded and forecast day by day.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from lanbill import clock
 from lanbill.billing.currency import RateBook, convert
 from lanbill.billing.periods import cumulative, days_in_month
 from lanbill.billing.rent import tariff_rates
+from lanbill.db import database
 from lanbill.models import Account, Agreement, Currency, Subscriber, SubscriberGroup, Tariff, TariffChange
 from lanbill.models.notify import GroupNotifyRule
 from lanbill.money import format_money
@@ -69,14 +74,21 @@ def forecast_all(day: dt.date, horizon_days: dict[int, int], default_days: int) 
                                              & (TariffChange.at < clock.midnight_utc(end)))
                                       .order_by(TariffChange.at).tuples()):
         changes.setdefault(account_id, []).append((clock.local_date_of(at), tariff_id))
+    candidates = sorted(_candidates(longest, end, bool(changes)))
     agreements = {}
-    for agreement_id, subscriber_id, balance, credit, promised, currency_id in (
-            Agreement.select(Agreement.id, Agreement.subscriber, Agreement.balance, Agreement.credit_limit,
-                             Agreement.promised_amount, Agreement.currency)
-            .where(Agreement.closed_at.is_null(True)).tuples()):
-        funds = (balance or ZERO) + (credit or ZERO) + (promised or ZERO)
-        if funds >= 0:
-            agreements[agreement_id] = (subscriber_id, funds, currency_id)
+    accounts = []
+    for i in range(0, len(candidates), 500):
+        chunk = candidates[i:i + 500]
+        for agreement_id, subscriber_id, balance, credit, promised, currency_id in (
+                Agreement.select(Agreement.id, Agreement.subscriber, Agreement.balance, Agreement.credit_limit,
+                                 Agreement.promised_amount, Agreement.currency)
+                .where(Agreement.id.in_(chunk)).tuples()):
+            funds = (balance or ZERO) + (credit or ZERO) + (promised or ZERO)
+            if funds >= 0:
+                agreements[agreement_id] = (subscriber_id, funds, currency_id)
+        accounts.extend(Account.select(Account.id, Account.agreement, Account.tariff, Account.state, Account.is_off,
+                                       Account.disconnect_date)
+                        .where(Account.agreement.in_(chunk) & (Account.deleted == False)).tuples())  # noqa: E712
     plans: dict[int, list] = {}
     book = RateBook()
     converted: dict = {}
@@ -91,10 +103,7 @@ def forecast_all(day: dt.date, horizon_days: dict[int, int], default_days: int) 
             rate = converted[key]
         return scheme, Decimal(rate)
 
-    for account_id, agreement_id, tariff_id, state, is_off, disconnect in (
-            Account.select(Account.id, Account.agreement, Account.tariff, Account.state, Account.is_off,
-                           Account.disconnect_date)
-            .where(Account.deleted == False).tuples()):  # noqa: E712
+    for account_id, agreement_id, tariff_id, state, is_off, disconnect in accounts:
         found = agreements.get(agreement_id)
         if found is None:
             continue
@@ -134,6 +143,31 @@ def forecast_all(day: dt.date, horizon_days: dict[int, int], default_days: int) 
                 out[agreement_id] = current - dt.timedelta(days=1)
                 break
     return out
+
+
+def _candidates(longest: int, end: dt.date, any_pending: bool) -> set[int]:
+    """The agreements that may run out within `longest` days, found by the
+    database in one pass (the rest are never loaded): funds ≥ 0 and below
+    k times the sum of all rates of their live accounts' tariffs (k = the
+    months a window of `longest` days can touch, so a true case is never
+    missed), or with a tariff in another currency, or with a planned tariff
+    change before `end` (their rates are worked out in full)."""
+    months = longest // 28 + 2
+    false = database.param
+    funds = '(a."balance" + a."credit_limit" + a."promised_amount")'
+    found = {row[0] for row in database.execute_sql(
+        f'SELECT a."id" FROM "agreement" a JOIN "account" ac ON ac."agreement_id" = a."id" '
+        f'JOIN "tariff" t ON t."id" = ac."tariff_id" WHERE a."closed_at" IS NULL AND ac."deleted" = {false} '
+        f'GROUP BY a."id", a."balance", a."credit_limit", a."promised_amount", a."currency_id" '
+        f'HAVING {funds} >= 0 AND ({funds} < {months} * SUM(t."rent" + t."rent_blocked" '
+        f'+ COALESCE(t."rent_admin_blocked", 0) + COALESCE(t."rent_user_blocked", 0)) '
+        f'OR MAX(CASE WHEN t."currency_id" <> a."currency_id" THEN 1 ELSE 0 END) = 1)', (False,))}
+    if any_pending:
+        found |= {agreement_id for (agreement_id,) in (
+            Account.select(Account.agreement).join(TariffChange, on=(TariffChange.account == Account.id))
+            .where(TariffChange.applied_at.is_null(True) & TariffChange.cancelled_at.is_null(True)
+                   & (TariffChange.at < clock.midnight_utc(end))).distinct().tuples())}
+    return found
 
 
 def low_balance(settings: NotifySettings, *, day: dt.date | None = None) -> dict:

@@ -120,3 +120,31 @@ def test_flask_outbox_nightly(app, runner, settings, smtp):
     assert result.exit_code == 0, result.output
     assert "'warned': 1" in result.output
     assert OutboxMessage.select().where(OutboxMessage.event == "low_balance").count() == 1
+
+
+def test_a_planned_change_to_a_dearer_tariff_is_foreseen(app, settings, smtp):
+    subscriber = make_subscriber()
+    agreement = make_agreement(subscriber)
+    _with_funds(agreement, "1000.00")
+    account = make_account(agreement, tariff=make_tariff(scheme="daily", rent="0"))
+    _with_funds(agreement, "150.00")
+    day = today()
+    plan_change(account, make_tariff(scheme="daily", rent="9300.00"), day + dt.timedelta(days=1), actor=ACTOR)
+    found = forecast_all(day, {}, 3)
+    forecast = balance_lasts_until(Agreement.get_by_id(agreement.id), day=day)
+    assert found == {agreement.id: forecast.until}
+
+
+def test_a_tariff_in_another_currency_is_converted(app, settings, smtp):
+    from lanbill.billing.currency import set_rate
+    from lanbill.models import Currency
+
+    usd = Currency.get(Currency.code == "USD")
+    set_rate(usd.id, DAY, "90", actor=ACTOR)
+    subscriber = make_subscriber()
+    agreement = make_agreement(subscriber)
+    _with_funds(agreement, "1000.00")
+    make_account(agreement, tariff=make_tariff(scheme="daily", rent="31.00", currency="USD"))
+    agreement = _with_funds(agreement, "250.00")  # 90,00 a day in March at 90 ₽ per dollar
+    assert forecast_all(DAY, {}, 3) == {agreement.id: dt.date(2026, 3, 12)}
+    assert balance_lasts_until(agreement, day=DAY).until == dt.date(2026, 3, 12)
