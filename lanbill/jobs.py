@@ -6,6 +6,7 @@ from agents.radius.coa import send_batch
 from lanbill.billing.run import run_due
 from lanbill.billing.time_charging import charge_time, move_radius_volume
 from lanbill.billing.usage import charge_all, charge_recent
+from lanbill.clock import local_now
 from lanbill.db import connection
 from lanbill.network import coa
 from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
@@ -92,10 +93,13 @@ def send_outbox():
         return outbox.send_due(notify_settings()).summary()
 
 
-@huey.periodic_task(crontab(minute="15", hour="10"), retries=0)
+@huey.periodic_task(crontab(minute="15"), retries=0)
 def notify_nightly():
-    """Once a day, after the night's billing and before the evening: the
-    low-balance warnings and tomorrow's tariff changes (lanbill/notify/nightly.py).
-    Run in the morning so that SMS are not held by the quiet hours."""
+    """Once a day at 10:15 operator's local time (Huey's schedule is UTC, so
+    it wakes hourly and acts in that hour), after the night's billing and
+    outside the quiet hours: the low-balance warnings and tomorrow's tariff
+    changes (lanbill/notify/nightly.py).  Idempotent: a repeat queues nothing."""
+    if local_now().hour != 10:
+        return None
     with connection():
         return run_nightly(notify_settings())
