@@ -38,7 +38,7 @@ from lanbill.models.notify import GroupNotifyRule
 from lanbill.money import format_money
 from lanbill.notify import outbox
 from lanbill.notify.contacts import recipients
-from lanbill.notify.notices import local_date, messages_for
+from lanbill.notify.notices import key_of, local_date, messages_for
 from lanbill.notify.settings import NotifySettings
 from lanbill.notify.texts import all_overrides
 
@@ -190,6 +190,9 @@ def low_balance(settings: NotifySettings, *, day: dt.date | None = None) -> dict
     contacts = recipients([r[3] for r in rows.values()], "low_balance")
     overrides = all_overrides()
     symbols = {c.id: c.symbol or c.code for c in Currency.select()}
+    done = outbox.existing_keys(
+        key_of("low_balance", f"{agreement_id}:{until.isoformat()}", rows[agreement_id][3], channel)
+        for agreement_id, until in running_out.items() for channel, _ in contacts.get(rows[agreement_id][3], ()))
     messages = []
     for agreement_id, until in running_out.items():
         number, balance, currency_id, subscriber_id, name = rows[agreement_id]
@@ -199,7 +202,7 @@ def low_balance(settings: NotifySettings, *, day: dt.date | None = None) -> dict
         values = {"name": name, "agreement": number, "balance": format_money(balance, symbols.get(currency_id, "")),
                   "until": local_date(until), "days": (until - day).days}
         messages += messages_for("low_balance", subscriber_id, found, values, f"{agreement_id}:{until.isoformat()}",
-                                 overrides=overrides)
+                                 overrides=overrides, skip=done)
     return {"warned": len(running_out), "queued": outbox.queue_many(messages)}
 
 

@@ -73,15 +73,24 @@ def send_event(event: str, subscriber_id: int, values, occurrence: str, *, attac
     return outbox.queue_many(messages_for(event, subscriber_id, found, values, occurrence, attachments, overrides))
 
 
+def key_of(event: str, occurrence: str, subscriber_id: int, channel: str) -> str:
+    return f"{event}:{occurrence}:{subscriber_id}:{channel}"[:200]
+
+
 def messages_for(event: str, subscriber_id: int, contacts, values: dict, occurrence: str, attachments=(),
-                 overrides: dict | None = None) -> list[dict]:
+                 overrides: dict | None = None, skip: set | None = None) -> list[dict]:
+    """The rows of one event for one subscriber's contacts; keys in `skip`
+    (already queued) are left out before their text is rendered."""
     rows = []
     for channel, address in contacts:
+        key = key_of(event, occurrence, subscriber_id, channel)
+        if skip and key in skip:
+            continue
         subject, body = render(text_for(event, channel, overrides), values)
         rows.append({"channel": channel, "address": address, "subject": subject, "body": body,
                      "attachments": list(attachments) if channel == "email" else [], "event": event,
                      "subscriber_id": subscriber_id,
-                     "idempotency_key": f"{event}:{occurrence}:{subscriber_id}:{channel}"[:200]})
+                     "idempotency_key": key})
     return rows
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from peewee import fn
 
 from lanbill import clock
-from lanbill.db import transaction
+from lanbill.db import database, is_sqlite, transaction
 from lanbill.errors import N_, Conflict
 from lanbill.models.notify import OutboxMessage
 from lanbill.notify.settings import NotifySettings
@@ -54,25 +54,48 @@ def queue(channel: str, address: str, body: str, *, key: str, subject: str = "",
                             idempotency_key=key, urgent=urgent)]) == 1
 
 
+_COLUMNS = ("channel", "address", "subject", "body", "attachments", "event", "subscriber_id", "idempotency_key",
+            "status", "attempts", "next_attempt_at", "last_error", "urgent", "claim", "created_at")
+
+
 def queue_many(rows: list[dict]) -> int:
     """Queue many messages at once (the nightly job); keys already present
-    are skipped.  Returns how many were queued."""
+    are skipped (INSERT … ON CONFLICT DO NOTHING, one statement per 500).
+    Returns how many were queued."""
     if not rows:
         return 0
     now = clock.now_utc()
-    full = [{"subject": "", "attachments": [], "event": "", "subscriber_id": None, "urgent": False,
-             "status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now, **row} for row in rows]
+    defaults = {"subject": "", "attachments": [], "event": "", "subscriber_id": None, "urgent": False,
+                "status": "queued", "attempts": 0, "next_attempt_at": now, "last_error": "", "claim": "",
+                "created_at": now}
+    fields = [OutboxMessage._meta.fields[name] for name in _COLUMNS]
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    one = "(" + ", ".join([database.param] * len(fields)) + ")"
+    if is_sqlite():
+        head, tail = f'INSERT OR IGNORE INTO "outbox_message" ({columns}) VALUES ', ""
+    else:
+        head, tail = f'INSERT INTO "outbox_message" ({columns}) VALUES ', ' ON CONFLICT ("idempotency_key") DO NOTHING'
     queued = 0
     with transaction():
-        for i in range(0, len(full), 500):
-            chunk = full[i:i + 500]
-            keys = [r["idempotency_key"] for r in chunk]
-            before = OutboxMessage.select().where(OutboxMessage.idempotency_key.in_(keys)).count()
-            unique = list({r["idempotency_key"]: r for r in chunk}.values())
-            OutboxMessage.insert_many(unique).on_conflict_ignore().execute()
-            after = OutboxMessage.select().where(OutboxMessage.idempotency_key.in_(keys)).count()
-            queued += after - before
+        for i in range(0, len(rows), 500):
+            chunk = list({r["idempotency_key"]: r for r in rows[i:i + 500]}.values())
+            params = []
+            for row in chunk:
+                full = {**defaults, **row}
+                params += [f.db_value(full[f.name]) for f in fields]
+            queued += database.execute_sql(head + ", ".join([one] * len(chunk)) + tail, params).rowcount
     return queued
+
+
+def existing_keys(keys) -> set[str]:
+    """Which of `keys` are already in the outbox (a batch skips rendering
+    what it would not queue)."""
+    keys = list(keys)
+    found = set()
+    for i in range(0, len(keys), 500):
+        found.update(k for (k,) in OutboxMessage.select(OutboxMessage.idempotency_key)
+                     .where(OutboxMessage.idempotency_key.in_(keys[i:i + 500])).tuples())
+    return found
 
 
 def in_quiet_hours(settings: NotifySettings, instant: dt.datetime) -> dt.datetime | None:
