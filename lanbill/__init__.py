@@ -89,6 +89,9 @@ def create_app(config: dict | None = None) -> Flask:
     cli.register(app)
     tasks.configure(app)
     _connect_receivers()
+    from lanbill.notify.receivers import connect as connect_notifications  # lazy: see _register_blueprints
+
+    connect_notifications(app.config)
     return app
 
 

@@ -44,6 +44,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(registry_cli)
     app.cli.add_command(receipts_cli)
     app.cli.add_command(autopay_command)
+    app.cli.add_command(outbox_cli)
 
 
 @click.command("init")
@@ -307,3 +308,37 @@ def autopay_command(day):
     with connection():
         result = run_autopayments(day=dt.date.fromisoformat(day) if day else None)
     click.echo(result.summary())
+outbox_cli = AppGroup("outbox", help="Notifications: the e-mail and SMS outbox.")
+
+
+@outbox_cli.command("send")
+@click.option("--limit", type=click.IntRange(1, 10_000_000), default=None, help="Send at most this many.")
+def outbox_send(limit):
+    """Send every e-mail and SMS due now (the worker does it every minute)."""
+    from lanbill.clock import now_utc
+    from lanbill.models.notify import OutboxMessage
+    from lanbill.notify import outbox
+    from lanbill.notify.settings import notify_settings
+
+    with connection():
+        due = OutboxMessage.select().where((OutboxMessage.status == "queued")
+                                           & (OutboxMessage.next_attempt_at <= now_utc())).count()
+        total = min(due, limit) if limit else due
+        with click.progressbar(length=total, label="sending", file=sys.stderr) as bar:
+            result = outbox.send_due(notify_settings(current_app.config), limit=limit, progress=bar.update)
+    click.echo(result.summary())
+    for message_id, error in result.errors[:20]:
+        click.echo(f"message {message_id}: {error}", err=True)
+
+
+@outbox_cli.command("nightly")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Evaluate as of this local date (default today).")
+def outbox_nightly(day):
+    """Queue the low-balance warnings and tomorrow's tariff changes now
+    (the worker does it every night)."""
+    from lanbill.notify.nightly import run_nightly
+    from lanbill.notify.settings import notify_settings
+
+    with connection():
+        click.echo(run_nightly(notify_settings(current_app.config), day=day.date() if day else None))

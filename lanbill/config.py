@@ -73,6 +73,30 @@ DEFAULTS = {
     "MONITORING_ALLOWED": ["127.0.0.1/32", "::1/128"],
     # /healthz reports "down" when the last backup is older than this (hours)
     "BACKUP_MAX_AGE_HOURS": 36,
+    # Notifications (lanbill/notify/): e-mail over SMTP (no host: e-mails
+    # wait in the outbox), SMS over a provider's HTTP API (a request
+    # described here: URL, method, parameters with {phone} and {text}, a
+    # success pattern the answer must contain; no URL: SMS wait), quiet
+    # hours when no SMS goes out (operator's zone, "" for none), retries
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_FROM": "",
+    "SMTP_STARTTLS": False,
+    "SMTP_TIMEOUT": 30,
+    "SMTP_CONNECTIONS": 4,  # connections the outbox sends over at once
+    "SMS_URL": "",
+    "SMS_METHOD": "POST",
+    "SMS_PARAMS": {"to": "{phone}", "text": "{text}"},
+    "SMS_FORMAT": "form",
+    "SMS_SUCCESS": "",
+    "SMS_TIMEOUT": 15,
+    "NOTIFY_QUIET_HOURS": "22:00-09:00",
+    "NOTIFY_MAX_ATTEMPTS": 8,
+    "NOTIFY_BACKOFF": 60,
+    "NOTIFY_BACKOFF_MAX": 6 * 3600,
+    "NOTIFY_LOW_BALANCE_DAYS": 3,
 }
 
 # Environment variables that are read, with the config key they set.  Plain
@@ -107,9 +131,17 @@ _INT_KEYS = {
     "BACKUP_KEEP_DAILY",
     "BACKUP_KEEP_MONTHLY",
     "BACKUP_MAX_AGE_HOURS",
+    "SMTP_PORT",
+    "SMTP_TIMEOUT",
+    "SMTP_CONNECTIONS",
+    "SMS_TIMEOUT",
+    "NOTIFY_MAX_ATTEMPTS",
+    "NOTIFY_BACKOFF",
+    "NOTIFY_BACKOFF_MAX",
+    "NOTIFY_LOW_BALANCE_DAYS",
 }
 _FLOAT_KEYS = {"RADIUS_COA_TIMEOUT"}
-_BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING", "BACKUP_BY_WORKER"}
+_BOOL_KEYS = {"WTF_CSRF_ENABLED", "TESTING", "BACKUP_BY_WORKER", "SMTP_STARTTLS"}
 
 
 def instance_path(overrides: dict | None = None) -> Path:

@@ -9,10 +9,14 @@ from lanbill import __version__
 from lanbill.billing.run import run_due
 from lanbill.billing.time_charging import charge_time, move_radius_volume
 from lanbill.billing.usage import charge_all, charge_recent
+from lanbill.clock import local_now
 from lanbill.config import load_settings
 from lanbill.db import connection
 from lanbill.network import coa
 from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
+from lanbill.notify import outbox
+from lanbill.notify.nightly import run_nightly
+from lanbill.notify.settings import notify_settings
 from lanbill.operations import backup as operations_backup
 from lanbill.operations import health as operations_health
 from lanbill.operations import imports as operations_imports
@@ -153,3 +157,24 @@ def autopayments():
     charge is retried at the next run once (lanbill/paysys/autopay.py)."""
     with connection():
         return run_autopayments().summary()
+# --- notifications: the outbox and the nightly notices (DESIGN §12) ------------
+
+
+@huey.periodic_task(crontab(minute="*"), retries=0)
+def send_outbox():
+    """Every minute: e-mails and SMS due now, with retries and back-off
+    (lanbill/notify/outbox.py); settings from the settings files."""
+    with connection():
+        return outbox.send_due(notify_settings()).summary()
+
+
+@huey.periodic_task(crontab(minute="15"), retries=0)
+def notify_nightly():
+    """Once a day at 10:15 operator's local time (Huey's schedule is UTC, so
+    it wakes hourly and acts in that hour), after the night's billing and
+    outside the quiet hours: the low-balance warnings and tomorrow's tariff
+    changes (lanbill/notify/nightly.py).  Idempotent: a repeat queues nothing."""
+    if local_now().hour != 10:
+        return None
+    with connection():
+        return run_nightly(notify_settings())

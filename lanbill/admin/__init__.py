@@ -48,6 +48,7 @@ from lanbill.admin import (  # noqa: E402,F401
     helpdesk,
     imports,
     knowledge,
+    notify,
     operators,
     payment_journal,
     payments,

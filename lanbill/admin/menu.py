@@ -35,6 +35,7 @@ MENU = [
     ("admin.card_series_list", _l("Payment cards"), "payments.create"),
     ("admin.payment_systems", _l("Payment systems"), "settings.edit"),
     ("admin.reports_index", _l("Reports"), "reports.view"),
+    ("admin.notifications", _l("Notifications"), "settings.edit"),
 ]
 
 

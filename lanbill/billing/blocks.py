@@ -17,6 +17,7 @@ import contextvars
 import datetime as dt
 from decimal import Decimal
 
+from lanbill import events
 from lanbill.actor import SYSTEM, actor_of
 from lanbill.clock import now_utc
 from lanbill.db import transaction
@@ -132,6 +133,8 @@ def set_flag(account: Account, flag: str, value: bool, *, actor=None, reason: st
             reason=reason,
             actor=who.label,
         )
+        if value and flag != "off":
+            events.account_blocked.send(account=account, kind=flag)
         if is_person(who):
             audit.record(who, "account.block" if value else "account.unblock", "account", account.id,
                          before={"state": before},
@@ -265,6 +268,9 @@ def set_flag_many(account_ids, flag: str, value: bool, *, actor=None, reason: st
                 Account.update(update).where(Account.id.in_(members)).execute()
             if history:
                 AccountStateChange.insert_many(history).execute()
+                if value and flag != "off" and events.account_blocked.receivers:
+                    for account in Account.select().where(Account.id.in_([h["account"] for h in history])):
+                        events.account_blocked.send(account=account, kind=flag)
             changed += len(history)
     return changed
 

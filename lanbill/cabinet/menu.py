@@ -15,6 +15,7 @@ MENU = [
     ("cabinet.tariffs", _l("Change tariff")),
     ("cabinet.cards_activate", _l("Payment card")),
     ("cabinet.pay_online", _l("Pay online")),
+    ("cabinet.notifications", _l("Notifications")),
 ]
 
 # endpoint → a function saying whether its entry is shown now (e.g. "Pay

@@ -20,6 +20,13 @@ from lanbill.models.cabinet import CabinetResetCode, SelectableTariff  # noqa: F
 from lanbill.models.cards import CardSeries, PaymentCard  # noqa: F401
 from lanbill.models.documents import Document, DocumentTemplate  # noqa: F401
 from lanbill.models.helpdesk import Attachment, KnowledgeArticle, Message, Ticket, TicketClass  # noqa: F401
+from lanbill.models.notify import (  # noqa: F401
+    GroupNotifyRule,
+    NotifyChoice,
+    NotifyContact,
+    NotifyTemplate,
+    OutboxMessage,
+)
 from lanbill.models.online_payments import AutoPayment, OnlinePayment  # noqa: F401
 from lanbill.models.operators import Counter, Currency, CurrencyRate, Operator, Setting  # noqa: F401
 from lanbill.models.paysys import PaymentSystem  # noqa: F401
