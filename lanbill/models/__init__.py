@@ -16,7 +16,7 @@ from lanbill.models.agreements import (  # noqa: F401
     PromisedPayment,
 )
 from lanbill.models.base import BaseModel, utcnow  # noqa: F401
-from lanbill.models.documents import Document, DocumentTemplate  # noqa: F401
+from lanbill.models.documents import Document, DocumentRun, DocumentTemplate  # noqa: F401
 from lanbill.models.helpdesk import Attachment, KnowledgeArticle, Message, Ticket  # noqa: F401
 from lanbill.models.operators import Counter, Currency, CurrencyRate, Operator, Setting  # noqa: F401
 from lanbill.models.paysys import PaymentSystem  # noqa: F401
