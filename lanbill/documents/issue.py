@@ -130,6 +130,26 @@ def pdf_file(document: Document, instance_path) -> Path:
     return Path(instance_path) / document.path
 
 
+def write_pdf_file(document: Document, instance_path) -> bool:
+    """Render the PDF and write it unless the file exists (never overwritten:
+    written under a temporary name, then linked into place, which fails if
+    another process got there first — its file stays).  True if written."""
+    path = pdf_file(document, instance_path)
+    if path.exists():
+        return False
+    data = render_pdf(document, instance_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    try:
+        os.link(temporary, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def store_pdf(document: Document, instance_path) -> Path:
     """Write the document's PDF once and record it; then send
     `document_issued` (in that same transaction: the listener's outbox row
@@ -138,17 +158,7 @@ def store_pdf(document: Document, instance_path) -> Path:
     path = pdf_file(document, instance_path)
     if document.pdf_stored_at is not None and path.exists():
         return path
-    if not path.exists():
-        data = render_pdf(document, instance_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        try:
-            os.link(temporary, path)  # fails if another process stored it first: theirs stays
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink(missing_ok=True)
+    write_pdf_file(document, instance_path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     with transaction():
         marked = (Document.update(pdf_sha256=digest, pdf_stored_at=utcnow())

@@ -9,10 +9,12 @@ was issued."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 
 from lanbill import templating
 from lanbill.config import ROOT
@@ -79,4 +81,18 @@ def render_html(document, instance_path) -> str:
 def render_pdf(document, instance_path) -> bytes:
     """The PDF of a document from its stored snapshot."""
     html = render_html(document, instance_path)
-    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf(font_config=_font_config())
+
+
+_fonts: dict[int, FontConfiguration] = {}
+
+
+def _font_config() -> FontConfiguration:
+    """One font configuration per process (loading fonts is a good part of
+    a small document's time)."""
+    pid = os.getpid()
+    if pid not in _fonts:
+        _fonts.clear()
+        _fonts[pid] = FontConfiguration()
+    return _fonts[pid]
+

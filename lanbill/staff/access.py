@@ -20,6 +20,7 @@ from lanbill.models import (
     Account,
     Agreement,
     AuditLog,
+    Document,
     Group,
     Manager,
     Payment,
@@ -157,3 +158,18 @@ def hide_personal(values, manager, marker):
         return values
     return {key: (marker if key in PERSONAL_FIELDS and value not in (None, "") else value)
             for key, value in values.items()}
+
+
+def scope_documents(query, manager):
+    """Documents (lanbill.models.Document) of the agreements of the
+    subscribers the manager may see; `query` must select from Document."""
+    ids = visible_subscriber_ids(manager)
+    if ids is None:
+        return query
+    return query.where(Document.agreement.in_(Agreement.select(Agreement.id).where(Agreement.subscriber.in_(ids))))
+
+
+def can_see_document(manager, document) -> bool:
+    """Whether the document's agreement belongs to a subscriber the manager may see."""
+    agreement = Agreement.select(Agreement.subscriber).where(Agreement.id == document.agreement_id).first()
+    return agreement is not None and can_see_subscriber(manager, agreement.subscriber_id)
