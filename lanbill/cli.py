@@ -26,6 +26,7 @@ from lanbill.money import money_str
 db_cli = AppGroup("db", help="Database schema.")
 token_cli = AppGroup("token", help="API tokens.")
 manager_cli = AppGroup("manager", help="Managers (staff).")
+documents_cli = AppGroup("documents", help="Documents: the monthly acts and VAT invoices.")
 
 
 def register(app: Flask) -> None:
@@ -39,6 +40,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(run_all_command)
     app.cli.add_command(bill_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(documents_cli)
 
 
 @click.command("init")
@@ -210,3 +212,37 @@ def bill_command():
     click.echo(result.summary())
     for account_id, message in result.errors:
         click.echo(f"account {account_id}: {message}", err=True)
+
+
+@documents_cli.command("issue")
+@click.option("--month", required=True, help="The month, YYYY-MM (e.g. 2026-11).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes rendering PDFs (default: the CPU cores).")
+def documents_issue(month, workers):
+    """Issue the month's acts (and VAT invoices) for the agreements that
+    want them; re-running issues nothing twice, an interrupted run resumes."""
+    import os
+
+    from lanbill.actor import job
+    from lanbill.documents import monthly
+    from lanbill.errors import BillingError
+
+    workers = workers or os.cpu_count() or 1
+    with connection():
+        try:
+            run = monthly.start_run(month, actor=job("documents"))
+        except BillingError as exc:
+            raise click.ClickException(exc.message) from None
+        with click.progressbar(length=1, label=f"documents {month}", show_pos=True) as bar:
+            def progress(done, total):
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            result = monthly.run_month(month, actor=job("documents"), instance_path=current_app.instance_path,
+                                       workers=workers, database_url=current_app.config["DATABASE_URL"],
+                                       progress=progress, run=run)
+    click.echo(result.summary())
+    for agreement_id, message in result.errors:
+        click.echo(f"agreement {agreement_id}: {message}", err=True)
+    if result.errors:
+        sys.exit(1)

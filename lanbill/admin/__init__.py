@@ -42,6 +42,7 @@ from lanbill.admin import (  # noqa: E402,F401
     audit,
     currencies,
     dashboard,
+    documents,
     groups,
     operators,
     payments,

@@ -25,6 +25,7 @@ MENU = [
     ("admin.radius_sessions", _l("Online sessions"), "subscribers.view"),
     ("admin.netflow_status", _l("NetFlow"), "settings.edit"),
     ("admin.api_tokens", _l("API tokens"), None),
+    ("admin.document_runs", _l("Documents"), "reports.view"),
 ]
 
 

@@ -24,7 +24,7 @@ from lanbill.documents.qr import has_bank_requisites, payment_payload
 from lanbill.documents.vat import vat_included
 from lanbill.documents.words import amount_in_words
 from lanbill.errors import N_, ValidationError
-from lanbill.models import LedgerEntry, Operator, Payment, Service, Subscriber, Tariff
+from lanbill.models import Account, LedgerEntry, Operator, Payment, Service, Subscriber, Tariff
 from lanbill.models.documents import DOCUMENT_KINDS
 from lanbill.money import MoneyError, parse_money
 
@@ -222,8 +222,6 @@ def expected_rent_lines(agreement, first: dt.date, last: dt.date) -> list[tuple[
     """For an invoice for a period not yet charged: the monthly rent of each
     live account's tariff (a whole month; a period of other length pays
     its days, R·days/M summed over the months it covers)."""
-    from lanbill.models import Account  # kept local: only this path needs accounts
-
     rents: OrderedDict = OrderedDict()
     accounts = (Account.select(Account.id, Tariff.id, Tariff.name, Tariff.rent).join(Tariff)
                 .where((Account.agreement == agreement.id) & (Account.state != "off")))

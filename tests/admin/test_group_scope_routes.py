@@ -16,11 +16,13 @@ import pytest
 from lanbill.billing import services, tariff_schedule
 from lanbill.billing.payments import post_payment
 from lanbill.clock import now_utc, today
+from lanbill.documents.issue import issue_document
 from lanbill.models import (
     Account,
     AccountService,
     Agreement,
     ApiToken,
+    Document,
     Group,
     LedgerEntry,
     Payment,
@@ -58,6 +60,7 @@ def world(app, admin):
     CoaRequest.create(account_id=account.id, session_id=session.id, nas_id=0, kind="disconnect", reason="staff",
                       attributes={"User-Name": "theirlogin"}, status="nak", result="theirlogin refused")
     manager = make_manager("limited", groups=[mine])
+    document, _ = issue_document(agreement, "invoice", actor=ACTOR, instance_path=app.instance_path, amount="10.00")
     # Another manager's API token: the token screens must not reach it.
     create_token(admin, name="not yours")
     token = ApiToken.select().order_by(ApiToken.id.desc()).get()
@@ -65,14 +68,15 @@ def world(app, admin):
         "manager": manager, "mine": mine, "theirs": theirs, "own_account": own_account,
         "ids": {"subscriber_id": other.id, "agreement_id": agreement.id, "account_id": account.id,
                 "payment_id": payment.id, "session_id": session.id, "change_id": change.id,
-                "attached_id": attached.id, "group_id": theirs.id, "token_id": token.id},
+                "attached_id": attached.id, "group_id": theirs.id, "token_id": token.id,
+                "document_id": document.id},
     }
 
 
 # URL parameters that name one of the other group's objects: the answer
 # must be 403 or 404 whatever the page.
 OWNED = {"subscriber_id", "agreement_id", "account_id", "payment_id", "session_id", "change_id", "attached_id",
-         "group_id", "token_id"}
+         "group_id", "token_id", "document_id"}
 # Other parameters, filled with a plain value (a catalogue object, a name).
 PLAIN = {"level": "building", "entry_id": 1, "building_id": 1, "agent_type": "radius", "name": "subscribers",
          "kind": "admin", "path": "x", "filename": "x.css", "tariff_id": 1, "agent_id": 1, "nas_id": 1,
@@ -122,6 +126,7 @@ def _snapshot(ids) -> dict:
         "groups": sorted(g.group_id for g in SubscriberGroup.select().where(
             SubscriberGroup.subscriber == ids["subscriber_id"])),
         "coa": CoaRequest.select().where(CoaRequest.account_id == ids["account_id"]).count(),
+        "document": _row(Document, ids["document_id"]),
     }
 
 
