@@ -10,6 +10,7 @@ MENU = [
     ("cabinet.block_history", _l("Blocks")),
     ("cabinet.traffic_summary", _l("Statistics")),
     ("cabinet.cabinet_password", _l("Change password")),
+    ("cabinet.documents", _l("Documents")),
 ]
 
 
