@@ -18,7 +18,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from lanbill import templating
 from lanbill.config import ROOT
-from lanbill.documents.qr import qr_svg_data_uri
+from lanbill.documents.qr import qr_data_uri
 from lanbill.money import format_money
 
 TEMPLATES = ROOT / "templates" / "documents"
@@ -50,7 +50,7 @@ def _ru_date(value, long=False) -> str:
     return value.strftime("%d.%m.%Y")
 
 
-FILTERS = {"money": _money, "ru_date": _ru_date, "qr": qr_svg_data_uri}
+FILTERS = {"money": _money, "ru_date": _ru_date, "qr": qr_data_uri}
 
 
 def template_name(document) -> str:

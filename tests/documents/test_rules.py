@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from lanbill.documents.qr import payment_payload, qr_svg_data_uri
+from lanbill.documents.qr import payment_payload, qr_data_uri
 from lanbill.documents.vat import vat_included
 from lanbill.documents.words import amount_in_words
 from tests.documents.helpers import REQUISITES
@@ -46,4 +46,4 @@ def test_gost_payload_has_the_mandatory_keys_and_sum_in_kopecks():
     assert payload.startswith('ST00012|Name=ООО "Сеть Плюс"|PersonalAcc=40702810900000012345|BankName=ПАО "Банк"|'
                               "BIC=044525225|CorrespAcc=30101810400000000225|PayeeINN=7701234567|KPP=770101001|")
     assert "|Sum=60050|Purpose=Оплата по договору № 7|PersAcc=7" in payload
-    assert qr_svg_data_uri(payload).startswith("data:image/svg+xml")
+    assert qr_data_uri(payload).startswith("data:image/png;base64,")
