@@ -246,3 +246,33 @@ def documents_issue(month, workers):
         click.echo(f"agreement {agreement_id}: {message}", err=True)
     if result.errors:
         sys.exit(1)
+
+
+@documents_cli.command("template-add")
+@click.option("--kind", required=True, help="invoice, prepayment_invoice, act, vat_invoice, upd, reconciliation")
+@click.option("--name", required=True, help="What staff see in the list.")
+@click.option("--file", "file_name", required=True,
+              help="An HTML file in instance/templates/documents/ (or the product's templates/documents/).")
+def documents_template_add(kind, name, file_name):
+    """Add a template variant staff may choose when issuing a document."""
+    from lanbill.actor import Actor
+    from lanbill.documents.variants import add_variant
+    from lanbill.errors import BillingError
+
+    with connection():
+        try:
+            variant = add_variant(kind, name, file_name, actor=Actor("cli"), instance_path=current_app.instance_path)
+        except BillingError as exc:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message) from None
+    click.echo(f"template {variant.id}: {variant.name} ({variant.kind}, {variant.file})")
+
+
+@documents_cli.command("templates")
+def documents_templates():
+    """List the template variants."""
+    from lanbill.documents.variants import variants
+
+    with connection():
+        for variant in variants():
+            click.echo(f"{variant.id}\t{variant.kind}\t{variant.file}\t{variant.name}"
+                       + ("" if variant.is_active else "\t(inactive)"))
