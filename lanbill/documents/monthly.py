@@ -103,6 +103,10 @@ def run_month(month: str, *, actor=None, instance_path, workers: int = 1, databa
         todo = todo[:limit]
     result = RunResult(run.id, total=len(todo))
     DocumentRun.update(total=len(todo), state="running").where(DocumentRun.id == run.id).execute()
+    # An earlier run of the month still "running" was killed (this run takes
+    # its work up): the staff screen shows it as interrupted.
+    DocumentRun.update(state="failed", last_error="interrupted", finished_at=utcnow()).where(
+        (DocumentRun.month == first) & (DocumentRun.state == "running") & (DocumentRun.id != run.id)).execute()
     pool = None
     if workers > 1 and len(todo) > CHUNK:
         context = multiprocessing.get_context("spawn")

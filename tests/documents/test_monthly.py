@@ -126,6 +126,8 @@ def test_a_run_killed_mid_way_and_run_again_issues_each_document_once(app):
     finally:
         events.document_issued.disconnect(sent)
     assert (result.total, result.issued, sent.ids) == (0, 0, [])
+    assert [(r.state, r.last_error) for r in DocumentRun.select().order_by(DocumentRun.id)] == [
+        ("failed", "interrupted"), ("done", ""), ("done", "")]
     acts = list(Document.select())
     assert sorted(d.agreement_id for d in acts) == sorted(a.id for a in agreements)
     assert sorted(d.seq for d in acts) == list(range(1, len(agreements) + 1))
