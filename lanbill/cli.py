@@ -27,6 +27,7 @@ from lanbill.money import money_str
 db_cli = AppGroup("db", help="Database schema.")
 token_cli = AppGroup("token", help="API tokens.")
 manager_cli = AppGroup("manager", help="Managers (staff).")
+documents_cli = AppGroup("documents", help="Documents: the monthly acts and VAT invoices.")
 
 
 def register(app: Flask) -> None:
@@ -45,6 +46,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(receipts_cli)
     app.cli.add_command(autopay_command)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(documents_cli)
 
 
 @click.command("init")
@@ -342,3 +344,65 @@ def outbox_nightly(day):
 
     with connection():
         click.echo(run_nightly(notify_settings(current_app.config), day=day.date() if day else None))
+@documents_cli.command("issue")
+@click.option("--month", required=True, help="The month, YYYY-MM (e.g. 2026-11).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes rendering PDFs (default: the CPU cores).")
+def documents_issue(month, workers):
+    """Issue the month's acts (and VAT invoices) for the agreements that
+    want them; re-running issues nothing twice, an interrupted run resumes."""
+    import os
+
+    from lanbill.actor import job
+    from lanbill.documents import monthly
+    from lanbill.errors import BillingError
+
+    workers = workers or os.cpu_count() or 1
+    with connection():
+        try:
+            run = monthly.start_run(month, actor=job("documents"))
+        except BillingError as exc:
+            raise click.ClickException(exc.message) from None
+        with click.progressbar(length=1, label=f"documents {month}", show_pos=True) as bar:
+            def progress(done, total):
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            result = monthly.run_month(month, actor=job("documents"), instance_path=current_app.instance_path,
+                                       workers=workers, database_url=current_app.config["DATABASE_URL"],
+                                       progress=progress, run=run)
+    click.echo(result.summary())
+    for agreement_id, message in result.errors:
+        click.echo(f"agreement {agreement_id}: {message}", err=True)
+    if result.errors:
+        sys.exit(1)
+
+
+@documents_cli.command("template-add")
+@click.option("--kind", required=True, help="invoice, prepayment_invoice, act, vat_invoice, upd, reconciliation")
+@click.option("--name", required=True, help="What staff see in the list.")
+@click.option("--file", "file_name", required=True,
+              help="An HTML file in instance/templates/documents/ (or the product's templates/documents/).")
+def documents_template_add(kind, name, file_name):
+    """Add a template variant staff may choose when issuing a document."""
+    from lanbill.actor import Actor
+    from lanbill.documents.variants import add_variant
+    from lanbill.errors import BillingError
+
+    with connection():
+        try:
+            variant = add_variant(kind, name, file_name, actor=Actor("cli"), instance_path=current_app.instance_path)
+        except BillingError as exc:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message) from None
+    click.echo(f"template {variant.id}: {variant.name} ({variant.kind}, {variant.file})")
+
+
+@documents_cli.command("templates")
+def documents_templates():
+    """List the template variants."""
+    from lanbill.documents.variants import variants
+
+    with connection():
+        for variant in variants():
+            click.echo(f"{variant.id}\t{variant.kind}\t{variant.file}\t{variant.name}"
+                       + ("" if variant.is_active else "\t(inactive)"))

@@ -1,17 +1,22 @@
 """Periodic jobs for the worker (each a few lines calling a domain room)."""
 
+import datetime as dt
+import os
 from pathlib import Path
 
 from huey import crontab
 
 from agents.radius.coa import send_batch
 from lanbill import __version__
+from lanbill.actor import job
 from lanbill.billing.run import run_due
 from lanbill.billing.time_charging import charge_time, move_radius_volume
 from lanbill.billing.usage import charge_all, charge_recent
-from lanbill.clock import local_now
+from lanbill.clock import local_now, today
 from lanbill.config import load_settings
 from lanbill.db import connection
+from lanbill.documents import monthly
+from lanbill.models import DocumentRun
 from lanbill.network import coa
 from lanbill.network.traffic_stats import purge_old_traffic as purge_traffic
 from lanbill.notify import outbox
@@ -178,3 +183,21 @@ def notify_nightly():
         return None
     with connection():
         return run_nightly(notify_settings())
+@huey.periodic_task(crontab(minute="0", hour="3", day="1"), retries=0)
+def issue_monthly_documents():
+    """On the 1st at 03:00 (after the night's billing): last month's acts and
+    VAT invoices for the agreements that want them (lanbill/documents/monthly.py)."""
+    settings = load_settings()
+    last_month = (today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    with connection():
+        return monthly.run_month(last_month, actor=job("documents"), instance_path=settings["INSTANCE_PATH"],
+                                 workers=os.cpu_count() or 1, database_url=settings["DATABASE_URL"]).summary()
+
+
+@huey.task()
+def issue_documents_for_month(month: str, run_id: int, instance_path: str, database_url: str):
+    """The staff screen's "issue now" (the same run as `flask documents issue`)."""
+    with connection():
+        run = DocumentRun.get_by_id(run_id)
+        return monthly.run_month(month, actor=job("documents"), instance_path=instance_path,
+                                 workers=os.cpu_count() or 1, database_url=database_url, run=run).summary()

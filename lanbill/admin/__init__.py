@@ -43,6 +43,7 @@ from lanbill.admin import (  # noqa: E402,F401
     cards,
     currencies,
     dashboard,
+    documents,
     fiscal,
     groups,
     helpdesk,

@@ -36,6 +36,7 @@ MENU = [
     ("admin.payment_systems", _l("Payment systems"), "settings.edit"),
     ("admin.reports_index", _l("Reports"), "reports.view"),
     ("admin.notifications", _l("Notifications"), "settings.edit"),
+    ("admin.document_runs", _l("Documents"), "reports.view"),
 ]
 
 

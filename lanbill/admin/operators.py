@@ -18,7 +18,10 @@ from lanbill.first_run import SEEDED_OPERATOR_NAMES
 from lanbill.models import Operator
 
 FIELDS = ("name", "inn", "kpp", "ogrn", "bank_name", "bik", "corr_account", "settlement_account", "address",
-          "vat_percent", "director", "chief_accountant", "phone", "email")
+          "vat_percent", "director", "chief_accountant", "phone", "email",
+          # what documents print (lanbill.customers.operators.clean_document_requisites)
+          "is_vat_payer", "no_vat_basis", "director_position", "chief_accountant_position", "logo_path",
+          "document_prefix")
 
 
 def _columns():

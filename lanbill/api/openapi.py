@@ -613,6 +613,60 @@ PATHS.update({
     },
 })
 
+# --- documents: invoices, acts, VAT invoices, УПД, reconciliation statements -----------
+
+_DOCUMENT_KINDS = ["invoice", "prepayment_invoice", "act", "vat_invoice", "upd", "reconciliation"]
+SCHEMAS.update({
+    "DocumentLine": obj({"name": TEXT, "unit": TEXT, "quantity": TEXT, "price": MONEY, "amount": MONEY,
+                         "vat_amount": MONEY}),
+    "Document": obj({
+        "id": ID, "agreement_id": ID, "kind": {"type": "string", "enum": _DOCUMENT_KINDS}, "number": TEXT,
+        "date": DATE, "period_start": nullable(DATE), "period_end": nullable(DATE), "amount": MONEY,
+        "vat_percent": nullable(INT), "vat_amount": MONEY, "lines": {"type": "array", "items": ref("DocumentLine")},
+        "state": {"type": "string", "enum": ["issued", "cancelled"]}, "cancelled_at": nullable(DATETIME),
+        "cancel_reason": TEXT, "replaces_id": nullable(ID), "replaced_by_id": nullable(ID), "created_at": DATETIME,
+        "pdf_url": TEXT,
+    }),
+    "DocumentCreate": obj({
+        "kind": {"type": "string", "enum": _DOCUMENT_KINDS},
+        "period": {**nullable(TEXT), "description": "YYYY-MM, or YYYY-MM-DD..YYYY-MM-DD (acts, VAT invoices, "
+                                                    "УПД, reconciliation statements, invoices for a period)"},
+        "amount": {**MONEY_IN, "nullable": True, "description": "invoices and prepayment invoices for an amount"},
+        "template": {**nullable(TEXT), "description": "a template variant's id or file name"},
+    }, required=("kind",)),
+    "DocumentCancel": obj({"reason": TEXT, "correct": BOOL}, required=("reason",)),
+    "DocumentPage": page_of("Document"),
+})
+PATHS.update({
+    "/agreements/{agreement_id}/documents": {
+        "parameters": [path_id("agreement_id")],
+        "get": operation("Documents of an agreement", permission="subscribers.view", parameters=PAGING,
+                         responses={**ok("DocumentPage"), **errors(400, 403, 404)}),
+        "post": operation("Issue a document", permission="payments.create", request=body("DocumentCreate"),
+                          description="An act, VAT invoice or УПД is issued once per period: asking again "
+                                      "answers 200 with the existing one.",
+                          responses={**ok("Document", "Created", "201"), **ok("Document", "Issued already"),
+                                     **errors(400, 403, 404, 409, 422)}),
+    },
+    "/documents/{document_id}": {
+        "parameters": [path_id("document_id")],
+        "get": operation("A document", permission="subscribers.view", responses={**ok("Document"), **errors(403, 404)}),
+    },
+    "/documents/{document_id}.pdf": {
+        "parameters": [path_id("document_id")],
+        "get": operation("A document's PDF", permission="subscribers.view",
+                         responses={"200": {"description": "The PDF", "content": {"application/pdf": {}}},
+                                    **errors(403, 404)}),
+    },
+    "/documents/{document_id}/cancel": {
+        "parameters": [path_id("document_id")],
+        "post": operation("Cancel a document, or correct it (cancel and issue anew)", permission="payments.cancel",
+                          request=body("DocumentCancel"),
+                          responses={**ok("Document"), **ok("Document", "The corrected document", "201"),
+                                     **errors(400, 403, 404, 409, 422)}),
+    },
+})
+
 
 def document() -> dict:
     """The whole document; a deep copy, so a caller may change it freely."""

@@ -4,6 +4,7 @@ module per resource; add yours on a line of its own, in name order)."""
 import lanbill.api.accounts
 import lanbill.api.agents
 import lanbill.api.agreements
+import lanbill.api.documents
 import lanbill.api.nas
 import lanbill.api.openapi
 import lanbill.api.payment_systems

@@ -36,4 +36,4 @@ def _cabinet_menu():
 
 # The view modules register their routes on `bp`, so they are imported once
 # it exists.
-from lanbill.cabinet import cards, notifications, pay, reset, support, tariffs, traffic, views  # noqa: E402,F401
+from lanbill.cabinet import cards, documents, notifications, pay, reset, support, tariffs, traffic, views  # noqa: E402,F401

@@ -16,6 +16,7 @@ MENU = [
     ("cabinet.cards_activate", _l("Payment card")),
     ("cabinet.pay_online", _l("Pay online")),
     ("cabinet.notifications", _l("Notifications")),
+    ("cabinet.documents", _l("Documents")),
 ]
 
 # endpoint → a function saying whether its entry is shown now (e.g. "Pay

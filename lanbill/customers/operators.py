@@ -43,7 +43,25 @@ def clean_operator(data: dict) -> dict:
     if out["email"] and not EMAIL.match(out["email"]):
         errors["email"] = N_("Not an e-mail address.")
     out["vat_percent"] = clean_int(data, "vat_percent", errors, 0, 100, default=20)
+    out.update(clean_document_requisites(data, errors))
     raise_if_any(errors)
+    return out
+
+
+DOCUMENT_TEXT = {"no_vat_basis": 255, "director_position": 128, "chief_accountant_position": 128,
+                 "logo_path": 255, "document_prefix": 16}
+
+
+def clean_document_requisites(data: dict, errors: dict) -> dict:
+    """What documents print besides the requisites (DESIGN §12): whether the
+    operator pays VAT ("в т.ч. НДС" and VAT invoices) or writes "Без НДС"
+    with its legal basis; the positions of the signing persons; a logo
+    file inside the instance folder; a prefix before document numbers."""
+    out = {key: clean_text(data, key, errors, limit=limit) for key, limit in DOCUMENT_TEXT.items()}
+    out["is_vat_payer"] = bool(data.get("is_vat_payer"))
+    logo = out["logo_path"]
+    if logo and (logo.startswith("/") or ".." in logo.split("/")):
+        errors["logo_path"] = N_("A path inside the instance folder, for example uploads/logo.png.")
     return out
 
 

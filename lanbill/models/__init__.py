@@ -18,7 +18,7 @@ from lanbill.models.agreements import (  # noqa: F401
 from lanbill.models.base import BaseModel, utcnow  # noqa: F401
 from lanbill.models.cabinet import CabinetResetCode, SelectableTariff  # noqa: F401
 from lanbill.models.cards import CardSeries, PaymentCard  # noqa: F401
-from lanbill.models.documents import Document, DocumentTemplate  # noqa: F401
+from lanbill.models.documents import Document, DocumentRun, DocumentTemplate  # noqa: F401
 from lanbill.models.helpdesk import Attachment, KnowledgeArticle, Message, Ticket, TicketClass  # noqa: F401
 from lanbill.models.notify import (  # noqa: F401
     GroupNotifyRule,

@@ -28,6 +28,14 @@ class Operator(BaseModel):
     email = peewee.CharField(max_length=255, default="")
     version = peewee.IntegerField(default=1)  # optimistic lock for stale forms
     created_at = peewee.DateTimeField(default=utcnow)
+    # documents (DESIGN §12, DOMAIN-RULES §5): a VAT payer writes "в т.ч.
+    # НДС" and issues VAT invoices; otherwise "Без НДС" with the legal basis
+    is_vat_payer = peewee.BooleanField(default=False)
+    no_vat_basis = peewee.CharField(max_length=255, default="на основании п. 2 ст. 346.11 НК РФ")
+    director_position = peewee.CharField(max_length=128, default="Генеральный директор")
+    chief_accountant_position = peewee.CharField(max_length=128, default="Главный бухгалтер")
+    logo_path = peewee.CharField(max_length=255, default="")  # relative to the instance folder
+    document_prefix = peewee.CharField(max_length=16, default="")  # put before document numbers
 
 
 class Currency(BaseModel):

@@ -20,6 +20,7 @@ from lanbill.models import (
     Account,
     Agreement,
     AuditLog,
+    Document,
     Group,
     Manager,
     Payment,
@@ -235,3 +236,16 @@ def agreement_scope(manager):
     manager limited to a group sees only that group's money."""
     ids = visible_subscriber_ids(manager)
     return None if ids is None else Agreement.subscriber.in_(ids)
+def scope_documents(query, manager):
+    """Documents (lanbill.models.Document) of the agreements of the
+    subscribers the manager may see; `query` must select from Document."""
+    ids = visible_subscriber_ids(manager)
+    if ids is None:
+        return query
+    return query.where(Document.agreement.in_(Agreement.select(Agreement.id).where(Agreement.subscriber.in_(ids))))
+
+
+def can_see_document(manager, document) -> bool:
+    """Whether the document's agreement belongs to a subscriber the manager may see."""
+    agreement = Agreement.select(Agreement.subscriber).where(Agreement.id == document.agreement_id).first()
+    return agreement is not None and can_see_subscriber(manager, agreement.subscriber_id)

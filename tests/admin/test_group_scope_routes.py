@@ -17,6 +17,7 @@ from lanbill.billing import services, tariff_schedule
 from lanbill.billing.payments import post_payment
 from lanbill.clock import now_utc, today
 from lanbill.customers.cabinet import subscriber_actor
+from lanbill.documents.issue import issue_document
 from lanbill.helpdesk import tickets
 from lanbill.helpdesk.attachments import Upload
 from lanbill.models import (
@@ -24,6 +25,7 @@ from lanbill.models import (
     AccountService,
     Agreement,
     ApiToken,
+    Document,
     Group,
     LedgerEntry,
     Payment,
@@ -68,6 +70,7 @@ def world(app, admin):
                                  upload_dir=app.instance_path + "/uploads", uploads=[Upload("a.txt", b"THEIR-777")])
     attachment = Attachment.get(Attachment.message << Message.select(Message.id).where(Message.ticket == ticket.id))
     manager = make_manager("limited", groups=[mine])
+    document, _ = issue_document(agreement, "invoice", actor=ACTOR, instance_path=app.instance_path, amount="10.00")
     # Another manager's API token: the token screens must not reach it.
     create_token(admin, name="not yours")
     token = ApiToken.select().order_by(ApiToken.id.desc()).get()
@@ -87,14 +90,15 @@ def world(app, admin):
         "ids": {"subscriber_id": other.id, "agreement_id": agreement.id, "account_id": account.id,
                 "payment_id": payment.id, "session_id": session.id, "change_id": change.id,
                 "attached_id": attached.id, "group_id": theirs.id, "token_id": token.id,
-                "ticket_id": ticket.id, "attachment_id": attachment.id, "receipt_id": receipt.id},
+                "ticket_id": ticket.id, "attachment_id": attachment.id, "receipt_id": receipt.id,
+                "document_id": document.id},
     }
 
 
 # URL parameters that name one of the other group's objects: the answer
 # must be 403 or 404 whatever the page.
 OWNED = {"subscriber_id", "agreement_id", "account_id", "payment_id", "session_id", "change_id", "attached_id",
-         "group_id", "token_id", "ticket_id", "attachment_id", "receipt_id"}
+         "group_id", "token_id", "ticket_id", "attachment_id", "receipt_id", "document_id"}
 # Other parameters, filled with a plain value (a catalogue object, a name).
 PLAIN = {"level": "building", "entry_id": 1, "building_id": 1, "agent_type": "radius", "name": "subscribers",
          "kind": "admin", "path": "x", "filename": "x.css", "tariff_id": 1, "agent_id": 1, "nas_id": 1,
@@ -147,6 +151,7 @@ def _snapshot(ids) -> dict:
         "coa": CoaRequest.select().where(CoaRequest.account_id == ids["account_id"]).count(),
         "ticket": _row(Ticket, ids["ticket_id"]),
         "messages": Message.select().where(Message.ticket == ids["ticket_id"]).count(),
+        "document": _row(Document, ids["document_id"]),
     }
 
 
