@@ -142,4 +142,17 @@
         });
     });
   });
+
+  // The grouped menu: one group open at a time; a click elsewhere closes it.
+  var groups = document.querySelectorAll("details.menu-group");
+  groups.forEach(function (group) {
+    group.addEventListener("toggle", function () {
+      if (!group.open) { return; }
+      groups.forEach(function (other) { if (other !== group) { other.open = false; } });
+    });
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("details.menu-group")) { return; }
+    groups.forEach(function (group) { group.open = false; });
+  });
 })();

@@ -20,6 +20,7 @@ from tests.pay.helpers import fresh_system_cache  # noqa: F401 - autouse fixture
 def test_staff_add_a_terminal_system_and_it_answers(app, live_server, page, shot, admin):
     agreement = make_agreement()
     log_in(page, live_server)
+    page.click("nav.menu.wide summary >> text=Справочники")
     page.click("nav.menu.wide >> text=Платёжные системы")
     page.wait_for_url(re.compile(r"/admin/payment-systems$"))
     page.click("text=Новая платёжная система")
