@@ -34,7 +34,7 @@ run: $(STAMP)
 ## TEST_WORKERS=0 runs it in this one process
 TEST_WORKERS ?= 2
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --screenshots tests
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

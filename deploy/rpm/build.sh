@@ -23,8 +23,18 @@ if [ ! -e "$WHEELS/.complete" ]; then
   for tag in manylinux_2_34 manylinux_2_28 manylinux_2_27 manylinux_2_26 manylinux_2_17 manylinux2014; do
     platforms+=(--platform "${tag}_x86_64")
   done
+  # A dependency published only as source (docopt, pure Python) has no
+  # wheel to download for another platform: build the wheels here first and
+  # offer the pure-Python ones (py3-none-any run anywhere) to the download.
+  LOCAL="$WHEELS.local"
+  mkdir -p "$LOCAL"
+  if ! "$PIP" wheel --quiet -r requirements.txt -w "$LOCAL" > "$WHEELS.log" 2>&1; then
+    grep -v "^WARNING: Location" "$WHEELS.log" >&2
+    exit 1
+  fi
+  find "$LOCAL" -name '*.whl' ! -name '*-none-any.whl' -delete
   if ! "$PIP" download --quiet --only-binary=:all: --python-version 3.11 --implementation cp "${platforms[@]}" \
-      -r requirements.txt -d "$WHEELS" > "$WHEELS.log" 2>&1; then
+      --find-links "$LOCAL" -r requirements.txt -d "$WHEELS" >> "$WHEELS.log" 2>&1; then
     grep -v "^WARNING: Location" "$WHEELS.log" >&2
     exit 1
   fi

@@ -18,10 +18,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from lanbill.clock import now_utc
-from lanbill.db import database
-from lanbill.models import Agent, Payment
+from lanbill.models import Agent, OutboxMessage, Payment
 from lanbill.models.paysys import PaymentSystem
 from lanbill.models.radius import CoaRequest, RadiusAgentStatus
+from lanbill.models.receipts import FiscalReceipt
 from lanbill.models.traffic import NetflowAgentStatus, NetflowStatus
 from lanbill.operations.backup import last_backup
 from lanbill.operations.health import check_health, last_billing_day, worker_heartbeat
@@ -91,14 +91,15 @@ def _coa():
 
 
 def _outbox():
-    """Rows waiting in any outbox table (notifications), if one exists:
-    the pending ones when the table has a status column, else all."""
-    family = GaugeMetricFamily("lanbill_outbox_depth", "Messages waiting in an outbox", labels=["table"])
-    for table in sorted(t for t in database.get_tables() if "outbox" in t):
-        columns = {c.name for c in database.get_columns(table)}
-        where = " WHERE status = 'pending'" if "status" in columns else ""
-        family.add_metric([table], database.execute_sql(f'SELECT COUNT(*) FROM "{table}"{where}').fetchone()[0])
-    return [family]
+    """Messages waiting to go out: notifications queued in the outbox and
+    54-FZ receipts pending, by outbox; the failed ones apart."""
+    depth = GaugeMetricFamily("lanbill_outbox_depth", "Messages waiting in an outbox", labels=["outbox"])
+    failed = GaugeMetricFamily("lanbill_outbox_failed", "Messages an outbox gave up on", labels=["outbox"])
+    for name, model, waiting in (("notifications", OutboxMessage, "queued"), ("receipts", FiscalReceipt, "pending")):
+        counts = dict(model.select(model.status, peewee.fn.COUNT(model.id)).group_by(model.status).tuples())
+        depth.add_metric([name], counts.get(waiting, 0))
+        failed.add_metric([name], counts.get("failed", 0))
+    return [depth, failed]
 
 
 def _billing():

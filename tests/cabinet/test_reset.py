@@ -38,6 +38,17 @@ def outbox():
 
 
 @pytest.fixture
+def nobody_listens(app):
+    """An installation where nothing delivers codes (the notifications
+    room's receiver taken off the signal for the test)."""
+    from lanbill.notify.receivers import on_cabinet_reset_code
+
+    events.cabinet_reset_code.disconnect(on_cabinet_reset_code)
+    yield
+    events.cabinet_reset_code.connect(on_cabinet_reset_code)
+
+
+@pytest.fixture
 def sub(app):
     return make_cabinet_subscriber(name="Забывчивый Пётр", email="petr@example.ru", phone="+79001112233")
 
@@ -66,7 +77,7 @@ def test_without_an_email_the_code_goes_by_sms(app, outbox):
     assert outbox[0]["channel"] == "sms" and outbox[0]["address"] == "+79005554433"
 
 
-def test_while_nobody_listens_the_code_is_logged(sub, caplog):
+def test_while_nobody_listens_the_code_is_logged(sub, nobody_listens, caplog):
     subscriber, agreement, _ = sub
     assert not events.cabinet_reset_code.receivers
     with caplog.at_level(logging.WARNING, logger="lanbill.cabinet.reset"):
@@ -173,7 +184,7 @@ def test_requests_are_rate_limited_per_subscriber_and_per_address(sub, outbox):
         cabinet_reset.request_code("nobody-x", ip="198.51.100.9")
 
 
-def test_the_pages_walk_from_login_to_a_new_password(client, sub, caplog):
+def test_the_pages_walk_from_login_to_a_new_password(client, sub, nobody_listens, caplog):
     subscriber, agreement, _ = sub
     login_page = text_of(client.get("/"))
     assert 'href="/password/forgot"' in login_page and ru("Forgot password?") in login_page

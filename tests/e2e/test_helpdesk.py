@@ -56,6 +56,7 @@ def test_a_request_with_a_file_answered_by_staff(app, admin, live_server, browse
     staff.set_default_timeout(10000)
     staff_violations = watch_csp(staff)
     log_in(staff, live_server)
+    staff.click("header nav.wide summary >> text=Абоненты")
     staff.click("header nav.wide >> text=Поддержка")
     staff.wait_for_url(re.compile(r"/admin/helpdesk"))
     expect(staff.locator("#tickets")).to_contain_text("Пропадает интернет")

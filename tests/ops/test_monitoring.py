@@ -11,7 +11,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lanbill.billing.payments import post_payment
 from lanbill.clock import now_utc, today
-from lanbill.db import database
 from lanbill.models import Agent, Setting
 from lanbill.models.billing import BillingDay
 from lanbill.models.paysys import PaymentSystem
@@ -141,12 +140,13 @@ def test_metrics_carry_agents_coa_billing_payments(app, client):
     assert m[("lanbill_worker_heartbeat_age_seconds", frozenset())] < 60
 
 
-def test_outbox_depth_when_an_outbox_table_exists(app, client):
-    assert not any(name == "lanbill_outbox_depth" for name, _ in metrics(client))
-    database.execute_sql('CREATE TABLE "test_outbox" (id INTEGER PRIMARY KEY, status VARCHAR(16))')
-    try:
-        for n, status in enumerate(("pending", "pending", "sent")):
-            database.execute_sql(f"INSERT INTO \"test_outbox\" (id, status) VALUES ({n}, '{status}')")
-        assert metrics(client)[("lanbill_outbox_depth", frozenset({("table", "test_outbox")}))] == 2
-    finally:
-        database.execute_sql('DROP TABLE "test_outbox"')
+def test_outbox_depth_of_notifications_and_receipts(app, client):
+    from lanbill.models import OutboxMessage
+
+    assert metrics(client)[("lanbill_outbox_depth", frozenset({("outbox", "notifications")}))] == 0
+    for n, status in enumerate(("queued", "queued", "sent", "failed")):
+        OutboxMessage.create(channel="email", address=f"a{n}@example.test", idempotency_key=f"k{n}", status=status)
+    m = metrics(client)
+    assert m[("lanbill_outbox_depth", frozenset({("outbox", "notifications")}))] == 2
+    assert m[("lanbill_outbox_failed", frozenset({("outbox", "notifications")}))] == 1
+    assert m[("lanbill_outbox_depth", frozenset({("outbox", "receipts")}))] == 0
