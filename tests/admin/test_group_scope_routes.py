@@ -105,7 +105,7 @@ PLAIN = {"level": "building", "entry_id": 1, "building_id": 1, "agent_type": "ra
          "currency_id": 1, "rate_id": 1, "role_id": 1, "manager_id": 1, "operator_id": 1, "service_id": 1,
          "category_id": 1, "search_id": 1, "class_id": 1, "article_id": 1, "registry_id": 1, "row_id": 2,
          "token": "0123456789abcdef", "series_id": 1, "card_id": 1, "system_id": 1, "message_id": 1,
-         "event": "payment_received", "channel": "email", "name": "payments"}
+         "event": "payment_received", "channel": "email"}
 # Query arguments every GET carries: screens that take an object from the
 # query string (the payments form, a new account for a subscriber).
 QUERY_KEYS = {"subscriber": "subscriber_id", "agreement": "agreement_id", "account": "account_id"}
