@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -26,9 +26,11 @@ from lanbill.admin.common import (
 from lanbill.admin.forms import CancelPaymentForm, PaymentForm
 from lanbill.admin.search import PAYMENT_CRITERIA
 from lanbill.admin.subscribers import agreements_by_subscriber
+from lanbill.admin.tables import attachment_header
 from lanbill.billing import payments
 from lanbill.clock import today
 from lanbill.customers.search import ensure_index, subscriber_condition
+from lanbill.documents import cash_receipt
 from lanbill.errors import BillingError
 from lanbill.models import Agreement, Currency, Payment, Subscriber
 from lanbill.money import format_money
@@ -148,3 +150,17 @@ def payment_cancel(payment_id):
     else:
         flash(_("The payment is cancelled: a reversing entry is booked."), "success")
     return redirect(url_for("admin.payments", agreement=agreement.id) + "#history")
+
+
+@bp.route("/payments/<int:payment_id>/receipt.pdf")
+@requires("payments.create")
+def payment_receipt(payment_id):
+    """The cash receipt of a payment (квитанция к ПКО) as a PDF to print."""
+    payment = Payment.get_or_none(Payment.id == payment_id) or abort(404)
+    ensure_visible(Agreement.get_by_id(payment.agreement_id).subscriber_id)
+    pdf = cash_receipt.receipt_pdf(payment, current_app.instance_path)
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = attachment_header(f"receipt-{payment.document_number}.pdf").replace(
+        "attachment", "inline", 1)
+    return response
