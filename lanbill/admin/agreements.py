@@ -12,7 +12,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.common import apply_errors, current_actor, requires, visible_agreement, visible_subscriber
+from lanbill.admin.common import (
+    apply_errors,
+    current_actor,
+    parse_day,
+    requires,
+    visible_agreement,
+    visible_subscriber,
+)
 from lanbill.admin.forms import AgreementForm, AgreementNumberForm, CreditLimitForm, PromiseForm
 from lanbill.admin.sources import describe_entries
 from lanbill.admin.tables import Column, Table, wants_csv
@@ -111,16 +118,9 @@ def _describe_ledger_rows(agreement_id):
     return prepare
 
 
-def _parse_day(value):
-    try:
-        return dt.date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
 def ledger_query(agreement_id, args):
     query = LedgerEntry.select().where(LedgerEntry.agreement == agreement_id)
-    start, end = _parse_day(args.get("from")), _parse_day(args.get("to"))
+    start, end = parse_day(args.get("from")), parse_day(args.get("to"))
     if start:
         query = query.where(LedgerEntry.created_at >= midnight_utc(start))
     if end:

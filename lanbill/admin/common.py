@@ -10,6 +10,7 @@ manager's groups, so its existence is not revealed).
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import wraps
 
 from flask import abort, request
@@ -121,3 +122,12 @@ def apply_errors(form, exc, aliases: dict | None = None) -> None:
     top = translate_error(exc)
     if top not in form.form_errors:
         form.form_errors.insert(0, top)
+
+
+def parse_day(value):
+    """A day from a filter in the URL (ISO, as a date input sends it), or
+    None when empty or not a date: a bad filter is dropped, not an error."""
+    try:
+        return dt.date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None

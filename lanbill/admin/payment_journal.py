@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lanbill.admin import bp
-from lanbill.admin.common import requires
+from lanbill.admin.common import parse_day, requires
 from lanbill.admin.sources import METHOD_LABELS, actor_text, manager_names
 from lanbill.admin.tables import Column, Table, wants_csv
 from lanbill.clock import midnight_utc, to_local, today
@@ -24,13 +24,6 @@ from lanbill.models import Agreement, Manager, Payment, PaymentSystem, Subscribe
 from lanbill.staff.access import scope
 
 CANCELLED_CHOICES = (("", _l("All")), ("no", _l("Not cancelled")), ("yes", _l("Cancelled only")))
-
-
-def _day(value):
-    try:
-        return dt.date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
 
 
 def _columns():
@@ -51,8 +44,8 @@ def _columns():
 def journal_filters(args) -> dict:
     """The filters as read from the URL (bookmarkable); a bad value is
     dropped, not an error.  Default period: this month so far."""
-    first = _day(args.get("from"))
-    last = _day(args.get("to"))
+    first = parse_day(args.get("from"))
+    last = parse_day(args.get("to"))
     if first is None and last is None and "from" not in args:
         first = today().replace(day=1)
     how = args.get("how", "")
