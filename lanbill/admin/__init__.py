@@ -40,6 +40,7 @@ from lanbill.admin import (  # noqa: E402,F401
     agents,
     agreements,
     audit,
+    cabinet_view,
     cards,
     currencies,
     dashboard,

@@ -172,6 +172,7 @@ ACTION_LABELS = {
     "service.update": _l("Service edited"),
     "settings.update": _l("Settings changed"),
     "subscriber.cabinet_password": _l("Cabinet password set"),
+    "subscriber.cabinet_view": _l("Cabinet opened by staff (read only)"),
     "subscriber.create": _l("Subscriber created"),
     "subscriber.delete": _l("Subscriber deleted"),
     "subscriber.group_add": _l("Added to a group"),
