@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from lanbill.admin import bp
 from lanbill.admin.common import apply_errors, current_actor, requires
+from lanbill.admin.payment_numbering import numbering_form
 from lanbill.admin.settings_forms import OperatorForm
 from lanbill.admin.tables import Column, Table
 from lanbill.customers import operators as operator_records
@@ -74,7 +75,8 @@ def _save(operator):
     elif request.method == "POST":
         status = 422
     return render_template("admin/operators/form.html", form=form, operator=operator,
-                           first_step=operator is not None and operator.name in SEEDED_OPERATOR_NAMES), status
+                           first_step=operator is not None and operator.name in SEEDED_OPERATOR_NAMES,
+                           numbering_form=numbering_form(operator.id) if operator is not None else None), status
 
 
 @bp.route("/operators/new", methods=["GET", "POST"])

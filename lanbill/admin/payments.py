@@ -12,6 +12,7 @@ import datetime as dt
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.validators import Optional
 
 from lanbill.admin import bp
 from lanbill.admin.common import (
@@ -27,7 +28,7 @@ from lanbill.admin.forms import CancelPaymentForm, PaymentForm
 from lanbill.admin.search import PAYMENT_CRITERIA
 from lanbill.admin.subscribers import agreements_by_subscriber
 from lanbill.admin.tables import attachment_header
-from lanbill.billing import payments
+from lanbill.billing import payment_numbers, payments
 from lanbill.clock import today
 from lanbill.customers.search import ensure_index, subscriber_condition
 from lanbill.documents import cash_receipt
@@ -66,7 +67,13 @@ def _context(agreement=None, form=None):
         if form is None:
             form = PaymentForm()
             form.paid_at.data = today().isoformat()
-    return {"criteria": PAYMENT_CRITERIA, "by": by, "q": q, "found": found, "subscriber": subscriber,
+        numbering = payment_numbers.numbering_of(agreement.operator_id)
+        if numbering.is_enabled:
+            _number_assigned_on_saving(form, numbering)
+    else:
+        numbering = None
+    return {"numbering": numbering,
+            "criteria": PAYMENT_CRITERIA, "by": by, "q": q, "found": found, "subscriber": subscriber,
             "agreements": subscriber_agreements, "agreement": agreement, "form": form, "history": history,
             "reference": reference, "cancel_form": CancelPaymentForm(prefix="x"), "today": today()}
 
@@ -78,6 +85,17 @@ def payments_form():
     if request.args.get("agreement", "").isdigit():
         agreement = visible_agreement(int(request.args["agreement"]))
     return render_template("admin/payments/form.html", **_context(agreement))
+
+
+def _number_assigned_on_saving(form, numbering) -> None:
+    """With the operator's automatic numbering on, the document number is
+    not typed: the field shows the number the payment would get now,
+    read-only, and the real one is taken on saving (payment_numbers)."""
+    field = form.document_number
+    field.validators = [Optional()]
+    field.flags.required = False
+    field.data = numbering.next_text
+    field.render_kw = {"readonly": True}
 
 
 # The menu and links call the form "admin.payments".
@@ -103,6 +121,9 @@ def _paid_at(form):
 def payment_post(agreement_id):
     agreement = visible_agreement(agreement_id)
     form = PaymentForm()
+    numbering = payment_numbers.numbering_of(agreement.operator_id)
+    if numbering.is_enabled:
+        _number_assigned_on_saving(form, numbering)
     valid = form.validate()
     amount = (form.amount.data or "").strip()
     target = (form.target_balance.data or "").strip()
@@ -118,18 +139,17 @@ def payment_post(agreement_id):
         valid = False
     if valid:
         try:
-            if amount:
-                payments.post_payment(agreement, amount, form.document_number.data, actor=current_actor(),
-                                      paid_at=paid_at, method=form.method.data, comment=form.comment.data or "")
-            else:
-                payments.set_balance_to(agreement, target, form.document_number.data, actor=current_actor(),
-                                        paid_at=paid_at, comment=form.comment.data or "", method=form.method.data)
+            booked = payment_numbers.book_payment(
+                agreement, amount=amount, target=target, document_number=form.document_number.data,
+                actor=current_actor(), paid_at=paid_at, method=form.method.data, comment=form.comment.data or "")
         except BillingError as exc:
             apply_errors(form, exc, {"target": "target_balance"})
             return render_template("admin/payments/form.html", **_context(agreement, form)), exc.status
         fresh = Agreement.select(Agreement, Currency).join(Currency).where(Agreement.id == agreement.id).get()
         flash(_("The payment is booked. Balance: %(balance)s",
                 balance=format_money(fresh.balance, fresh.currency.symbol or fresh.currency.code)), "success")
+        if numbering.is_enabled and isinstance(booked, Payment):
+            flash(_("Payment document number: %(number)s", number=booked.document_number), "success")
         return redirect(url_for("admin.payments", agreement=agreement.id))
     return render_template("admin/payments/form.html", **_context(agreement, form)), 422
 

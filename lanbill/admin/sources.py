@@ -160,6 +160,7 @@ ACTION_LABELS = {
     "nas.update": _l("NAS edited"),
     "operator.create": _l("Operator created"),
     "operator.default": _l("Default operator chosen"),
+    "operator.payment_numbering": _l("Payment document numbering changed"),
     "operator.update": _l("Operator edited"),
     "payment.cancel": _l("Payment cancelled"),
     "payment.create": _l("Payment booked"),

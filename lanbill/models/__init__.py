@@ -29,6 +29,7 @@ from lanbill.models.notify import (  # noqa: F401
 )
 from lanbill.models.online_payments import AutoPayment, OnlinePayment  # noqa: F401
 from lanbill.models.operators import Counter, Currency, CurrencyRate, Operator, Setting  # noqa: F401
+from lanbill.models.payment_numbering import PaymentNumbering  # noqa: F401
 from lanbill.models.paysys import PaymentSystem  # noqa: F401
 from lanbill.models.receipts import FiscalReceipt, FiscalSettings  # noqa: F401
 from lanbill.models.registries import RegistryImport, RegistryRow  # noqa: F401
