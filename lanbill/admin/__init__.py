@@ -38,6 +38,7 @@ from lanbill.admin import (  # noqa: E402,F401
     accounts,
     addresses,
     agents,
+    agreement_print,
     agreements,
     audit,
     cabinet_view,

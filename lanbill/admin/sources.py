@@ -142,6 +142,8 @@ ACTION_LABELS = {
     "agreement.number": _l("Agreement number changed"),
     "agreement.promise": _l("Promised payment given"),
     "agreement.promise_closed": _l("Promised payment closed"),
+    "agreement.print": _l("Agreement printed"),
+    "agreement.text": _l("Text of the agreement changed"),
     "balance.set": _l("Balance set"),
     "currency.create": _l("Currency created"),
     "currency.rate": _l("Exchange rate set"),
