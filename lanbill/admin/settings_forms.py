@@ -254,7 +254,7 @@ class OperatorForm(VersionedForm):
     email = StringField(_l("E-mail"), validators=[Length(max=255)])
     # documents
     is_vat_payer = BooleanField(_l("Pays VAT (documents say «in including VAT», VAT invoices are issued)"))
-    no_vat_basis = StringField(_l("Legal basis of «Без НДС»"), validators=[Length(max=255)])
+    no_vat_basis = StringField(_l("Legal basis of «without VAT»"), validators=[Length(max=255)])
     director_position = StringField(_l("Director's position"), validators=[Length(max=128)])
     chief_accountant_position = StringField(_l("Chief accountant's position"), validators=[Length(max=128)])
     logo_path = StringField(_l("Logo file (in the instance folder)"), validators=[Length(max=255)])

@@ -60,7 +60,10 @@ def _pages(client) -> dict[str, str]:
             f"/admin/agreements/{agreement.id}", f"/admin/accounts/{account.id}",
             f"/admin/payments?agreement={agreement.id}", "/admin/payments/journal", "/admin/accounts",
             "/admin/tariffs", "/admin/agents", "/admin/nas", "/admin/radius/sessions", "/admin/audit",
-            "/admin/staff", "/admin/operators", "/admin/groups", "/admin/currencies", "/admin/helpdesk"]
+            "/admin/staff", "/admin/operators", "/admin/groups", "/admin/currencies", "/admin/helpdesk",
+            f"/admin/operators/{agreement.operator_id}", f"/admin/accounts/{account.id}/traffic",
+            f"/admin/subscribers/{subscriber.id}/cabinet", f"/admin/subscribers/{subscriber.id}/cabinet/payments",
+            f"/admin/subscribers/{subscriber.id}/cabinet/traffic"]
     pages = {}
     for url in urls:
         response = client.get(url)
