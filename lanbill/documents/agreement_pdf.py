@@ -192,6 +192,8 @@ def agreement_pdf(agreement: Agreement, instance_path, *, with_passport: bool, a
     html = templating.render(
         folders(instance_path), "agreement.html", FILTERS, paragraphs=paragraphs(body), values=values,
         seller=seller_of(Operator.get_by_id(agreement.operator_id)), subscriber_name=subscriber.name,
+        legal=subscriber.kind == "legal", subscriber_inn=subscriber.inn or "",
+        subscriber_kpp=subscriber.kpp if subscriber.kind == "legal" else "",
         printed_on=today(),
     )
     pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(font_config=_font_config())

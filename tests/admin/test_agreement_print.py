@@ -105,3 +105,11 @@ def test_the_text_screen_needs_the_settings_permission(client, admin, login_as, 
     make_manager("desk", permissions=["subscribers.view"])
     login_as("desk", PASSWORD)
     assert client.get("/admin/agreement-text").status_code == 403
+
+
+def test_a_legal_entity_prints_its_inn_not_a_passport(client, admin, login_as, app):
+    subscriber = make_subscriber(kind="legal", name="ООО «Клиент»", inn="4027000002", kpp="402701001")
+    agreement = make_agreement(subscriber, number="Ю-1")
+    login_as()
+    text = _text(client.get(f"/admin/agreements/{agreement.id}/agreement.pdf").data)
+    assert "ООО «Клиент»" in text and "ИНН 4027000002, КПП 402701001" in text and "Паспорт" not in text
