@@ -41,7 +41,7 @@ from lanbill.clock import now_utc, today
 from lanbill.customers.accounts import _clean_fields
 from lanbill.customers.agreements import _clean_number, number_pattern, render_number
 from lanbill.customers.subscribers import _clean, name_skeleton, system_group
-from lanbill.db import database, is_sqlite
+from lanbill.db import EncryptedField, database, is_sqlite
 from lanbill.models import Account, AccountIp, Agreement, Counter, Subscriber, SubscriberGroup, TariffChange
 
 LOOKUP_CHUNK = 900  # bound parameters per IN (…) look-up
@@ -131,11 +131,37 @@ def reserve_ids(model, count: int) -> list[int]:
     return sorted(r[0] for r in cursor.fetchall())
 
 
+# Fields whose db_value leaves a value of the right Python type as it is:
+# the rows built here carry such values, so they are passed straight on.
+_PLAIN = (peewee.AutoField, peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.ForeignKeyField)
+_PLAIN_EXCEPT = (EncryptedField,)
+
+
+def _converter(field):
+    """The function turning a Python value into what the driver gets."""
+    if isinstance(field, _PLAIN) and not isinstance(field, _PLAIN_EXCEPT) \
+            and type(field).db_value in _PLAIN_DB_VALUES:
+        return None
+    convert = field.db_value
+    if is_sqlite() and isinstance(field, (peewee.DateTimeField, peewee.DateField)):
+        # Peewee hands these to sqlite3, whose adapter writes isoformat(" "): the same text, once
+        def convert(value, db_value=field.db_value):
+            value = db_value(value)
+            return value.isoformat(" ") if isinstance(value, dt.datetime) else (
+                value.isoformat() if isinstance(value, dt.date) else value)
+    return convert
+
+
+_PLAIN_DB_VALUES = {peewee.Field.db_value, peewee.ForeignKeyField.db_value, peewee.CharField.db_value,
+                    peewee.TextField.db_value, peewee.IntegerField.db_value, peewee.AutoField.db_value}
+
+
 def insert_rows(model, rows: list[dict]) -> int:
     """INSERT `rows` (dicts of field name → Python value; every row the
     same keys) with one prepared statement: each value goes through its
-    field's db_value as Peewee would do, the fields not given get their
-    defaults (computed once for the batch)."""
+    field's db_value as Peewee would do (plain text and integers as they
+    are), the fields not given get their defaults (computed once for the
+    batch)."""
     if not rows:
         return 0
     meta = model._meta
@@ -148,11 +174,19 @@ def insert_rows(model, rows: list[dict]) -> int:
                 raise ValueError(f"{model.__name__}.{f.name} needs a value")
             defaults.append(None)
         else:
-            defaults.append(f.db_value(f.default() if callable(f.default) else f.default))
+            value = f.default() if callable(f.default) else f.default
+            convert = _converter(f)
+            defaults.append(convert(value) if convert else value)
     columns = ", ".join(f'"{f.column_name}"' for f in given + rest)
     tail = tuple(defaults)
-    converters = [(f.name, f.db_value) for f in given]
-    data = [tuple(convert(row[name]) for name, convert in converters) + tail for row in rows]
+    names = [f.name for f in given]
+    converters = [(index, convert) for index, convert in enumerate(_converter(f) for f in given) if convert]
+    data = []
+    for row in rows:
+        values = [row[name] for name in names]
+        for index, convert in converters:
+            values[index] = convert(values[index])
+        data.append(tuple(values) + tail)
     table = meta.table_name
     cursor = database.cursor()
     if is_sqlite():

@@ -335,6 +335,7 @@ def _import_bulk(table, value, report, lookups, operator, actor, source, progres
     numbers = {v["agreement.number"] for _, v in values if v["agreement.number"]}
     existing_numbers = bulk.taken_numbers(operator.id, numbers)
     pairs, networks = set(), set()
+    parsed = _NetworksOnce()
     for _, v in values:
         login = v["account.login"]
         if not login:
@@ -344,12 +345,13 @@ def _import_bulk(table, value, report, lookups, operator, actor, source, progres
             if agent is not None:
                 pairs.add((agent.id, login))
         try:
-            networks.update(parse_networks(v["account.ips"] or None))
+            networks.update(parsed(v["account.ips"]))
         except BillingError:
             pass
     existing_logins = bulk.taken_logins(pairs)
     existing_networks = bulk.taken_networks(networks)
     logins_taken = set(existing_logins)
+    # each row's addresses are parsed once: here, in its checks and for its account
     networks_taken = set(existing_networks)
 
     plan: list[dict] = []
@@ -359,7 +361,7 @@ def _import_bulk(table, value, report, lookups, operator, actor, source, progres
     for done, (line, v) in enumerate(values, start=1):
         try:
             _plan_row(line, v, lookups, seen, existing_numbers, logins_taken, networks_taken, plan, counts,
-                      report, comment)
+                      report, comment, parsed)
         except (_RowErrors, _RowError, BillingError) as exc:
             _problem(report, _problems_of(line, exc))
         if progress and done % PROGRESS_EVERY == 0:
@@ -382,8 +384,27 @@ def _import_bulk(table, value, report, lookups, operator, actor, source, progres
         progress(total, total)
 
 
+class _NetworksOnce:
+    """parse_networks of a cell's text, remembered (or its error)."""
+
+    def __init__(self):
+        self.found: dict[str, object] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        found = self.found.get(text)
+        if found is None:
+            try:
+                found = parse_networks(text or None)
+            except BillingError as exc:
+                found = exc
+            self.found[text] = found
+        if isinstance(found, BillingError):
+            raise found
+        return found
+
+
 def _plan_row(line, v, lookups, seen, existing_numbers, logins_taken, networks_taken, plan, counts, report,
-              comment) -> None:
+              comment, parsed) -> None:
     """Check one row as `_import_row` would create it; add what it creates
     to `plan` (or raise the row's problems)."""
     number = v["agreement.number"]
@@ -397,7 +418,7 @@ def _plan_row(line, v, lookups, seen, existing_numbers, logins_taken, networks_t
         if not number and login and agent is not None and (agent.id, login) in logins_taken:
             report.duplicates.append(line)
             return
-    problems = _precheck(v, lambda values, name: values[name], lookups, login)
+    problems = _precheck(v, lambda values, name: values[name], lookups, login, parsed)
     if key is not None and v["opening_balance"]:
         problems.append(_RowError(N_("The opening balance of agreement %(number)s is already given on an "
                                      "earlier row."), "opening_balance", number=number))
@@ -443,7 +464,7 @@ def _plan_row(line, v, lookups, seen, existing_numbers, logins_taken, networks_t
             errors["password"] = SERVICE_PASSWORD_REQUIRED
         if errors:
             raise ValidationError(N_("Check the highlighted fields."), fields=errors)
-        networks = parse_networks(v["account.ips"] or None)
+        networks = parsed(v["account.ips"])
         if (agent.id, login) in logins_taken:
             raise Conflict(N_("This login is already used by another account of this agent."),
                            fields={"login": N_("Already used within this agent.")})
@@ -485,7 +506,7 @@ def _our_field(name: str) -> str:
     return _FIELD_NAMES.get(name, name)
 
 
-def _precheck(row, value, lookups, login) -> list[_RowError]:
+def _precheck(row, value, lookups, login, networks=None) -> list[_RowError]:
     """What can be told of a row before anything is created, all at once:
     kind, date, opening balance, tariff, agent, login and addresses."""
     problems = []
@@ -514,7 +535,7 @@ def _precheck(row, value, lookups, login) -> list[_RowError]:
         except _RowError as exc:
             problems.append(exc)
         try:
-            parse_networks(value(row, "account.ips") or None)
+            (networks or (lambda text: parse_networks(text or None)))(value(row, "account.ips"))
         except BillingError as exc:
             problems.append(_RowError(exc.message, "account.ips", **exc.params))
     return problems
