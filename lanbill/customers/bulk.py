@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 
 import peewee
+from psycopg2.extras import execute_values
 
 from lanbill.actor import actor_of
 from lanbill.billing.ledger import post_entries
@@ -193,8 +194,6 @@ def insert_rows(model, rows: list[dict]) -> int:
         marks = ", ".join("?" for _ in range(len(given) + len(rest)))
         cursor.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', data)
     else:
-        from psycopg2.extras import execute_values  # installed only where PostgreSQL is used
-
         execute_values(cursor, f'INSERT INTO "{table}" ({columns}) VALUES %s', data, page_size=PAGE)
     return len(data)
 
