@@ -12,6 +12,7 @@ crash the loop.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import datetime as dt
 import hmac
 import logging
@@ -56,11 +57,21 @@ RECEIVE_BUFFER = 4 * 1024 * 1024
 ERROR_LOG_INTERVAL = 10.0
 
 
+# Reply latency histogram (from the datagram read to its reply sent), in
+# seconds: fixed upper bounds, counted per bucket in the agent's plain
+# counters as "latency:<kind>:<bound>" (not cumulative; "+Inf" last) with
+# "latency_sum_us:<kind>" — /metrics turns them into a Prometheus histogram.
+LATENCY_BOUNDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+LATENCY_KEYS = {kind: tuple(f"latency:{kind}:{bound:g}" for bound in LATENCY_BOUNDS) + (f"latency:{kind}:+Inf",)
+                for kind in ("auth", "acct")}
+
+
 class Counters:
     """Plain counters read by the status publisher (CONVENTIONS: agents)."""
 
     def __init__(self):
-        self.values: dict[str, int] = {}
+        # every latency bucket from the start: the histogram keeps its shape
+        self.values: dict[str, int] = {key: 0 for keys in LATENCY_KEYS.values() for key in keys}
         self.last_packet_at = None
         self.lock = threading.Lock()
 
@@ -72,6 +83,17 @@ class Counters:
 
     def drop(self, reason: str) -> None:
         self.add("drop:" + reason)
+
+    def observe(self, kind: str, started: float) -> None:
+        """Count one reply of `kind` (auth, acct) sent `started` (a
+        perf_counter reading at the datagram's arrival) ago: one bisect and
+        two dict updates."""
+        seconds = time.perf_counter() - started
+        values = self.values
+        key = LATENCY_KEYS[kind][bisect.bisect_left(LATENCY_BOUNDS, seconds)]
+        values[key] = values.get(key, 0) + 1
+        key = "latency_sum_us:" + kind
+        values[key] = values.get(key, 0) + int(seconds * 1_000_000)
 
     def snapshot(self) -> dict:
         with self.lock:
@@ -234,6 +256,7 @@ class Worker:
         return None
 
     def handle_auth(self, data: bytes, addr, sock, agent_id: int) -> None:
+        started = time.perf_counter()
         counters = self.counters
         counters.add("auth_requests")
         nas = self._known_nas(addr, agent_id)
@@ -251,6 +274,7 @@ class Worker:
         if reply is not None:
             replies.put(key, reply)
             sock.sendto(reply, addr)
+            counters.observe("auth", started)
 
     def authenticate(self, request, nas, agent_id: int) -> bytes | None:
         """The reply to an Access-Request (or Status-Server) from `nas`,
@@ -377,6 +401,7 @@ class Worker:
     # -- accounting -----------------------------------------------------------------------
 
     def handle_acct(self, data: bytes, addr, sock, agent_id: int) -> None:
+        started = time.perf_counter()
         counters = self.counters
         counters.add("acct_requests")
         cache = self.cache
@@ -448,6 +473,7 @@ class Worker:
             replies.put(key, reply)
             sock.sendto(reply, addr)
             counters.add("acct_other")
+            counters.observe("acct", started)
             return
         # No Message-Authenticator in Accounting-Response: BlastRADIUS
         # (CVE-2024-3596) forges Access-* replies, FreeRADIUS sends none here,
@@ -473,6 +499,7 @@ class Worker:
             replies.fulfil(key, reply)
             counters.add("acct_" + stored.kind)
             sock.sendto(reply, addr)
+            counters.observe("acct", started)
 
         self.writer.submit(record, done)
 

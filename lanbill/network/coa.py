@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from lanbill.clock import now_utc
 from lanbill.config import DEFAULTS, radius_coa_settings
-from lanbill.db import transaction
+from lanbill.db import is_sqlite, transaction
 from lanbill.errors import N_, ValidationError
 from lanbill.models import Account, AccountStateChange, Agent
 from lanbill.models.radius import CoaRequest, RadiusCursor, RadiusSession
@@ -179,7 +179,8 @@ def start_cursor(name: str) -> None:
     with transaction():
         if RadiusCursor.get_or_none(RadiusCursor.name == name) is None:
             last = AccountStateChange.select(AccountStateChange.id).order_by(AccountStateChange.id.desc()).first()
-            RadiusCursor.create(name=name, value=last.id if last else 0)
+            # another host of the same agents may place it at the same moment
+            RadiusCursor.insert(name=name, value=last.id if last else 0).on_conflict_ignore().execute()
 
 
 def queue_from_feed(cursor_name: str, options_by_agent: Mapping[int, RadiusOptions],
@@ -187,10 +188,14 @@ def queue_from_feed(cursor_name: str, options_by_agent: Mapping[int, RadiusOptio
     """Read the state changes after the cursor for accounts of the given
     agents and the accounts whose speed changed, queue what they call for
     and move the cursor — all in one transaction (nothing queued twice,
-    nothing skipped)."""
+    nothing skipped).  Agents of the same ids on several hosts share the
+    cursor: on PostgreSQL its row is locked (FOR UPDATE) until the commit,
+    so a second host reads it moved and does not queue the same changes
+    again (SQLite has one writer at a time anyway)."""
     created: list[CoaRequest] = []
     with transaction():
-        cursor = RadiusCursor.get(RadiusCursor.name == cursor_name)
+        query = RadiusCursor.select().where(RadiusCursor.name == cursor_name)
+        cursor = (query if is_sqlite() else query.for_update()).get()
         changes = list(AccountStateChange.select().where(AccountStateChange.id > cursor.value)
                        .order_by(AccountStateChange.id).limit(1000))
         if changes:

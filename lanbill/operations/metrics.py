@@ -4,8 +4,10 @@ outbox, billing runs, payments per system, worker and backup ages.
 
 Every figure comes from rows several processes write (agents on other
 hosts included), so one scrape of the web process sees the whole system.
-The RADIUS status rows carry counters, not latencies: no latency
-histogram is exported until the agents publish one.  Amounts of money
+The RADIUS reply latency histogram comes the same way: each agent worker
+counts replies into fixed buckets ("latency:<kind>:<upper bound>", not
+cumulative, plus "latency_sum_us:<kind>") with its other counters, and the
+scrape sums the workers and makes the buckets cumulative.  Amounts of money
 are not exported (a float near money); payments are counted.
 """
 
@@ -15,7 +17,7 @@ import datetime as dt
 
 import peewee
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from lanbill.clock import now_utc
 from lanbill.models import Agent, OutboxMessage, Payment
@@ -46,8 +48,16 @@ def _radius(names: dict[int, str]):
         target = summed.setdefault(row.agent_id, {})
         for key, value in (row.counters or {}).items():
             target[key] = target.get(key, 0) + int(value)
+    latency = HistogramMetricFamily("lanbill_radius_reply_latency_seconds",
+                                    "Time from a RADIUS request's arrival to its reply (accounting: once stored)",
+                                    labels=["agent", "kind"])
     for agent_id, counters in sorted(summed.items()):
         agent = names.get(agent_id, str(agent_id))
+        for kind in ("auth", "acct"):
+            buckets = _latency_buckets(counters, kind)
+            if buckets:
+                latency.add_metric([agent, kind], buckets,
+                                   sum_value=counters.get("latency_sum_us:" + kind, 0) / 1_000_000)
         requests.add_metric([agent, "auth"], counters.get("auth_requests", 0))
         requests.add_metric([agent, "acct"], counters.get("acct_requests", 0))
         for key, reply in RADIUS_REPLIES.items():
@@ -57,7 +67,31 @@ def _radius(names: dict[int, str]):
                 drops.add_metric([agent, key[5:]], value)
             elif key.startswith("reject:"):
                 rejects.add_metric([agent, key[7:]], value)
-    return [requests, replies, drops, rejects]
+    return [requests, replies, drops, rejects, latency]
+
+
+def _latency_buckets(counters: dict, kind: str) -> list[tuple[str, int]]:
+    """[(le, cumulative count)] from the per-bucket counters of `kind`,
+    ending with +Inf; [] when the agent published none."""
+    prefix = f"latency:{kind}:"
+    per_bound = []
+    for key, value in counters.items():
+        if key.startswith(prefix):
+            bound = key[len(prefix):]
+            try:
+                per_bound.append((float(bound), bound, int(value)))
+            except ValueError:
+                continue
+    if not per_bound:
+        return []
+    per_bound.sort()
+    out, total = [], 0
+    for bound, text, value in per_bound:
+        total += value
+        out.append(("+Inf" if bound == float("inf") else text, total))
+    if out[-1][0] != "+Inf":
+        out.append(("+Inf", total))
+    return out
 
 
 def _netflow(names: dict[int, str]):

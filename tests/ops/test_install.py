@@ -135,7 +135,7 @@ def test_real_install_into_a_scratch_root_then_upgrade_and_uninstall(tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     assert "upgrade: LANBill 0.1.0 -> 0.1.0" in again.stdout and "backup before the upgrade" in again.stdout
     assert "applied: nothing, schema is current" in again.stdout
-    assert list((data / "backups").glob("lanbill-*.tar.gz"))
+    assert list((data / "backups").glob("lanbill-*.tar"))
     assert flask(root, "check").returncode == 0
 
     removed = install("--root", str(root), "--os", "debian", "--uninstall")
