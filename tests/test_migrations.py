@@ -130,3 +130,28 @@ def test_a_failing_migration_is_not_recorded(empty_app):
     if USE_PG:
         database.rollback()
     assert "0001_initial" not in migrations.applied()
+
+
+def test_a_table_rebuild_on_an_older_sqlite_database_keeps_its_rows_and_references(empty_app):
+    """Upgrading a database made before the «код подразделения» column:
+    SQLite rebuilds `subscriber` to add a NOT NULL column, while agreements
+    point at its rows.  The upgrade succeeds and every row and reference is
+    still there (enforcement is off only while migrations run)."""
+    if USE_PG:
+        pytest.skip("a table rebuild is SQLite's way of altering a column")
+    import lanbill.migrations as migrations
+    from lanbill.db import database
+    from lanbill.models import Agreement, Subscriber
+    from tests.factories import make_agreement, make_subscriber
+
+    assert empty_app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    subscriber = make_subscriber(name="Иванов Иван")
+    agreement = make_agreement(subscriber)
+    database.execute_sql('ALTER TABLE "subscriber" DROP COLUMN "passport_division_code"')
+    database.execute_sql("DELETE FROM schema_migration WHERE name = '0065_passport_division_code'")
+
+    assert migrations.upgrade_database() == ["0065_passport_division_code"]
+    assert Subscriber.get_by_id(subscriber.id).name == "Иванов Иван"
+    assert Agreement.get_by_id(agreement.id).subscriber_id == subscriber.id
+    assert database.execute_sql("PRAGMA foreign_key_check").fetchall() == []
+    assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
