@@ -295,18 +295,32 @@ class Prepared:
         if found is None:
             query = self._build()
             sql, params = query.sql()
-            found = self._cache[key] = (query, sql, tuple(params))
+            found = self._cache[key] = [query, sql, tuple(params), None]
         return found
 
     def __call__(self, **values) -> list:
-        query, sql, params = self._compiled()
+        compiled = self._compiled()
+        query, sql, params, layout = compiled
         args = []
         for param in params:
             if isinstance(param, Slot):
                 value = values[param.name]
                 param = value if param.field is None or value is None else param.field.db_value(value)
             args.append(param)
-        return list(query._get_cursor_wrapper(database.execute_sql(sql, args)))
+        wrapper = query._get_cursor_wrapper(database.execute_sql(sql, args))
+        # Peewee works out, on the first row of every result, which column
+        # goes to which model and field; for one SQL text the answer is
+        # always the same, so it is kept from the first result that had rows.
+        if layout is not None:
+            wrapper.__dict__.update(layout)
+            wrapper.initialized = True
+            return list(wrapper)
+        fresh = set(wrapper.__dict__)
+        rows = list(wrapper)
+        if wrapper.initialized:
+            compiled[3] = {name: value for name, value in wrapper.__dict__.items()
+                           if name not in fresh and name not in ("cursor", "row_cache")}
+        return rows
 
     def first(self, **values):
         rows = self(**values)

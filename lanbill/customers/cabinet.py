@@ -39,7 +39,7 @@ from lanbill.models import (
 from lanbill.models.radius import RadiusSession
 from lanbill.network import traffic_stats
 from lanbill.staff import audit, login_limits
-from lanbill.staff.managers import hash_password, password_problem, verify_password
+from lanbill.staff.managers import DUMMY_HASH, hash_password, password_problem, verify_password
 
 # A failed cabinet login is remembered under this prefix, so that a staff
 # login and a subscriber's login of the same spelling are slowed down apart.
@@ -82,22 +82,42 @@ def find_by_login(login: str) -> Subscriber | None:
     in with an agreement number (the default).  A number that names
     agreements of several subscribers (numbers are unique per operator
     only) names nobody.  Templates never log in."""
+    return _find_by_login(login, _full_by_login, _full_by_id)
+
+
+def _find_by_login(login: str, by_login, by_id) -> Subscriber | None:
     login = (login or "").strip()
     if not login:
         return None
-    found = Subscriber.get_or_none((Subscriber.login == login) & (Subscriber.is_template == False))  # noqa: E712
+    found = by_login.first(login=login)
     if found is not None:
         return found
-    owners = {
-        row.subscriber_id
-        for row in Agreement.select(Agreement.subscriber).where(Agreement.number == login)
-    }
+    owners = {subscriber_id for (subscriber_id,) in _agreement_owners(number=login)}
     if len(owners) != 1:
         return None
-    found = Subscriber.get_or_none(Subscriber.id == owners.pop())
+    found = by_id.first(id=owners.pop())
     if found is None or found.is_template or found.login:
         return None
     return found
+
+
+def _subscriber_by_login(*fields):
+    return Prepared(lambda: Subscriber.select(*fields).where(
+        (Subscriber.login == slot("login")) & (Subscriber.is_template == False)).limit(1))  # noqa: E712
+
+
+def _subscriber_by_id(*fields):
+    return Prepared(lambda: Subscriber.select(*fields).where(Subscriber.id == slot("id")).limit(1))
+
+
+# What a login needs of the subscriber: no personal data is read (nor
+# decrypted) to check a password.
+LOGIN_FIELDS = (Subscriber.id, Subscriber.kind, Subscriber.name, Subscriber.login, Subscriber.password_hash,
+                Subscriber.cabinet_ip_only, Subscriber.is_template, Subscriber.version)
+_full_by_login, _full_by_id = _subscriber_by_login(Subscriber), _subscriber_by_id(Subscriber)
+_login_by_login, _login_by_id = _subscriber_by_login(*LOGIN_FIELDS), _subscriber_by_id(*LOGIN_FIELDS)
+_agreement_owners = Prepared(lambda: Agreement.select(Agreement.subscriber).where(
+    Agreement.number == slot("number")).tuples())
 
 
 def authenticate(login: str, password: str, *, ip: str, free_failures: int = 5,
@@ -110,16 +130,22 @@ def authenticate(login: str, password: str, *, ip: str, free_failures: int = 5,
     before the password is checked); the login names nobody; the subscriber has no cabinet
     password (an empty password never logs in); the password is wrong; the
     subscriber set «only from the IPs of my accounts» and `ip` is not one
-    of them.  The messages do not tell which of these it was."""
+    of them.  The messages do not tell which of these it was, nor does the
+    time the answer takes: a login naming nobody, or a subscriber without a
+    password, is checked against a dummy hash of the same cost (one argon2
+    check per attempt, whatever the case).
+
+    The subscriber returned carries LOGIN_FIELDS only."""
     login = (login or "").strip()
     key = LOGIN_KEY_PREFIX + login
     wait, attempt = login_limits.begin_attempt(ip, key, free_per_login=free_failures,
                                                free_per_address=free_per_address)
     if wait:
         raise CabinetLoginRefused(N_("Too many failed logins; try again in %(seconds)s seconds."), wait)
-    subscriber = find_by_login(login)
-    ok = (subscriber is not None and bool(password) and bool(subscriber.password_hash)
-          and verify_password(subscriber.password_hash, password))
+    subscriber = _find_by_login(login, _login_by_login, _login_by_id)
+    stored = subscriber.password_hash if subscriber is not None else ""
+    matches = verify_password(stored or DUMMY_HASH, password or "")
+    ok = matches and subscriber is not None and bool(stored) and bool(password)
     if ok and subscriber.cabinet_ip_only and not ip_allowed(subscriber, ip):
         _audit_login(subscriber, ip, "cabinet.login_refused_ip")
         raise CabinetLoginRefused(N_("The cabinet of this subscriber opens only from the addresses of "
@@ -127,8 +153,9 @@ def authenticate(login: str, password: str, *, ip: str, free_failures: int = 5,
     if not ok:
         _audit_login(subscriber, ip, "cabinet.login_failed")
         raise CabinetLoginRefused(N_("Wrong login or password."))
-    login_limits.forget_failures(attempt, ip, key)
-    _audit_login(subscriber, ip, "cabinet.login")
+    with transaction():  # one write for both
+        login_limits.forget_failures(attempt, ip, key)
+        _audit_login(subscriber, ip, "cabinet.login")
     return subscriber
 
 
