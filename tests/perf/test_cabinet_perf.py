@@ -11,7 +11,7 @@ gunicorn (2 workers × 4 threads, real sockets), run with
   The issue asks for ≥ 20 logins per second per core with the argon2 cost
   kept.  The cost is argon2-cffi's default, RFC 9106's second recommended
   option (argon2id, m = 64 MiB, t = 3, p = 4), and one check at that cost
-  takes ~250–300 ms of CPU on this box's cores (measured: 255–305 ms with
+  takes ~250–300 ms of CPU on this box's cores (measured: 250–305 ms with
   the box under load) — so this CPU allows at most ~3.5 logins per
   CPU-second whatever the web code does; 20 per core would need ≤ 50 ms
   per check, i.e. a cost about 6 times lower, which the issue rules out.
