@@ -18,6 +18,11 @@ _settings = load_settings()
 
 bind = [f"{_settings['HTTP_HOST']}:{_settings['HTTP_PORT']}"]
 workers = int(os.environ.get("LANBILL_WEB_WORKERS", min(4, multiprocessing.cpu_count())))
+# Threads per worker: the password checks of logins (argon2, ~0.3 s of CPU
+# each at m = 64 MiB, t = 3, p = 4) run in C with the GIL released, so a
+# worker's threads check passwords truly in parallel while its other threads
+# serve pages; each check in flight holds 64 MiB (workers × threads of them
+# at worst).
 threads = int(os.environ.get("LANBILL_WEB_THREADS", 4))
 worker_class = "gthread"
 timeout = 60

@@ -8,9 +8,10 @@ staff screen."""
 
 import datetime as dt
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request, url_for
+from flask_babel import get_locale
 
-from lanbill.cabinet.menu import menu
+from lanbill.cabinet.menu import links, menu
 from lanbill.clock import to_local
 
 bp = Blueprint("cabinet", __name__)
@@ -31,7 +32,11 @@ def cabinet_datetime(value, with_time=True):
 
 @bp.app_context_processor
 def _cabinet_menu():
-    return {"cabinet_menu": lambda: menu(current_app.view_functions)}
+    return {"cabinet_menu": lambda: menu(current_app.view_functions), "cabinet_links": _links}
+
+
+def _links():
+    return links(current_app._get_current_object(), str(get_locale()), request.script_root, url_for)
 
 
 # The view modules register their routes on `bp`, so they are imported once

@@ -15,6 +15,7 @@ from lanbill.actor import Actor
 from lanbill.cabinet.forms import ActionForm
 from lanbill.clock import local_now
 from lanbill.customers import cabinet
+from lanbill.db import Prepared, slot
 from lanbill.errors import BillingError, NotFound
 from lanbill.models import Subscriber
 
@@ -28,6 +29,8 @@ SESSION_FIELDS = (Subscriber.id, Subscriber.kind, Subscriber.name, Subscriber.em
                   Subscriber.login, Subscriber.password_hash, Subscriber.cabinet_ip_only,
                   Subscriber.card_activation_blocked, Subscriber.failed_card_activations, Subscriber.is_template,
                   Subscriber.version)
+_session_subscriber = Prepared(lambda: Subscriber.select(*SESSION_FIELDS)
+                               .where(Subscriber.id == slot("id", Subscriber.id)).limit(1))
 
 
 def start_session(subscriber: Subscriber) -> None:
@@ -60,7 +63,7 @@ def logged_in_subscriber() -> Subscriber | None:
     idle = time.time() - float(session.get(SEEN_KEY) or 0)
     # Only what the cabinet's pages use: the encrypted personal fields are
     # not read (nor decrypted) on every page.
-    subscriber = Subscriber.select(*SESSION_FIELDS).where(Subscriber.id == subscriber_id).first()
+    subscriber = _session_subscriber.first(id=subscriber_id)
     if idle > current_app.config["SESSION_MINUTES"] * 60:
         g.cabinet_ended = _("The session ended after a long pause; log in again.")
     elif subscriber is None or session.get(TOKEN_KEY) != cabinet.session_token(subscriber):

@@ -17,7 +17,9 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token (log out, user
     block on/off)."""
 
-    value = HiddenField()
+    # A label given, so that binding the form never asks WTForms for its
+    # own translations (a catalogue read on each page).
+    value = HiddenField(label="")
 
 
 class ServicePasswordForm(FlaskForm):

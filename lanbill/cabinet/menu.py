@@ -27,3 +27,17 @@ SHOWN_WHEN: dict = {}
 def menu(view_functions) -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label in MENU
             if endpoint in view_functions and SHOWN_WHEN.get(endpoint, lambda: True)()]
+
+
+def links(app, locale: str, script_root: str, build) -> list[tuple[str, str, str]]:
+    """(endpoint, URL, label in `locale`) of the entries shown now.  The
+    URLs and translated labels are made once per application, language and
+    script root (`build(endpoint)` makes a URL) — every cabinet page draws
+    the menu; whether an entry is shown is asked on each page."""
+    cache = app.extensions.setdefault("cabinet_menu", {})
+    key = (locale, script_root, len(MENU))
+    entries = cache.get(key)
+    if entries is None:
+        entries = cache[key] = [(endpoint, build(endpoint), str(label)) for endpoint, label in MENU
+                                if endpoint in app.view_functions]
+    return [entry for entry in entries if SHOWN_WHEN.get(entry[0], lambda: True)()]

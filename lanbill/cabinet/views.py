@@ -7,8 +7,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from lanbill.billing import blocks
 from lanbill.cabinet import bp, cabinet_datetime
@@ -26,29 +29,32 @@ from lanbill.cabinet.common import (
 )
 from lanbill.cabinet.forms import ActionForm, CabinetPasswordForm, LoginForm, PromiseForm, ServicePasswordForm
 from lanbill.customers import cabinet
-from lanbill.errors import BillingError
+from lanbill.errors import N_, BillingError
 from lanbill.models import Subscriber
 from lanbill.money import format_money
 
-# The state of an account in plain Russian (DESIGN §5).
-STATE_TEXT = {
-    "active": _l("Working"),
-    "balance": _l("Blocked: not enough money on the balance"),
-    "admin": _l("Blocked by the operator"),
-    "traffic": _l("Blocked: the traffic limit is used up"),
-    "user": _l("Blocked at your request"),
-    "off": _l("Disconnected"),
+# The state of an account in plain Russian (DESIGN §5): msgids, and the
+# same as lazy strings for code outside a page.
+STATE_MSGIDS = {
+    "active": N_("Working"),
+    "balance": N_("Blocked: not enough money on the balance"),
+    "admin": N_("Blocked by the operator"),
+    "traffic": N_("Blocked: the traffic limit is used up"),
+    "user": N_("Blocked at your request"),
+    "off": N_("Disconnected"),
 }
-CHARGE_TEXT = {
-    "rent": _l("Monthly fee"),
-    "rent_correction": _l("Monthly fee recalculation"),
-    "service": _l("Service"),
-    "volume": _l("Traffic"),
-    "time": _l("Connection time"),
-    "one_off": _l("One-off charge"),
-    "correction": _l("Correction"),
-    "opening_balance": _l("Opening balance"),
+CHARGE_MSGIDS = {
+    "rent": N_("Monthly fee"),
+    "rent_correction": N_("Monthly fee recalculation"),
+    "service": N_("Service"),
+    "volume": N_("Traffic"),
+    "time": N_("Connection time"),
+    "one_off": N_("One-off charge"),
+    "correction": N_("Correction"),
+    "opening_balance": N_("Opening balance"),
 }
+STATE_TEXT = {key: _l(msgid) for key, msgid in STATE_MSGIDS.items()}
+CHARGE_TEXT = {key: _l(msgid) for key, msgid in CHARGE_MSGIDS.items()}
 
 
 @bp.before_request
@@ -62,6 +68,44 @@ def _fresh_request_state():
 @bp.app_context_processor
 def _cabinet_globals():
     return {"state_text": STATE_TEXT, "charge_text": CHARGE_TEXT}
+
+
+@bp.context_processor
+def _cabinet_translations():
+    """A cabinet page's texts: the request's catalogue is looked up once per
+    page, not once per text (Flask-Babel's lookup cost more than the rest
+    of a short page), and the state and charge names come translated."""
+    translations = get_translations()
+    text = translations.ugettext
+    return {"gettext": _page_gettext(text), "ngettext": _page_ngettext(translations.ungettext),
+            "state_text": {key: text(msgid) for key, msgid in STATE_MSGIDS.items()},
+            "charge_text": {key: text(msgid) for key, msgid in CHARGE_MSGIDS.items()}}
+
+
+def _page_gettext(text):
+    """Jinja's "new style" gettext (what Flask-Babel installs) over one
+    catalogue: the text escaped as markup, its %(name)s filled in."""
+
+    @pass_context
+    def gettext(context, string, **variables):
+        found = text(string)
+        if context.eval_ctx.autoescape:
+            found = Markup(found)
+        return found % variables
+
+    return gettext
+
+
+def _page_ngettext(text):
+    @pass_context
+    def ngettext(context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        found = text(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            found = Markup(found)
+        return found % variables
+
+    return ngettext
 
 
 @bp.route("/", methods=["GET", "POST"])

@@ -23,7 +23,7 @@ from lanbill.billing.periods import cumulative, days_in_month, month_start
 from lanbill.billing.rent import tariff_rates
 from lanbill.clock import local_date_of, midnight_utc, today
 from lanbill.customers import accounts as account_records
-from lanbill.db import transaction
+from lanbill.db import Prepared, slot, transaction
 from lanbill.errors import N_, NotFound, ValidationError
 from lanbill.models import (
     Account,
@@ -39,7 +39,7 @@ from lanbill.models import (
 from lanbill.models.radius import RadiusSession
 from lanbill.network import traffic_stats
 from lanbill.staff import audit, login_limits
-from lanbill.staff.managers import hash_password, password_problem, verify_password
+from lanbill.staff.managers import DUMMY_HASH, hash_password, password_problem, verify_password
 
 # A failed cabinet login is remembered under this prefix, so that a staff
 # login and a subscriber's login of the same spelling are slowed down apart.
@@ -82,22 +82,42 @@ def find_by_login(login: str) -> Subscriber | None:
     in with an agreement number (the default).  A number that names
     agreements of several subscribers (numbers are unique per operator
     only) names nobody.  Templates never log in."""
+    return _find_by_login(login, _full_by_login, _full_by_id)
+
+
+def _find_by_login(login: str, by_login, by_id) -> Subscriber | None:
     login = (login or "").strip()
     if not login:
         return None
-    found = Subscriber.get_or_none((Subscriber.login == login) & (Subscriber.is_template == False))  # noqa: E712
+    found = by_login.first(login=login)
     if found is not None:
         return found
-    owners = {
-        row.subscriber_id
-        for row in Agreement.select(Agreement.subscriber).where(Agreement.number == login)
-    }
+    owners = {subscriber_id for (subscriber_id,) in _agreement_owners(number=login)}
     if len(owners) != 1:
         return None
-    found = Subscriber.get_or_none(Subscriber.id == owners.pop())
+    found = by_id.first(id=owners.pop())
     if found is None or found.is_template or found.login:
         return None
     return found
+
+
+def _subscriber_by_login(*fields):
+    return Prepared(lambda: Subscriber.select(*fields).where(
+        (Subscriber.login == slot("login")) & (Subscriber.is_template == False)).limit(1))  # noqa: E712
+
+
+def _subscriber_by_id(*fields):
+    return Prepared(lambda: Subscriber.select(*fields).where(Subscriber.id == slot("id")).limit(1))
+
+
+# What a login needs of the subscriber: no personal data is read (nor
+# decrypted) to check a password.
+LOGIN_FIELDS = (Subscriber.id, Subscriber.kind, Subscriber.name, Subscriber.login, Subscriber.password_hash,
+                Subscriber.cabinet_ip_only, Subscriber.is_template, Subscriber.version)
+_full_by_login, _full_by_id = _subscriber_by_login(Subscriber), _subscriber_by_id(Subscriber)
+_login_by_login, _login_by_id = _subscriber_by_login(*LOGIN_FIELDS), _subscriber_by_id(*LOGIN_FIELDS)
+_agreement_owners = Prepared(lambda: Agreement.select(Agreement.subscriber).where(
+    Agreement.number == slot("number")).tuples())
 
 
 def authenticate(login: str, password: str, *, ip: str, free_failures: int = 5,
@@ -110,16 +130,22 @@ def authenticate(login: str, password: str, *, ip: str, free_failures: int = 5,
     before the password is checked); the login names nobody; the subscriber has no cabinet
     password (an empty password never logs in); the password is wrong; the
     subscriber set «only from the IPs of my accounts» and `ip` is not one
-    of them.  The messages do not tell which of these it was."""
+    of them.  The messages do not tell which of these it was, nor does the
+    time the answer takes: a login naming nobody, or a subscriber without a
+    password, is checked against a dummy hash of the same cost (one argon2
+    check per attempt, whatever the case).
+
+    The subscriber returned carries LOGIN_FIELDS only."""
     login = (login or "").strip()
     key = LOGIN_KEY_PREFIX + login
     wait, attempt = login_limits.begin_attempt(ip, key, free_per_login=free_failures,
                                                free_per_address=free_per_address)
     if wait:
         raise CabinetLoginRefused(N_("Too many failed logins; try again in %(seconds)s seconds."), wait)
-    subscriber = find_by_login(login)
-    ok = (subscriber is not None and bool(password) and bool(subscriber.password_hash)
-          and verify_password(subscriber.password_hash, password))
+    subscriber = _find_by_login(login, _login_by_login, _login_by_id)
+    stored = subscriber.password_hash if subscriber is not None else ""
+    matches = verify_password(stored or DUMMY_HASH, password or "")
+    ok = matches and subscriber is not None and bool(stored) and bool(password)
     if ok and subscriber.cabinet_ip_only and not ip_allowed(subscriber, ip):
         _audit_login(subscriber, ip, "cabinet.login_refused_ip")
         raise CabinetLoginRefused(N_("The cabinet of this subscriber opens only from the addresses of "
@@ -127,8 +153,9 @@ def authenticate(login: str, password: str, *, ip: str, free_failures: int = 5,
     if not ok:
         _audit_login(subscriber, ip, "cabinet.login_failed")
         raise CabinetLoginRefused(N_("Wrong login or password."))
-    login_limits.forget_failures(attempt, ip, key)
-    _audit_login(subscriber, ip, "cabinet.login")
+    with transaction():  # one write for both
+        login_limits.forget_failures(attempt, ip, key)
+        _audit_login(subscriber, ip, "cabinet.login")
     return subscriber
 
 
@@ -231,8 +258,12 @@ def change_own_password(subscriber: Subscriber, current: str, new: str, repeat: 
 # --- what belongs to the subscriber ---------------------------------------------------
 
 
+_own_agreements = Prepared(lambda: Agreement.select().where(Agreement.subscriber == slot("subscriber"))
+                           .order_by(Agreement.id))
+
+
 def own_agreements(subscriber: Subscriber) -> list[Agreement]:
-    return list(Agreement.select().where(Agreement.subscriber == subscriber.id).order_by(Agreement.id))
+    return _own_agreements(subscriber=subscriber.id)
 
 
 def own_agreement(subscriber: Subscriber, agreement_id) -> Agreement:
@@ -247,12 +278,20 @@ def own_agreement(subscriber: Subscriber, agreement_id) -> Agreement:
     return found
 
 
+# What the cabinet's lists show of an account: everything but the Internet
+# password, which a list never shows and which would be decrypted for
+# nothing on every page.
+_LISTED_ACCOUNT_FIELDS = [f for f in Account._meta.sorted_fields if f.name != "password"]
+_own_accounts = Prepared(lambda: Account.select(*_LISTED_ACCOUNT_FIELDS, Tariff).join(Tariff)
+                         .where((Account.subscriber == slot("subscriber")) & (Account.deleted == False))  # noqa: E712
+                         .order_by(Account.agreement, Account.id))
+
+
 def own_accounts(subscriber: Subscriber) -> list[Account]:
     """Live accounts of the subscriber (deleted ones keep their history
-    for staff but are not served in the cabinet)."""
-    return list(Account.select(Account, Tariff).join(Tariff)
-                .where((Account.subscriber == subscriber.id) & (Account.deleted == False))  # noqa: E712
-                .order_by(Account.agreement, Account.id))
+    for staff but are not served in the cabinet), with their tariffs, for
+    showing — without the Internet password (own_account has it)."""
+    return _own_accounts(subscriber=subscriber.id)
 
 
 def own_account(subscriber: Subscriber, account_id) -> Account:
@@ -310,7 +349,9 @@ def home(subscriber: Subscriber, *, day: dt.date | None = None) -> list[Agreemen
     next tariff and the state."""
     day = day or today()
     accounts = own_accounts(subscriber)
-    pending = _pending_changes([a.id for a in accounts])
+    pending: dict[int, list[TariffChange]] = {}
+    for change in _subscriber_pending(subscriber=subscriber.id):
+        pending.setdefault(change.account_id, []).append(change)
     by_agreement: dict[int, list] = {}
     for account in accounts:
         changes = pending.get(account.id, [])
@@ -327,16 +368,25 @@ def home(subscriber: Subscriber, *, day: dt.date | None = None) -> list[Agreemen
     return out
 
 
+def _pending_query(accounts):
+    return (TariffChange.select(TariffChange, Tariff).join(Tariff)
+            .where(TariffChange.account.in_(accounts) & TariffChange.applied_at.is_null(True)
+                   & TariffChange.cancelled_at.is_null(True))
+            .order_by(TariffChange.at, TariffChange.id))
+
+
+# Planned changes of all the subscriber's accounts: one prepared query.
+_subscriber_pending = Prepared(lambda: _pending_query(
+    Account.select(Account.id).where(Account.subscriber == slot("subscriber"))))
+
+
 def _pending_changes(account_ids: list[int]) -> dict[int, list[TariffChange]]:
     """Planned, not applied, not cancelled changes of the accounts, by
-    account, earliest first — one query for the whole home page."""
+    account, earliest first — one query for all of them."""
     out: dict[int, list[TariffChange]] = {}
     if not account_ids:
         return out
-    for change in (TariffChange.select(TariffChange, Tariff).join(Tariff)
-                   .where(TariffChange.account.in_(account_ids) & TariffChange.applied_at.is_null(True)
-                          & TariffChange.cancelled_at.is_null(True))
-                   .order_by(TariffChange.at, TariffChange.id)):
+    for change in _pending_query(account_ids):
         out.setdefault(change.account_id, []).append(change)
     return out
 
@@ -360,7 +410,12 @@ def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None, acc
     time charges are not foreseen.  A tariff in another currency is
     converted at today's rate.  (`accounts` — the agreement's live
     accounts with their tariffs — and `pending` — their planned changes by
-    account — may be given when the caller has them already.)"""
+    account — may be given when the caller has them already.)
+
+    The days are summed a stretch at a time (a stretch: days of one month
+    with the same rates), since the daily shares of a month add up to the
+    cumulative amount (DESIGN §4); only the stretch where the money runs
+    out is walked day by day."""
     day = day or today()
     funds = blocks.available_funds(agreement)
     if funds < 0:
@@ -370,7 +425,7 @@ def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None, acc
                         .where((Account.agreement == agreement.id) & (Account.deleted == False)))  # noqa: E712
     if pending is None:
         pending = _pending_changes([a.id for a in accounts])
-    book = RateBook()
+    book = None
     plans = []
     for account in accounts:
         state = "active" if account.state == "balance" else account.state
@@ -383,6 +438,7 @@ def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None, acc
         for tariff, from_day in changes:
             rate = tariff_rates(tariff)[state]
             if tariff.currency_id != agreement.currency_id and rate:
+                book = book or RateBook()
                 rate, _ = convert(rate, tariff.currency_id, agreement.currency_id, day, book)
             plan.append((from_day, tariff.scheme, Decimal(rate)))
         if account.disconnect_date:
@@ -390,23 +446,44 @@ def balance_lasts_until(agreement: Agreement, *, day: dt.date | None = None, acc
         plans.append(sorted(plan, key=lambda step: step[0]))
     if not any(rate for plan in plans for _, _, rate in plan):
         return Forecast(unlimited=True)
-    spent = Decimal(0)
-    current = day + dt.timedelta(days=1)
+    start = day + dt.timedelta(days=1)
     horizon = month_start(day).replace(year=day.year + FORECAST_MONTHS // 12)
+    changes_on = sorted({from_day for plan in plans for from_day, _, _ in plan if start < from_day < horizon})
+    spent = Decimal(0)
+    current = start
     while current < horizon:
-        for plan in plans:
-            _, scheme, rate = [p for p in plan if p[0] <= current][-1]
-            if not rate:
-                continue
-            if scheme == "daily":
-                month_days = days_in_month(current)
-                spent += cumulative(rate, current.day, month_days) - cumulative(rate, current.day - 1, month_days)
-            elif current.day == 1:
-                spent += rate
-        if spent > funds:
-            return Forecast(until=current - dt.timedelta(days=1))
-        current += dt.timedelta(days=1)
+        # The stretch [current, stop): the rest of the month, up to the next change.
+        month_days = days_in_month(current)
+        stop = min(current.replace(day=1) + dt.timedelta(days=month_days), horizon,
+                   *[c for c in changes_on if c > current][:1])
+        steps = [[step for step in plan if step[0] <= current][-1][1:] for plan in plans]
+        last = stop - dt.timedelta(days=1)
+        whole = _stretch_charge(steps, current.day, last.day, month_days)
+        if spent + whole <= funds and all(rate >= 0 for _, rate in steps):
+            spent += whole
+            current = stop
+            continue
+        while current < stop:
+            spent += _stretch_charge(steps, current.day, current.day, month_days)
+            if spent > funds:
+                return Forecast(until=current - dt.timedelta(days=1))
+            current += dt.timedelta(days=1)
     return Forecast(unlimited=True)
+
+
+def _stretch_charge(steps: list, first: int, last: int, month_days: int) -> Decimal:
+    """What the days `first`..`last` of one month cost at fixed (scheme,
+    rate) steps: a daily rate its cumulative share of those days, a
+    monthly one its whole rate on the 1st."""
+    total = Decimal(0)
+    for scheme, rate in steps:
+        if not rate:
+            continue
+        if scheme == "daily":
+            total += cumulative(rate, last, month_days) - cumulative(rate, first - 1, month_days)
+        elif first == 1:
+            total += rate
+    return total
 
 
 # --- histories ---------------------------------------------------------------------------
@@ -440,12 +517,16 @@ def _utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime
     return midnight_utc(first), midnight_utc(last + dt.timedelta(days=1))
 
 
+_payment_history = Prepared(lambda: Payment.select().where(
+    (Payment.agreement == slot("agreement")) & (Payment.paid_at >= slot("start", Payment.paid_at))
+    & (Payment.paid_at < slot("end", Payment.paid_at))).order_by(Payment.paid_at.desc(), Payment.id.desc()))
+
+
 def payment_history(agreement: Agreement, first: dt.date, last: dt.date) -> list[Payment]:
     """Payments of the period by pay date (seed 002, Рис. 3), newest first;
     cancelled ones are shown with their cancellation."""
     start, end = _utc_bounds(first, last)
-    return list(Payment.select().where((Payment.agreement == agreement.id) & (Payment.paid_at >= start)
-                                       & (Payment.paid_at < end)).order_by(Payment.paid_at.desc(), Payment.id.desc()))
+    return _payment_history(agreement=agreement.id, start=start, end=end)
 
 
 def charge_history(agreement: Agreement, first: dt.date, last: dt.date) -> list[LedgerEntry]:
@@ -454,10 +535,14 @@ def charge_history(agreement: Agreement, first: dt.date, last: dt.date) -> list[
     charges, one-off charges and corrections — every ledger entry that is
     not a payment — by posting time, newest first."""
     start, end = _utc_bounds(first, last)
-    return list(LedgerEntry.select().where(
-        (LedgerEntry.agreement == agreement.id) & LedgerEntry.kind.in_(CHARGE_KINDS)
-        & (LedgerEntry.created_at >= start) & (LedgerEntry.created_at < end)
-    ).order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
+    return _charge_history(agreement=agreement.id, start=start, end=end)
+
+
+_charge_history = Prepared(lambda: LedgerEntry.select().where(
+    (LedgerEntry.agreement == slot("agreement")) & LedgerEntry.kind.in_(CHARGE_KINDS)
+    & (LedgerEntry.created_at >= slot("start", LedgerEntry.created_at))
+    & (LedgerEntry.created_at < slot("end", LedgerEntry.created_at))
+).order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
 
 
 def block_history(subscriber: Subscriber, first: dt.date, last: dt.date,
@@ -465,11 +550,22 @@ def block_history(subscriber: Subscriber, first: dt.date, last: dt.date,
     """State changes of the subscriber's accounts in the period (seed 002,
     Рис. 6), newest first."""
     start, end = _utc_bounds(first, last)
-    ids = [account.id] if account is not None else [a.id for a in Account.select(Account.id).where(
-        Account.subscriber == subscriber.id)]
-    return list(AccountStateChange.select(AccountStateChange, Account).join(Account).where(
-        AccountStateChange.account.in_(ids) & (AccountStateChange.at >= start) & (AccountStateChange.at < end)
-    ).order_by(AccountStateChange.at.desc(), AccountStateChange.id.desc()))
+    if account is not None:
+        return _account_blocks(account=account.id, subscriber=subscriber.id, start=start, end=end)
+    return _subscriber_blocks(subscriber=subscriber.id, start=start, end=end)
+
+
+def _blocks_query(condition):
+    return (AccountStateChange.select(AccountStateChange, Account.id, Account.login, Account.agreement)
+            .join(Account)
+            .where(condition & (AccountStateChange.at >= slot("start", AccountStateChange.at))
+                   & (AccountStateChange.at < slot("end", AccountStateChange.at)))
+            .order_by(AccountStateChange.at.desc(), AccountStateChange.id.desc()))
+
+
+_subscriber_blocks = Prepared(lambda: _blocks_query(Account.subscriber == slot("subscriber")))
+_account_blocks = Prepared(lambda: _blocks_query((AccountStateChange.account == slot("account"))
+                                                 & (Account.subscriber == slot("subscriber"))))
 
 
 # --- what the subscriber may do -----------------------------------------------------------

@@ -3,9 +3,11 @@ password, and the manager records staff keep."""
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 
+import argon2.low_level
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -18,7 +20,24 @@ from lanbill.staff import audit, login_limits, roles
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
-_dummy_hash: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """An argon2 hash with the hasher's own parameters, a random salt and a
+    random tag: no password matches it, and checking one against it costs
+    exactly what checking a real hash costs.  Written out, not computed, so
+    it is ready at import for nothing (hashing would cost a whole argon2
+    run per process)."""
+    def b64(size: int) -> str:
+        return base64.b64encode(secrets.token_bytes(size)).decode().rstrip("=")
+
+    kind = _hasher.type.name.lower()
+    return (f"$argon2{kind}$v={argon2.low_level.ARGON2_VERSION}$m={_hasher.memory_cost},t={_hasher.time_cost},"
+            f"p={_hasher.parallelism}${b64(_hasher.salt_len)}${b64(_hasher.hash_len)}")
+
+
+# What an unknown login (or one without a password) is checked against.
+DUMMY_HASH = _dummy_hash()
 
 
 def hash_password(password: str) -> str:
@@ -42,9 +61,7 @@ def _hash_to_compare(manager: Manager | None) -> str:
     manager and does not tell which logins exist."""
     if manager is not None and manager.password_hash:
         return manager.password_hash
-    if not _dummy_hash:
-        _dummy_hash.append(_hasher.hash(secrets.token_urlsafe(16)))
-    return _dummy_hash[0]
+    return DUMMY_HASH
 
 
 def new_one_time_password() -> str:
