@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, format_decimal
+from flask_babel import Babel, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -204,6 +204,9 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["number"] = _number
     app.jinja_env.globals["lanbill_version"] = __version__
+    # `<html lang>` names the page's language, for screen readers and the
+    # browser's spell-checker and hyphenation.
+    app.jinja_env.globals["get_locale"] = get_locale
 
     @app.context_processor
     def _menu():

@@ -185,3 +185,16 @@ def test_login_form_needs_the_csrf_token(app_config):
         assert log_in(browser, agreement.number).status_code == 302
         assert browser.post("/sign-out", data={}).status_code == 400
     database.close()
+
+
+def test_the_page_names_its_language_for_the_browser(client):
+    """`<html lang>` follows the chosen language (screen readers, the
+    browser's spell-checker); it used to say "ru" in English too."""
+    client.set_cookie("lang", "en")
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Password" in page
+
+
+def test_the_page_says_russian_by_default(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="ru">' in page and "Пароль" in page
