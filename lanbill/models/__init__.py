@@ -36,3 +36,11 @@ from lanbill.models.staff import ApiToken, AuditLog, Manager, Role, RoleGroup  #
 from lanbill.models.subscribers import Group, SavedSearch, Subscriber, SubscriberGroup  # noqa: F401
 from lanbill.models.tariffs import Service, Tariff, TrafficCategory  # noqa: F401
 from lanbill.models.traffic import TrafficDetail, TrafficHourly  # noqa: F401
+from lanbill.models.report_totals import (  # noqa: F401
+    ReportAgreementCell,
+    ReportCell,
+    ReportDirty,
+    ReportLedgerMonth,
+    ReportPaymentDay,
+    ReportTotalsState,
+)

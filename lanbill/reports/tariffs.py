@@ -15,7 +15,7 @@ from peewee import Case, fn
 from lanbill.errors import N_
 from lanbill.models import Account, Agreement, Tariff
 from lanbill.reports.arpu import arpu_of, monthly
-from lanbill.reports.breakdown import Breakdown
+from lanbill.reports.cell_scope import CellScope
 from lanbill.reports.common import (
     Chart,
     Column,
@@ -69,7 +69,7 @@ def run(filters: dict, manager) -> Report:
     total_query = (Account.select(fn.COUNT(fn.DISTINCT(Account.subscriber)))
                    .join(Agreement, on=(Account.agreement == Agreement.id)).where(Account.deleted == False))  # noqa: E712
     total_subscribers = int(where_all(total_query, conditions).scalar() or 0)
-    _months, sums = monthly(month, month, Breakdown("tariff", manager), conditions)
+    _months, sums = monthly(month, month, CellScope(manager, filters.get("group"), by="tariff"))
     revenue = {key: value for (bucket, key), value in sums.items() if bucket == 1}
     keys = set(counts) | {k for k in revenue if k is not None}
     names = {t.id: t.name for t in Tariff.select(Tariff.id, Tariff.name).where(Tariff.id.in_(keys or {0}))}
