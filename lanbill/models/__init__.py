@@ -32,10 +32,6 @@ from lanbill.models.operators import Counter, Currency, CurrencyRate, Operator, 
 from lanbill.models.paysys import PaymentSystem  # noqa: F401
 from lanbill.models.receipts import FiscalReceipt, FiscalSettings  # noqa: F401
 from lanbill.models.registries import RegistryImport, RegistryRow  # noqa: F401
-from lanbill.models.staff import ApiToken, AuditLog, Manager, Role, RoleGroup  # noqa: F401
-from lanbill.models.subscribers import Group, SavedSearch, Subscriber, SubscriberGroup  # noqa: F401
-from lanbill.models.tariffs import Service, Tariff, TrafficCategory  # noqa: F401
-from lanbill.models.traffic import TrafficDetail, TrafficHourly  # noqa: F401
 from lanbill.models.report_totals import (  # noqa: F401
     ReportAgreementCell,
     ReportCell,
@@ -44,3 +40,7 @@ from lanbill.models.report_totals import (  # noqa: F401
     ReportPaymentDay,
     ReportTotalsState,
 )
+from lanbill.models.staff import ApiToken, AuditLog, Manager, Role, RoleGroup  # noqa: F401
+from lanbill.models.subscribers import Group, SavedSearch, Subscriber, SubscriberGroup  # noqa: F401
+from lanbill.models.tariffs import Service, Tariff, TrafficCategory  # noqa: F401
+from lanbill.models.traffic import TrafficDetail, TrafficHourly  # noqa: F401

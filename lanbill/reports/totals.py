@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import peewee
 from peewee import SQL, Case, fn
 
 from lanbill.clock import local_date_of, midnight_utc, now_utc, zone
@@ -558,8 +559,6 @@ def refresh() -> dict:
     yet or they are of another time zone.  On PostgreSQL a refresh that
     would have to wait for a long writer (the nightly rent run) is left
     to its next run: {"skipped": True}."""
-    import peewee
-
     state = _state()
     if state is None or state.timezone != zone_name():
         return dict(rebuild(), rebuilt=True)
