@@ -197,17 +197,21 @@ class Changes:
 
     def _collect(self, dirty, booked_of) -> None:
         w, p, w_new, p_new = self.w, self.p, self.w_new, self.p_new
-        # agreements with ledger entries above the watermark, and the earliest posting among them
-        fresh = (LedgerEntry.select(LedgerEntry.agreement, fn.MIN(LedgerEntry.created_at))
-                 .where((LedgerEntry.id > w) & self._upper(LedgerEntry.id, w_new)).group_by(LedgerEntry.agreement))
+        # the entries above the watermark, read by the primary key's range (few; a GROUP BY here
+        # would make SQLite walk the whole ledger by agreement): the earliest posting per agreement
+        # and the payments cancelled since
         since: dict[int, dt.datetime] = {}
-        for aid, at in fresh.tuples():
+        payment_ids = set()
+        fresh = (LedgerEntry.select(LedgerEntry.agreement, LedgerEntry.created_at, LedgerEntry.kind,
+                                    LedgerEntry.payment_id)
+                 .where((LedgerEntry.id > w) & self._upper(LedgerEntry.id, w_new)))
+        for aid, at, kind, payment_id in fresh.tuples():
             if isinstance(at, str):
                 at = dt.datetime.fromisoformat(at)
-            since[aid] = at
-        payment_ids = {pid for (pid,) in LedgerEntry.select(LedgerEntry.payment_id).where(
-            (LedgerEntry.id > w) & self._upper(LedgerEntry.id, w_new) & (LedgerEntry.kind == "payment_reversal")
-            & LedgerEntry.payment_id.is_null(False)).tuples()}
+            if aid not in since or at < since[aid]:
+                since[aid] = at
+            if kind == "payment_reversal" and payment_id is not None:
+                payment_ids.add(payment_id)
         payments = self._payments(payment_ids, dirty)
         agreements = set(since) | set(dirty) | {row[1] for row in payments}
         if not agreements:
