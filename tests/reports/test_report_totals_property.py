@@ -132,6 +132,23 @@ def test_aggregated_reports_equal_the_raw_ledger(app, ops, groups_of, built, ref
                 post_entry(agreement.id, signed, kind, actor=ACTOR)
     if built >= len(ordered):
         totals.rebuild()
+    # and always, after the aggregates: a move, a tariff change, a late cancellation, entries and a
+    # payment back-dated into a closed month
+    with at("2026-03-20 10:00:00"):
+        if groups[1].id in {m.group_id for m in SubscriberGroup.select().where(
+                SubscriberGroup.subscriber == subscribers[0].id)}:
+            remove_from_group(subscribers[0], groups[1], actor=ACTOR)
+        else:
+            add_to_group(subscribers[0], groups[1], actor=ACTOR)
+        account = Account.get(Account.agreement == agreements[1].id)
+        Account.update(tariff=tariffs[0] if account.tariff_id == tariffs[1].id else tariffs[1]).where(
+            Account.id == account.id).execute()
+        live_payments = [p for p in paid if Payment.get_by_id(p.id).cancelled_at is None]
+        if live_payments:
+            cancel_payment(live_payments[0], actor=ACTOR, reason="late")
+    with at("2025-11-15 10:00:00"):
+        post_entry(agreements[2].id, Decimal("-7.77"), "service", actor=ACTOR)
+        post_payment(agreements[3], Decimal("55.00"), "B", actor=ACTOR, method="card")
 
     managers = [admin, limited]
     live = _figures(managers, groups[0].id)          # aggregates + what changed since
