@@ -472,8 +472,13 @@ def _cell_ids(cells) -> dict[Cell, int]:
 def rebuild() -> dict:
     """Recompute every aggregate from the ledger and the payments (the
     `flask reports rebuild` command); returns counts for the operator."""
+    if not is_sqlite():  # the watermarks under a short lock; payments are not held up by the rebuild
+        with database.atomic():
+            w, p = _watermarks(wait=True)
     with transaction():
-        w, p = _watermarks(wait=True)
+        if is_sqlite():  # the writer's lock is held throughout: every lower id is committed
+            w, p = _watermarks(wait=True)
+        # the marks read before the cells are worked out: a change after them stays marked
         dirty_upto = ReportDirty.select(fn.MAX(ReportDirty.id)).scalar() or 0
         for model in (ReportLedgerMonth, ReportPaymentDay, ReportAgreementCell, ReportCell, ReportTotalsState):
             model.delete().execute()
