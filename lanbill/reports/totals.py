@@ -388,7 +388,7 @@ def ledger_figures(first: dt.date, last: dt.date) -> dict:
             key = bucket(month)
             if key is not None:
                 add((key, cell), vector)
-        return out
+        return {key: vector for key, vector in out.items() if any(vector)}
 
     return _read(collect)
 
@@ -435,7 +435,8 @@ def payment_figures(first: dt.date, last: dt.date, dims: tuple) -> dict:
         for (day, cell, *rest), vector in changes.payments.items():
             if first <= day <= last:
                 add(project(day, cell, *rest), vector)
-        return out
+        # a correction may leave a key with nothing (a subscriber moved out of its group): as if absent
+        return {key: vector for key, vector in out.items() if any(vector)}
 
     return _read(collect)
 
