@@ -47,6 +47,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(autopay_command)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(documents_cli)
+    app.cli.add_command(reports_cli)
 
 
 @click.command("init")
@@ -192,6 +193,13 @@ def demo_command(count, seed, months):
     started = time.perf_counter()
     indexed = search_index.refresh()
     click.echo(f"  search index: {indexed} subscribers in {time.perf_counter() - started:.1f} s")
+    # and the reports' aggregated figures, so the first report screen is as fast as the next
+    from lanbill.reports import totals
+
+    started = time.perf_counter()
+    with connection():
+        totals.rebuild()
+    click.echo(f"  report totals: {time.perf_counter() - started:.1f} s")
     click.echo(result.summary())
 
 
@@ -406,3 +414,28 @@ def documents_templates():
         for variant in variants():
             click.echo(f"{variant.id}\t{variant.kind}\t{variant.file}\t{variant.name}"
                        + ("" if variant.is_active else "\t(inactive)"))
+
+
+reports_cli = AppGroup("reports", help="Reports: the pre-aggregated figures they read.")
+
+
+@reports_cli.command("rebuild")
+def reports_rebuild():
+    """Recompute the reports' aggregated figures from the ledger and the payments."""
+    from lanbill.reports import totals
+
+    started = time.perf_counter()
+    with connection():
+        done = totals.rebuild()
+    click.echo(f"report totals: {done['agreements']} agreements in {done['cells']} cells, {done['months']} months, "
+               f"{done['days']} days of payments in {time.perf_counter() - started:.1f} s")
+
+
+@reports_cli.command("refresh")
+def reports_refresh():
+    """Fold what changed since the last refresh into the aggregated figures (the worker does it every 10 minutes)."""
+    from lanbill.reports import totals
+
+    with connection():
+        done = totals.refresh()
+    click.echo("report totals: " + ", ".join(f"{k} {v}" for k, v in done.items()))

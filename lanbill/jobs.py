@@ -27,6 +27,7 @@ from lanbill.operations import health as operations_health
 from lanbill.operations import imports as operations_imports
 from lanbill.paysys import receipts, registry_booking
 from lanbill.paysys.autopay import run_autopayments
+from lanbill.reports import totals as report_totals
 from lanbill.tasks import huey
 
 
@@ -201,3 +202,13 @@ def issue_documents_for_month(month: str, run_id: int, instance_path: str, datab
         run = DocumentRun.get_by_id(run_id)
         return monthly.run_month(month, actor=job("documents"), instance_path=instance_path,
                                  workers=os.cpu_count() or 1, database_url=database_url, run=run).summary()
+
+
+@huey.periodic_task(crontab(minute="*/10"), retries=0)
+def refresh_report_totals():
+    """Every ten minutes: fold the ledger entries, payments, cancellations
+    and group/tariff moves since the last run into the reports'
+    aggregated figures (lanbill/reports/totals.py), so the part a report
+    reads raw stays small."""
+    with connection():
+        return report_totals.refresh()

@@ -33,6 +33,14 @@ from lanbill.models.payment_numbering import PaymentNumbering  # noqa: F401
 from lanbill.models.paysys import PaymentSystem  # noqa: F401
 from lanbill.models.receipts import FiscalReceipt, FiscalSettings  # noqa: F401
 from lanbill.models.registries import RegistryImport, RegistryRow  # noqa: F401
+from lanbill.models.report_totals import (  # noqa: F401
+    ReportAgreementCell,
+    ReportCell,
+    ReportDirty,
+    ReportLedgerMonth,
+    ReportPaymentDay,
+    ReportTotalsState,
+)
 from lanbill.models.staff import ApiToken, AuditLog, Manager, Role, RoleGroup  # noqa: F401
 from lanbill.models.subscribers import Group, SavedSearch, Subscriber, SubscriberGroup  # noqa: F401
 from lanbill.models.tariffs import Service, Tariff, TrafficCategory  # noqa: F401

@@ -17,25 +17,24 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from lanbill.errors import N_
-from lanbill.reports.breakdown import Breakdown, ledger_by_month
+from lanbill.reports.breakdown import Breakdown
+from lanbill.reports.cell_scope import CellScope
 from lanbill.reports.common import (
     CENT,
-    REVENUE_KINDS,
     Chart,
     Column,
     Filter,
     Report,
     Series,
     add_months,
-    agreement_conditions,
     check_period,
     minor,
-    month_bounds,
     month_label,
     month_list,
     this_month,
     year_ago_month,
 )
+from lanbill.reports.totals import BEFORE, ledger_figures
 
 NAME = "arpu"
 TITLE = N_("ARPU")
@@ -72,13 +71,24 @@ def change_of(current: Decimal | None, previous: Decimal | None) -> Decimal | No
     return ((current - previous) * 100 / previous).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def monthly(first, last, breakdown: Breakdown, conditions: list) -> tuple[list, dict]:
+def monthly(first, last, scope: CellScope) -> tuple[list, dict]:
     """(months, {(bucket, key): (revenue, payers)}); bucket 0 is the month
-    before `first`."""
+    before `first`.  From the aggregated figures (lanbill.reports.totals),
+    as `scope` keeps and splits them by its breakdown."""
     months = month_list(add_months(first, -1), last)
-    sums = ledger_by_month(month_bounds(months), {"revenue": REVENUE_KINDS}, breakdown, conditions, after=False,
-                           payers_of=REVENUE_KINDS, kinds=REVENUE_KINDS)
-    return months, {k: (minor(-v["revenue"]), v["payers"]) for k, v in sums.items()}
+    index = {m: i for i, m in enumerate(months)}
+    sums: dict = {}
+    for (bucket, cell), vector in ledger_figures(months[0], last).items():
+        if bucket == BEFORE or not scope.keeps(cell):
+            continue
+        revenue = vector[0] + vector[1] + vector[2]
+        if not revenue and not vector[5]:
+            continue
+        for key in scope.keys(cell):
+            target = sums.setdefault((index[bucket], key), [0, 0])
+            target[0] += revenue
+            target[1] += vector[5]
+    return months, {k: (minor(-revenue), payers) for k, (revenue, payers) in sums.items()}
 
 
 def run(filters: dict, manager) -> Report:
@@ -86,11 +96,10 @@ def run(filters: dict, manager) -> Report:
     first, last = filters["from"], filters["to"]
     check_period(first, last, months=True)
     threshold = Decimal(filters.get("threshold") or 10)
-    conditions = agreement_conditions(manager, filters.get("group"))
     breakdown = Breakdown(filters.get("by") or "none", manager)
-    months, sums = monthly(first, last, breakdown, conditions)
+    months, sums = monthly(first, last, CellScope(manager, filters.get("group"), by=breakdown.by))
     if breakdown.by != "none":
-        _, total_sums = monthly(first, last, Breakdown("none", manager), conditions)
+        _, total_sums = monthly(first, last, CellScope(manager, filters.get("group")))
     else:
         total_sums = sums
 

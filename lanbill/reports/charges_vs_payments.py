@@ -8,14 +8,16 @@ charges — because every figure is a sum of ledger entries by the month
 they were posted in (DESIGN §4, §13).  Charges are shown positive: rent
 (with its corrections), services (periodic and one-off), traffic (volume
 and time) and staff corrections; payments are net of cancellations.  The
-opening balance of the first month is today's balance less every entry
-posted since the period began (balance = Σ ledger, DESIGN §4).
+opening balance of the first month is the sum of every entry posted
+before it (balance = Σ ledger, DESIGN §4).  The sums come from the
+aggregated figures (lanbill.reports.totals), which equal the ledger's.
 """
 
 from __future__ import annotations
 
 from lanbill.errors import N_
-from lanbill.reports.breakdown import BY_CHOICES, Breakdown, balances, ledger_by_month
+from lanbill.reports.breakdown import BY_CHOICES, Breakdown
+from lanbill.reports.cell_scope import CellScope
 from lanbill.reports.common import (
     CORRECTION_KINDS,
     PAYMENT_KINDS,
@@ -27,15 +29,14 @@ from lanbill.reports.common import (
     Filter,
     Report,
     Series,
-    agreement_conditions,
     check_period,
     minor,
-    month_bounds,
     month_label,
     month_list,
     this_month,
     year_ago_month,
 )
+from lanbill.reports.totals import BEFORE, ledger_figures
 
 NAME = "charges-vs-payments"
 TITLE = N_("Charges against payments")
@@ -71,19 +72,33 @@ COLUMNS = [
 DEFAULT_SORT = "month"
 
 
-def _series(months, sums: dict, balance_now: int, key) -> list[dict]:
+def _series(months, sums: dict, key) -> list[dict]:
     """Rows of one breakdown value, month by month (minor units inside)."""
-    since_start = sum(sum(v.values()) for (b, k), v in sums.items() if k == key)
-    opening = balance_now - since_start
+    opening = sum(sums.get((BEFORE, key), {}).values())
     out = []
-    for i, month in enumerate(months):
-        moved = sums.get((i, key), {})
+    for month in months:
+        moved = sums.get((month, key), {})
         charges = {c: -moved.get(c, 0) for c in CHARGE_CLASSES}
         payments = moved.get("payments", 0)
         closing = opening + payments - sum(charges.values())
         out.append({"month": month, "opening": opening, **charges, "charges": sum(charges.values()),
                     "payments": payments, "difference": payments - sum(charges.values()), "closing": closing})
         opening = closing
+    return out
+
+
+def sums_by(figures: dict, scope: CellScope) -> dict:
+    """{(month or BEFORE, breakdown key): {class: minor units}} of the
+    aggregated figures (lanbill.reports.totals.ledger_figures), as
+    `scope` keeps and splits them."""
+    out: dict = {}
+    for (bucket, cell), vector in figures.items():
+        if not scope.keeps(cell):
+            continue
+        for key in scope.keys(cell):
+            target = out.setdefault((bucket, key), dict.fromkeys(CLASSES, 0))
+            for name, value in zip(CLASSES, vector, strict=False):
+                target[name] += value
     return out
 
 
@@ -96,28 +111,26 @@ def run(filters: dict, manager) -> Report:
     first, last = filters["from"], filters["to"]
     check_period(first, last, months=True)
     months = month_list(first, last)
-    bounds = month_bounds(months)
-    conditions = agreement_conditions(manager, filters.get("group"), filters.get("operator"))
-    breakdown = Breakdown(filters.get("by") or "none", manager)
-    total = Breakdown("none", manager)
-
-    total_sums = ledger_by_month(bounds, CLASSES, total, conditions)
-    total_rows = _series(months, total_sums, balances(total, conditions).get(None, 0), None)
+    figures = ledger_figures(first, last)
+    by = filters.get("by") or "none"
+    breakdown = Breakdown(by, manager)
+    total_scope = CellScope(manager, filters.get("group"), filters.get("operator"))
+    scope = CellScope(manager, filters.get("group"), filters.get("operator"), by)
+    total_rows = _series(months, sums_by(figures, total_scope), None)
     rows = []
-    if breakdown.by == "none":
+    if by == "none":
         rows = [dict(r, name="", key=None) for r in total_rows]
     else:
-        sums = ledger_by_month(bounds, CLASSES, breakdown, conditions)
-        balance_now = balances(breakdown, conditions)
-        keys = set(balance_now) | {k for _, k in sums}
+        sums = sums_by(figures, scope)
+        keys = {k for _, k in sums}
         labels = breakdown.labels(keys)
         for key in keys:
-            if breakdown.by == "group" and key is not None and key not in labels:
+            if by == "group" and key is not None and key not in labels:
                 continue
-            series = _series(months, sums, balance_now.get(key, 0), key)
+            series = _series(months, sums, key)
             if not any(any(r[c] for c in ("opening", "closing", "payments", "charges")) for r in series):
                 continue
-            name = labels.get(key, "") if key is not None else ("—" if breakdown.by != "group" else None)
+            name = labels.get(key, "") if key is not None else ("—" if by != "group" else None)
             rows.extend(dict(r, name=name, key=key) for r in series)
     totals = {
         "opening": total_rows[0]["opening"],

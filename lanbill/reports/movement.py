@@ -75,7 +75,11 @@ SHADOW_DAYS = 30
 
 
 def _accounts(conditions):
-    query = Account.select().join(Agreement, on=(Account.agreement == Agreement.id))
+    """Accounts of the agreements `conditions` keep (joined to them only
+    when there are conditions: the plain report reads the accounts alone)."""
+    query = Account.select()
+    if conditions:
+        query = query.join(Agreement, on=(Account.agreement == Agreement.id))
     return where_all(query, conditions)
 
 
@@ -116,10 +120,10 @@ def _long_blocked(months, bounds, blocked_days: int, conditions) -> dict:
     query = (AccountStateChange.select(AccountStateChange.account, Account.subscriber, AccountStateChange.at,
                                        AccountStateChange.state_after)
              .join(Account, on=(AccountStateChange.account == Account.id))
-             .join(Agreement, on=(Account.agreement == Agreement.id))
              .where(AccountStateChange.at < points[-1])
              .order_by(AccountStateChange.account, AccountStateChange.at, AccountStateChange.id))
-    query = where_all(query, conditions)
+    if conditions:
+        query = where_all(query.join(Agreement, on=(Account.agreement == Agreement.id)), conditions)
     out: dict = {i: set() for i in range(len(months))}
     span = dt.timedelta(days=blocked_days)
 

@@ -18,7 +18,7 @@ from peewee import JOIN, Case, fn
 from lanbill.clock import midnight_utc, today
 from lanbill.models import Agreement, LedgerEntry, Payment
 from lanbill.reports.arpu import arpu_of, monthly
-from lanbill.reports.breakdown import Breakdown
+from lanbill.reports.cell_scope import CellScope
 from lanbill.reports.common import add_months, agreement_conditions, minor, where_all
 
 
@@ -49,7 +49,7 @@ def month_summary(manager, day: dt.date | None = None) -> dict:
     this_month = day.replace(day=1)
     last_month = add_months(this_month, -1)
     start, end = midnight_utc(this_month), midnight_utc(day + dt.timedelta(days=1))
-    months, sums = monthly(last_month, this_month, Breakdown("none", manager), agreement_conditions(manager))
+    months, sums = monthly(last_month, this_month, CellScope(manager))
     arpu = [arpu_of(*sums.get((i, None), (minor(0), 0))) for i in (1, 2)]
     return {
         "payments": (payments_total(manager, start, end), payments_total(manager, midnight_utc(last_month), start)),

@@ -15,7 +15,7 @@ from peewee import Case, fn
 from lanbill.errors import N_
 from lanbill.models import Account, Agreement, Tariff
 from lanbill.reports.arpu import arpu_of, monthly
-from lanbill.reports.breakdown import Breakdown
+from lanbill.reports.cell_scope import CellScope
 from lanbill.reports.common import (
     Chart,
     Column,
@@ -60,16 +60,20 @@ def run(filters: dict, manager) -> Report:
     """The report for `filters` (see FILTERS) as `manager` may see it."""
     month = filters["month"]
     conditions = agreement_conditions(manager, filters.get("group"))
-    query = (Account.select(Account.tariff, fn.COUNT(fn.DISTINCT(Account.subscriber)), fn.COUNT(Account.id),
-                            _count(Account.state == "active"), _count(Account.state.in_(BLOCKED_STATES)),
-                            _count(Account.state == "off"))
-             .join(Agreement, on=(Account.agreement == Agreement.id))
-             .where(Account.deleted == False).group_by(Account.tariff))  # noqa: E712
-    counts = {row[0]: row[1:] for row in where_all(query, conditions).tuples()}
-    total_query = (Account.select(fn.COUNT(fn.DISTINCT(Account.subscriber)))
-                   .join(Agreement, on=(Account.agreement == Agreement.id)).where(Account.deleted == False))  # noqa: E712
-    total_subscribers = int(where_all(total_query, conditions).scalar() or 0)
-    _months, sums = monthly(month, month, Breakdown("tariff", manager), conditions)
+    def scoped(query):  # joined to the agreements only when a condition needs them
+        if conditions:
+            query = where_all(query.join(Agreement, on=(Account.agreement == Agreement.id)), conditions)
+        return query
+
+    query = scoped(Account.select(Account.tariff, fn.COUNT(fn.DISTINCT(Account.subscriber)), fn.COUNT(Account.id),
+                                  _count(Account.state == "active"), _count(Account.state.in_(BLOCKED_STATES)),
+                                  _count(Account.state == "off")))
+    query = query.where(Account.deleted == False).group_by(Account.tariff)  # noqa: E712
+    counts = {row[0]: row[1:] for row in query.tuples()}
+    total_query = scoped(Account.select(fn.COUNT(fn.DISTINCT(Account.subscriber)))).where(
+        Account.deleted == False)  # noqa: E712
+    total_subscribers = int(total_query.scalar() or 0)
+    _months, sums = monthly(month, month, CellScope(manager, filters.get("group"), by="tariff"))
     revenue = {key: value for (bucket, key), value in sums.items() if bucket == 1}
     keys = set(counts) | {k for k in revenue if k is not None}
     names = {t.id: t.name for t in Tariff.select(Tariff.id, Tariff.name).where(Tariff.id.in_(keys or {0}))}
