@@ -95,18 +95,23 @@ def post_entry(
                 raise
             return LedgerEntry.get(LedgerEntry.idempotency_key == idempotency_key), False
         if amount:
-            # RETURNING hands the block rule the new funds without a second read
-            moved = list(
-                Agreement.update(balance=Agreement.balance + amount)
-                .where(Agreement.id == agreement_id)
-                .returning(Agreement.balance, Agreement.credit_limit, Agreement.promised_amount,
-                           Agreement.promise_refused_until_repaid)
-                .execute()
-            )
+            # RETURNING hands the block rule the new funds without a second
+            # read; the statement's text is fixed (built once, not per call)
+            moved = database.execute_sql(_MOVE_BALANCE_SQL.format(p=database.param),
+                                         (to_minor(amount), agreement_id)).fetchall()
             if len(moved) != 1:
                 raise ValidationError(N_("Agreement not found."))
-            blocks.balance_moved(agreement_id, amount, moved[0])
+            balance, credit_limit, promised, refused = moved[0]
+            blocks.balance_moved(agreement_id, amount, Agreement(
+                id=agreement_id, balance=from_minor(balance), credit_limit=from_minor(credit_limit),
+                promised_amount=from_minor(promised), promise_refused_until_repaid=bool(refused)))
     return entry, True
+
+
+_MOVE_BALANCE_SQL = (
+    'UPDATE "agreement" SET "balance" = "balance" + {p} WHERE "id" = {p} '
+    'RETURNING "balance", "credit_limit", "promised_amount", "promise_refused_until_repaid"'
+)
 
 
 def ledger_sum(agreement_id: int) -> Decimal:

@@ -17,7 +17,7 @@ from lanbill import events
 from lanbill.actor import actor_of
 from lanbill.billing.ledger import post_entry
 from lanbill.clock import now_utc, to_utc, today
-from lanbill.db import database, insert_row, transaction
+from lanbill.db import database, insert_row, is_sqlite, transaction
 from lanbill.errors import N_, Conflict, NotFound, ValidationError
 from lanbill.models import Agreement, LedgerEntry, Payment
 from lanbill.models.agreements import PAYMENT_METHODS
@@ -143,11 +143,14 @@ def post_payment(
     who = actor_of(actor)
     with transaction():
         if external_id is not None:
-            existing = Payment.get_or_none(_same_external_id(gateway, external_client, external_id))
+            existing = _booked_with_external_id(gateway, external_client, external_id)
             if existing is not None:
                 return _same_or_conflict(existing, agreement, amount), False
-        # a savepoint only where a racing duplicate external id must roll back alone
-        guard = database.atomic() if external_id is not None else contextlib.nullcontext()
+        # A savepoint only where a racing duplicate external id must roll
+        # back alone.  On SQLite the write transaction is IMMEDIATE and holds
+        # the writer lock from its start, so no other writer can book the
+        # same id between the lookup above and the INSERT: no savepoint.
+        guard = database.atomic() if external_id is not None and not is_sqlite() else contextlib.nullcontext()
         try:
             with guard:
                 payment = insert_row(
@@ -166,7 +169,9 @@ def post_payment(
                     actor=who.label,
                 )
         except peewee.IntegrityError:
-            existing = Payment.get(_same_external_id(gateway, external_client, external_id))
+            existing = _booked_with_external_id(gateway, external_client, external_id)
+            if existing is None:
+                raise
             return _same_or_conflict(existing, agreement, amount), False
         entry, _ = post_entry(
             agreement.id,
@@ -177,18 +182,34 @@ def post_payment(
             comment=document_number,
         )
         payment.entry = entry
-        payment.save(only=[Payment.entry])
+        database.execute_sql(_SET_ENTRY_SQL.format(p=database.param), (entry.id, payment.id))
         audit.record(who, "payment.create", "agreement", agreement.id, after=_payment_dict(payment))
         events.payment_booked.send(payment=payment)
     return payment, True
 
 
-def _same_external_id(gateway: str, external_client: str, external_id: str):
-    return (
-        (Payment.gateway == gateway)
-        & (Payment.external_client == external_client)
-        & (Payment.external_id == external_id)
-    )
+# Fixed SQL text for what every booking does (Peewee building the same
+# statements on each call cost more CPU than the database's own work).
+_EXTERNAL_ID_SQL = (
+    'SELECT "id", "agreement_id", "amount" FROM "payment" '
+    'WHERE "gateway" = {p} AND "external_client" = {p} AND "external_id" = {p}'
+)
+_SET_ENTRY_SQL = 'UPDATE "payment" SET "entry_id" = {p} WHERE "id" = {p}'
+_payment_by_id_sql: dict[type, str] = {}
+
+
+def _booked_with_external_id(gateway: str, external_client: str, external_id: str) -> Payment | None:
+    """The payment a client already booked under this external id, or None
+    (the unique index answers it: one fixed-text query)."""
+    row = database.execute_sql(_EXTERNAL_ID_SQL.format(p=database.param),
+                               (gateway, external_client, external_id)).fetchone()
+    if row is None:
+        return None
+    key = type(database.obj)
+    sql = _payment_by_id_sql.get(key)
+    if sql is None:
+        sql = _payment_by_id_sql[key] = Payment.select().where(Payment.id == 0).sql()[0]
+    return next(iter(Payment.raw(sql, row[0])))
 
 
 def _same_or_conflict(existing: Payment, agreement: Agreement, amount: Decimal) -> Payment:
