@@ -141,15 +141,22 @@ def post_payment(
                 fields={"external_id": N_("1 to 128 characters.")},
             )
     who = actor_of(actor)
+    if external_id is not None and not database.in_transaction():
+        # A repeat is answered before the write transaction (and on SQLite
+        # its writer lock) is even asked for; the unique index below still
+        # decides a race.
+        existing = _booked_with_external_id(gateway, external_client, external_id)
+        if existing is not None:
+            return _same_or_conflict(existing, agreement, amount), False
     with transaction():
-        if external_id is not None:
+        if external_id is not None and not is_sqlite():
             existing = _booked_with_external_id(gateway, external_client, external_id)
             if existing is not None:
                 return _same_or_conflict(existing, agreement, amount), False
         # A savepoint only where a racing duplicate external id must roll
-        # back alone.  On SQLite the write transaction is IMMEDIATE and holds
-        # the writer lock from its start, so no other writer can book the
-        # same id between the lookup above and the INSERT: no savepoint.
+        # back alone.  On SQLite a failed INSERT undoes itself alone and the
+        # transaction goes on, so the unique index answers the race (a
+        # lookup then, not before every booking): no savepoint either.
         guard = database.atomic() if external_id is not None and not is_sqlite() else contextlib.nullcontext()
         try:
             with guard:
