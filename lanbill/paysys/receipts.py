@@ -33,8 +33,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from psycopg2.extras import execute_values
+
 from lanbill import events
 from lanbill.actor import actor_of
+from lanbill.billing.ledger import with_peewee_errors
 from lanbill.clock import now_utc, to_local
 from lanbill.db import database, insert_row, is_sqlite, transaction
 from lanbill.errors import N_, Conflict, NotFound
@@ -159,8 +162,77 @@ def _enqueue(payment, operator_id, operation, external_id, contact) -> FiscalRec
                                 timestamp=_timestamp(now_utc()), next_try_at=now_utc())
 
 
-def _on_payment_booked(sender=None, payment=None, **kw):
-    _safely(enqueue_sale, payment)
+def _on_payment_booked(sender=None, payment=None, in_batch=False, **kw):
+    if not in_batch:  # a batch is enqueued at once, by _on_payments_booked
+        _safely(enqueue_sale, payment)
+
+
+def _on_payments_booked(sender=None, payments=(), **kw):
+    """A batch of payments (a registry): their sale receipts enqueued
+    together, by the same rule as one by one; a failure is logged and
+    the payments stay booked (the outbox screen shows what is missing)."""
+    if not payments:
+        return
+    try:
+        with database.atomic():
+            enqueue_sales(list(payments))
+    except Exception:  # noqa: BLE001 - the payments must go through whatever happens here
+        log.exception("receipts not queued for a batch of %s payments", len(payments))
+
+
+_SALES_SQL = (
+    'SELECT a."id", a."operator_id", s."kind", s."email", s."phone", f."company_email" FROM "agreement" a '
+    'JOIN "subscriber" s ON s."id" = a."subscriber_id" '
+    'JOIN "fiscal_settings" f ON f."operator_id" = a."operator_id" AND f."enabled" = {p} WHERE a."id" IN ({ids})'
+)
+
+
+def enqueue_sales(payments: list[Payment]) -> int:
+    """enqueue_sale for many payments at once: the agreements' operators,
+    subscribers and fiscal settings in one query per 500, the receipts
+    in one statement.  Returns how many were queued."""
+    systems_wanted: dict[int, bool] = {}
+    for system_id in {p.payment_system_id for p in payments if p.payment_system_id is not None}:
+        row = database.execute_sql(f'SELECT "needs_receipt" FROM "payment_system" WHERE "id" = {database.param}',
+                                   (system_id,)).fetchone()
+        systems_wanted[system_id] = bool(row and row[0])
+    found: dict[int, tuple] = {}
+    agreement_ids = sorted({p.agreement_id for p in payments})
+    for start in range(0, len(agreement_ids), 500):
+        chunk = agreement_ids[start:start + 500]
+        sql = _SALES_SQL.format(p=database.param, ids=", ".join([database.param] * len(chunk)))
+        for agreement_id, *rest in database.execute_sql(sql, (True, *chunk)).fetchall():
+            found[agreement_id] = tuple(rest)
+    now = now_utc()
+    stamp = _timestamp(now)
+    fields = [f for f in FiscalReceipt._meta.sorted_fields if f is not FiscalReceipt.id]
+    rows = []
+    for payment in payments:
+        settings = found.get(payment.agreement_id)
+        if settings is None:
+            continue
+        operator_id, kind, email, phone, company_email = settings
+        if payment.payment_system_id is not None:
+            if not systems_wanted.get(payment.payment_system_id):
+                continue
+        elif not _staff_payment_needs_receipt(payment.method, kind):
+            continue
+        (key, value), = _contact(Subscriber(kind=kind, email=email or "", phone=phone or ""),
+                                 FiscalSettings(company_email=company_email)).items()
+        data = FiscalReceipt(payment=payment.id, operator=operator_id, operation="sell",
+                             external_id=f"pay-{payment.id}", amount=payment.amount, client_contact=f"{key}:{value}",
+                             timestamp=stamp, next_try_at=now, created_at=now).__data__
+        rows.append(tuple(_plain(f.db_value(data.get(f.name))) for f in fields))
+    if rows:
+        columns = ", ".join(f'"{f.column_name}"' for f in fields)
+        if is_sqlite():
+            marks = ", ".join([database.param] * len(fields))
+            with_peewee_errors(database.cursor().executemany,
+                               f'INSERT INTO "fiscal_receipt" ({columns}) VALUES ({marks})', rows)
+        else:
+            with_peewee_errors(execute_values, database.cursor(),
+                               f'INSERT INTO "fiscal_receipt" ({columns}) VALUES %s', rows, page_size=1000)
+    return len(rows)
 
 
 def _on_payment_cancelled(sender=None, payment=None, **kw):
@@ -188,6 +260,7 @@ def connect_receivers() -> None:
     """Listen to booked and cancelled payments (called once by create_app;
     connecting again changes nothing)."""
     events.payment_booked.connect(_on_payment_booked, weak=False)
+    events.payments_booked.connect(_on_payments_booked, weak=False)
     events.payment_cancelled.connect(_on_payment_cancelled, weak=False)
 
 
@@ -409,3 +482,10 @@ def save_settings(operator_id, data: dict, *, actor) -> FiscalSettings:
                      after={k: v for k, v in values.items() if k not in ("password", "token")})
     return settings
 
+
+
+def _plain(value):
+    """Dates as ISO text on SQLite (Peewee's own storage form there)."""
+    if isinstance(value, (dt.date, dt.datetime)) and is_sqlite():
+        return value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return value
