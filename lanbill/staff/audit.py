@@ -7,7 +7,7 @@ lands in it in clear: a change of such a field is recorded as
 from __future__ import annotations
 
 from lanbill.actor import actor_of
-from lanbill.db import insert_row
+from lanbill.db import database, insert_row, is_sqlite
 from lanbill.models import AuditLog
 from lanbill.models.subscribers import PERSONAL_FIELDS
 
@@ -75,8 +75,6 @@ def record_many(actor, action: str, obj_type: str, changes) -> int:
     registry's payments): `changes` is [(object id, before, after), …],
     each row the same as `record` writes, in one statement.  Returns
     how many were written."""
-    from lanbill.db import database, is_sqlite
-
     who = actor_of(actor)
     fields = [AuditLog.at, AuditLog.manager_id, AuditLog.actor, AuditLog.action, AuditLog.object_type,
               AuditLog.object_id, AuditLog.before, AuditLog.after, AuditLog.ip]
