@@ -22,7 +22,7 @@ from flask import Response, current_app, jsonify, request
 
 from lanbill.pay import bp
 from lanbill.pay.gateway import Answer, check_pay, database_failed
-from lanbill.paysys import systems, yookassa
+from lanbill.paysys import atol, receipts, systems, yookassa
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,36 @@ def notify(code):
     return jsonify({"result": outcome}), 200
 
 
+@bp.route("/atol/callback", methods=["POST"])
+@bp.route("/atol/callback/<uuid>", methods=["POST"])
+def atol_callback(uuid=None):
+    """ATOL Online's callback with a receipt's report (the `callback_url`
+    of the fiscal settings: https://<billing>/pay/atol/callback).  Only the
+    uuid is taken from it — from the path or the body, the same when
+    both — and the report is read back from ATOL before anything is
+    stored (lanbill.paysys.receipts.accept_callback).  200 when handled,
+    404 for a uuid we never sent, 400 for a malformed body, 503 when ATOL
+    could not be asked."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify({"error": "bad request"}), 400
+    given = str(body.get("uuid") or "")
+    if uuid and given and given != uuid:
+        return jsonify({"error": "bad request"}), 400
+    try:
+        receipt = receipts.accept_callback(uuid or given)
+    except atol.AtolError:
+        return jsonify({"error": "retry later"}), 503
+    if receipt is None:
+        return jsonify({"error": "unknown receipt"}), 404
+    return jsonify({"result": receipt.status}), 200
+
+
 @bp.errorhandler(peewee.DatabaseError)
 @bp.errorhandler(peewee.InterfaceError)
 def _database_failed(exc):
     """The database failed: the protocol's "retry later" answer."""
-    if request.path.endswith("/notify"):
+    if request.path.endswith("/notify") or "/atol/callback" in request.path:
         log.error("payment gateway: database failure (%s); answered retry", type(exc).__name__)
         return jsonify({"error": "retry later"}), 503
     return _response(database_failed(_params(), exc))

@@ -395,21 +395,38 @@ def _done(receipt, payload: dict, summary: SendSummary) -> None:
             FiscalReceipt.id == receipt.id).execute()
 
 
-def accept_callback(answer: dict) -> FiscalReceipt | None:
-    """ATOL's callback (the same body as a report): applied to the receipt
-    of its uuid or external_id; an unknown one is ignored.  The callback
-    endpoint lives with the payment endpoints (/pay)."""
-    uuid, external_id = str(answer.get("uuid") or ""), str(answer.get("external_id") or "")
-    receipt = FiscalReceipt.get_or_none((FiscalReceipt.uuid == uuid) if uuid else
-                                        (FiscalReceipt.external_id == external_id))
+def accept_callback(uuid: str) -> FiscalReceipt | None:
+    """ATOL's callback (POST to the `callback_url` sent with the receipt,
+    served at /pay/atol/callback): the body is not trusted — only its
+    uuid is read, it must be the uuid of a receipt we sent (else None:
+    ignored, and ATOL is not even asked), and the report is then read
+    back from ATOL (`report/{uuid}` with the operator's own credentials)
+    and applied as a poll would: done → fiscal attributes stored, fail →
+    failed, wait → stays waiting.  A receipt already done is returned as
+    it is.  Raises atol.AtolError when ATOL cannot be reached (the
+    endpoint answers 503; the outbox's polling still finishes the job)."""
+    uuid = (uuid or "").strip()
+    if not uuid or len(uuid) > 64:
+        return None
+    receipt = FiscalReceipt.get_or_none(FiscalReceipt.uuid == uuid)
     if receipt is None or receipt.status == "done":
         return receipt
-    report = atol.parse_report(answer)
+    settings = FiscalSettings.get_or_none(FiscalSettings.operator == receipt.operator_id)
+    if settings is None or not settings.enabled:
+        return receipt
+    now = now_utc()
+    clients: dict[int, atol.Client] = {}
+    report = _client(receipt, settings, now, clients).report(uuid)
     summary = SendSummary()
     if report.status == "done":
         _done(receipt, report.payload, summary)
     elif report.status == "fail":
-        _failed(receipt, report.error or "fail", summary)
+        _failed(receipt, report.error or "fail", summary, receipt.attempts + 1)
+    client = clients[receipt.operator_id]
+    if client.new_token:
+        with transaction():
+            FiscalSettings.update(token=client.token, token_expires_at=now + dt.timedelta(hours=TOKEN_HOURS)).where(
+                FiscalSettings.operator == receipt.operator_id).execute()
     return FiscalReceipt.get_by_id(receipt.id)
 
 
