@@ -506,3 +506,27 @@ def _plain(value):
     if isinstance(value, (dt.date, dt.datetime)) and is_sqlite():
         return value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat()
     return value
+
+
+# --- health ---------------------------------------------------------------------------------
+
+RECEIPTS_LATE_MINUTES = 60  # default of the RECEIPTS_LATE_MINUTES setting
+
+
+def health_check(now: dt.datetime, late_minutes: int | None = None) -> dict:
+    """The `receipts` check of /healthz (lanbill.operations.health).  Rule:
+    "down" while any receipt has failed for good (ATOL refused it, or the
+    outbox gave up after MAX_ATTEMPTS — it stays down until staff send it
+    again from the receipts screen) or any receipt is still not done
+    `late_minutes` (default RECEIPTS_LATE_MINUTES) after it was queued;
+    "ok" otherwise, also when no receipt was ever queued."""
+    late_after = dt.timedelta(minutes=int(late_minutes or RECEIPTS_LATE_MINUTES))
+    failed = FiscalReceipt.select().where(FiscalReceipt.status == "failed").count()
+    open_ = FiscalReceipt.status.in_(("pending", "wait"))
+    waiting = FiscalReceipt.select().where(open_).count()
+    late = FiscalReceipt.select().where(open_ & (FiscalReceipt.created_at < now - late_after)).count() if waiting else 0
+    oldest = (FiscalReceipt.select(FiscalReceipt.created_at).where(open_).order_by(FiscalReceipt.created_at)
+              .scalar()) if waiting else None
+    return {"status": "down" if failed or late else "ok", "failed": failed, "waiting": waiting, "late": late,
+            "late_after_minutes": int(late_after.total_seconds() // 60),
+            "oldest_waiting": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}
