@@ -255,12 +255,11 @@ def post_payments(items: list[PaymentItem], *, actor, payment_system, method: st
     or amount, a Conflict; the same id twice in the batch is one payment;
     each payment gets its `payment` ledger entry (balances move and blocks
     lift, billing.ledger.post_payment_entries), its audit row (written
-    together: audit.record_many) and its
-    payment_booked event (notices, 54-FZ receipts), and the batch the
-    payments_booked event (receivers with a batch form, like the receipts'
-    outbox, do their work there at once).  The rows are written
-    a statement per table, not per payment.  Returns one Booked per item,
-    in order."""
+    together: audit.record_many) and its payment_booked event (notices,
+    54-FZ receipts); the batch gets the payments_booked event (receivers
+    with a batch form, like the receipts' outbox, work there at once).
+    The rows are written a statement per table, not per payment.  Returns
+    one Booked per item, in order."""
     gateway, external_client = payment_system.kind, payment_system.code
     if method not in PAYMENT_METHODS:
         raise ValidationError(N_("Unknown payment method."))
