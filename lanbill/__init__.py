@@ -81,6 +81,9 @@ def create_app(config: dict | None = None) -> Flask:
     _init_database(app)
     _init_extensions(app)
     _register_blueprints(app)
+    from lanbill.pay.fast import install as install_pay_fast_path  # lazy: see _register_blueprints
+
+    install_pay_fast_path(app, SECURITY_HEADERS)  # terminals' check/pay answered before Flask
     _register_template_helpers(app)
     _register_security(app)
 

@@ -24,6 +24,11 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 30000,
     "synchronous": "normal",
     "cache_size": -64000,
+    # Checkpoint the WAL every 10,000 pages (40 MB), not SQLite's 1,000: a
+    # payment rewrites the same right-most index pages commit after commit,
+    # and a rarer checkpoint copies each of them once instead of ten times
+    # (about a sixth of a booking's CPU went to checkpoints).
+    "wal_autocheckpoint": 10000,
 }
 
 

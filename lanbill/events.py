@@ -21,6 +21,11 @@ _signals = Namespace()
 
 # payment=Payment, after it is booked (not on a repeated external id)
 payment_booked = _signals.signal("payment-booked")
+# payments=[Payment, …], after a batch of them is booked together
+# (billing.payments.post_payments: a bank registry); each of them was also
+# sent as payment_booked with in_batch=True, which a receiver that has a
+# batch form of its work may skip and do here at once
+payments_booked = _signals.signal("payments-booked")
 # payment=Payment, after it is cancelled (its reversal is booked)
 payment_cancelled = _signals.signal("payment-cancelled")
 # account=Account, kind=str ("balance", "admin", "user", "traffic"), after a block is set

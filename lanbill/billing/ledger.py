@@ -95,18 +95,23 @@ def post_entry(
                 raise
             return LedgerEntry.get(LedgerEntry.idempotency_key == idempotency_key), False
         if amount:
-            # RETURNING hands the block rule the new funds without a second read
-            moved = list(
-                Agreement.update(balance=Agreement.balance + amount)
-                .where(Agreement.id == agreement_id)
-                .returning(Agreement.balance, Agreement.credit_limit, Agreement.promised_amount,
-                           Agreement.promise_refused_until_repaid)
-                .execute()
-            )
+            # RETURNING hands the block rule the new funds without a second
+            # read; the statement's text is fixed (built once, not per call)
+            moved = database.execute_sql(_MOVE_BALANCE_SQL.format(p=database.param),
+                                         (to_minor(amount), agreement_id)).fetchall()
             if len(moved) != 1:
                 raise ValidationError(N_("Agreement not found."))
-            blocks.balance_moved(agreement_id, amount, moved[0])
+            balance, credit_limit, promised, refused = moved[0]
+            blocks.balance_moved(agreement_id, amount, Agreement(
+                id=agreement_id, balance=from_minor(balance), credit_limit=from_minor(credit_limit),
+                promised_amount=from_minor(promised), promise_refused_until_repaid=bool(refused)))
     return entry, True
+
+
+_MOVE_BALANCE_SQL = (
+    'UPDATE "agreement" SET "balance" = "balance" + {p} WHERE "id" = {p} '
+    'RETURNING "balance", "credit_limit", "promised_amount", "promise_refused_until_repaid"'
+)
 
 
 def ledger_sum(agreement_id: int) -> Decimal:
@@ -290,3 +295,72 @@ def _stamp(stamps, agreement_id):
     if stamps and stamps.get(agreement_id) is not None:
         return blocks.stamped_at(stamps[agreement_id])
     return contextlib.nullcontext()
+
+
+def reserve_ids(table: str, count: int) -> list[int]:
+    """`count` fresh primary keys of `table` for rows inserted with explicit
+    ids (so that two tables can point at each other without an UPDATE per
+    row).  Call it inside the write transaction: on SQLite that
+    transaction holds the writer lock, so the ids after the largest one
+    stay free until it commits; on PostgreSQL they come from the table's
+    own sequence."""
+    if count <= 0:
+        return []
+    if is_sqlite():
+        top = database.execute_sql(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"').fetchone()[0]
+        return list(range(top + 1, top + 1 + count))
+    cursor = database.execute_sql(
+        f"SELECT nextval(pg_get_serial_sequence('\"{table}\"', 'id')) FROM generate_series(1, %s)", (count,))
+    return [row[0] for row in cursor.fetchall()]
+
+
+PAYMENT_ENTRY_COLUMNS = ("id", "agreement_id", "amount", "kind", "payment_id", "comment", "manager_id", "actor",
+                         "created_at")
+
+
+def post_payment_entries(entries: list[dict], *, actor=None) -> None:
+    """The bulk form of `post_entry` for the entries of many payments booked
+    together (billing.payments.post_payments: a bank registry): each
+    entry a dict with `id` (from reserve_ids), `agreement_id`, `amount`
+    (> 0), `payment_id` and `comment`.  The same invariants as one by one
+    (DESIGN §4): every row and its balance move commit together, and the
+    balance block of each agreement whose available funds start or end
+    below zero is re-evaluated (blocks.balances_moved)."""
+    if not entries:
+        return
+    who = actor_of(actor)
+    with transaction():
+        now = LedgerEntry.created_at.db_value(LedgerEntry.created_at.default())
+        amount_field = LedgerEntry.amount
+        rows = [(e["id"], e["agreement_id"], amount_field.db_value(e["amount"]), "payment", e["payment_id"],
+                 e.get("comment") or "", who.manager_id, who.label, _plain(now)) for e in entries]
+        columns = ", ".join(f'"{c}"' for c in PAYMENT_ENTRY_COLUMNS)
+        if is_sqlite():
+            marks = ", ".join([database.param] * len(PAYMENT_ENTRY_COLUMNS))
+            with_peewee_errors(database.cursor().executemany,
+                               f'INSERT INTO "ledger_entry" ({columns}) VALUES ({marks})', rows)
+        else:
+            with_peewee_errors(execute_values, database.cursor(),
+                               f'INSERT INTO "ledger_entry" ({columns}) VALUES %s', rows, page_size=1000)
+        moves: dict[int, Decimal] = {}
+        for entry in entries:
+            moves[entry["agreement_id"]] = moves.get(entry["agreement_id"], Decimal(0)) + Decimal(entry["amount"])
+        moves = {k: v for k, v in moves.items() if v}
+        ids = sorted(moves)
+        if is_sqlite():
+            with_peewee_errors(database.cursor().executemany,
+                'UPDATE "agreement" SET "balance" = "balance" + ? WHERE "id" = ?',
+                [(to_minor(moves[aid]), aid) for aid in ids])
+        else:
+            with_peewee_errors(execute_values,
+                database.cursor(),
+                "UPDATE agreement AS a SET balance = a.balance + v.amount FROM (VALUES %s) AS v(id, amount) "
+                "WHERE a.id = v.id",
+                [(aid, to_minor(moves[aid])) for aid in ids], page_size=1000)
+        blocks.balances_moved(moves)
+
+
+def with_peewee_errors(function, *args, **kwargs):
+    """A DB-API call with Peewee's exception classes (peewee.IntegrityError …)."""
+    with peewee.__exception_wrapper__:
+        return function(*args, **kwargs)

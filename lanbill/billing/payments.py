@@ -9,16 +9,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 import peewee
+from psycopg2.extras import execute_values
 
 from lanbill import events
 from lanbill.actor import actor_of
-from lanbill.billing.ledger import post_entry
+from lanbill.billing.ledger import post_entry, post_payment_entries, reserve_ids, with_peewee_errors
 from lanbill.clock import now_utc, to_utc, today
-from lanbill.db import database, insert_row, transaction
-from lanbill.errors import N_, Conflict, NotFound, ValidationError
+from lanbill.db import database, insert_row, is_sqlite, transaction
+from lanbill.errors import N_, BillingError, Conflict, NotFound, ValidationError
 from lanbill.models import Agreement, LedgerEntry, Payment
 from lanbill.models.agreements import PAYMENT_METHODS
 from lanbill.money import MoneyError, parse_money
@@ -141,13 +143,23 @@ def post_payment(
                 fields={"external_id": N_("1 to 128 characters.")},
             )
     who = actor_of(actor)
+    if external_id is not None and not database.in_transaction():
+        # A repeat is answered before the write transaction (and on SQLite
+        # its writer lock) is even asked for; the unique index below still
+        # decides a race.
+        existing = _booked_with_external_id(gateway, external_client, external_id)
+        if existing is not None:
+            return _same_or_conflict(existing, agreement, amount), False
     with transaction():
-        if external_id is not None:
-            existing = Payment.get_or_none(_same_external_id(gateway, external_client, external_id))
+        if external_id is not None and not is_sqlite():
+            existing = _booked_with_external_id(gateway, external_client, external_id)
             if existing is not None:
                 return _same_or_conflict(existing, agreement, amount), False
-        # a savepoint only where a racing duplicate external id must roll back alone
-        guard = database.atomic() if external_id is not None else contextlib.nullcontext()
+        # A savepoint only where a racing duplicate external id must roll
+        # back alone.  On SQLite a failed INSERT undoes itself alone and the
+        # transaction goes on, so the unique index answers the race (a
+        # lookup then, not before every booking): no savepoint either.
+        guard = database.atomic() if external_id is not None and not is_sqlite() else contextlib.nullcontext()
         try:
             with guard:
                 payment = insert_row(
@@ -166,7 +178,9 @@ def post_payment(
                     actor=who.label,
                 )
         except peewee.IntegrityError:
-            existing = Payment.get(_same_external_id(gateway, external_client, external_id))
+            existing = _booked_with_external_id(gateway, external_client, external_id)
+            if existing is None:
+                raise
             return _same_or_conflict(existing, agreement, amount), False
         entry, _ = post_entry(
             agreement.id,
@@ -177,18 +191,183 @@ def post_payment(
             comment=document_number,
         )
         payment.entry = entry
-        payment.save(only=[Payment.entry])
+        database.execute_sql(_SET_ENTRY_SQL.format(p=database.param), (entry.id, payment.id))
         audit.record(who, "payment.create", "agreement", agreement.id, after=_payment_dict(payment))
         events.payment_booked.send(payment=payment)
     return payment, True
 
 
-def _same_external_id(gateway: str, external_client: str, external_id: str):
-    return (
-        (Payment.gateway == gateway)
-        & (Payment.external_client == external_client)
-        & (Payment.external_id == external_id)
-    )
+# Fixed SQL text for what every booking does (Peewee building the same
+# statements on each call cost more CPU than the database's own work).
+_EXTERNAL_ID_SQL = (
+    'SELECT "id", "agreement_id", "amount" FROM "payment" '
+    'WHERE "gateway" = {p} AND "external_client" = {p} AND "external_id" = {p}'
+)
+_SET_ENTRY_SQL = 'UPDATE "payment" SET "entry_id" = {p} WHERE "id" = {p}'
+_payment_by_id_sql: dict[type, str] = {}
+
+
+def _booked_with_external_id(gateway: str, external_client: str, external_id: str) -> Payment | None:
+    """The payment a client already booked under this external id, or None
+    (the unique index answers it: one fixed-text query)."""
+    row = database.execute_sql(_EXTERNAL_ID_SQL.format(p=database.param),
+                               (gateway, external_client, external_id)).fetchone()
+    if row is None:
+        return None
+    key = type(database.obj)
+    sql = _payment_by_id_sql.get(key)
+    if sql is None:
+        sql = _payment_by_id_sql[key] = Payment.select().where(Payment.id == 0).sql()[0]
+    return next(iter(Payment.raw(sql, row[0])))
+
+
+@dataclass
+class PaymentItem:
+    """One payment of a batch (post_payments): the arguments of
+    post_payment that differ from payment to payment."""
+
+    agreement: Agreement
+    amount: object
+    document_number: str
+    external_id: str
+    paid_at: object = None
+    comment: str = ""
+
+
+@dataclass
+class Booked:
+    """What became of one PaymentItem: the payment and whether it was
+    booked now (False: its external id was booked before — a repeat), or
+    the refusal (a ValidationError, or a Conflict for an id booked with
+    other details) and no payment."""
+
+    payment: Payment | None = None
+    created: bool = False
+    error: BillingError | None = None
+
+
+def post_payments(items: list[PaymentItem], *, actor, payment_system, method: str = "bank") -> list[Booked]:
+    """The batch form of post_payment for a payment system's many payments
+    at once (a bank registry): one transaction, and per payment exactly
+    the rules of the one-by-one door — amount, document number, pay date,
+    external id checked; an external id the system already booked is a
+    repeat (the first payment, nothing booked) or, with another agreement
+    or amount, a Conflict; the same id twice in the batch is one payment;
+    each payment gets its `payment` ledger entry (balances move and blocks
+    lift, billing.ledger.post_payment_entries), its audit row (written
+    together: audit.record_many) and its payment_booked event (notices,
+    54-FZ receipts); the batch gets the payments_booked event (receivers
+    with a batch form, like the receipts' outbox, work there at once).
+    The rows are written a statement per table, not per payment.  Returns
+    one Booked per item, in order."""
+    gateway, external_client = payment_system.kind, payment_system.code
+    if method not in PAYMENT_METHODS:
+        raise ValidationError(N_("Unknown payment method."))
+    who = actor_of(actor)
+    out = [Booked() for _ in items]
+    clean: list[tuple[int, dict]] = []
+    for index, item in enumerate(items):
+        try:
+            external_id = str(item.external_id).strip()
+            if not external_id or len(external_id) > 128:
+                raise ValidationError(N_("External id must be 1 to 128 characters."),
+                                      fields={"external_id": N_("1 to 128 characters.")})
+            clean.append((index, {
+                "agreement": _agreement(item.agreement), "amount": _clean_amount(item.amount),
+                "document_number": _clean_document_number(item.document_number),
+                "paid_at": _clean_paid_at(item.paid_at), "external_id": external_id,
+                "comment": (item.comment or "").strip()}))
+        except BillingError as exc:
+            out[index].error = exc
+    with transaction():
+        booked = _booked_many(gateway, external_client, [c["external_id"] for _, c in clean])
+        fresh: list[tuple[int, dict]] = []
+        first_of: dict[str, tuple[int, dict]] = {}
+        for index, values in clean:
+            earlier = booked.get(values["external_id"])
+            if earlier is not None:
+                try:
+                    out[index].payment = _same_or_conflict(earlier, values["agreement"], values["amount"])
+                except Conflict as exc:
+                    out[index].error = exc
+                continue
+            twin = first_of.get(values["external_id"])
+            if twin is not None:  # the same id twice in the batch: one payment
+                if twin[1]["agreement"].id != values["agreement"].id or twin[1]["amount"] != values["amount"]:
+                    out[index].error = Conflict(
+                        N_("A payment with this external id was already booked with other details."),
+                        fields={"external_id": N_("Already used.")})
+                else:
+                    out[index].payment = twin  # resolved below, once the first one is written
+                continue
+            first_of[values["external_id"]] = (index, values)
+            fresh.append((index, values))
+        payment_ids = reserve_ids("payment", len(fresh))
+        entry_ids = reserve_ids("ledger_entry", len(fresh))
+        post_payment_entries([
+            {"id": entry_id, "agreement_id": values["agreement"].id, "amount": values["amount"],
+             "payment_id": payment_id, "comment": values["document_number"]}
+            for (_, values), payment_id, entry_id in zip(fresh, payment_ids, entry_ids, strict=True)], actor=who)
+        payments = []
+        for (index, values), payment_id, entry_id in zip(fresh, payment_ids, entry_ids, strict=True):
+            payment = Payment(
+                id=payment_id, agreement=values["agreement"].id, amount=values["amount"], paid_at=values["paid_at"],
+                document_number=values["document_number"], method=method, gateway=gateway,
+                external_id=values["external_id"], external_client=external_client,
+                payment_system_id=payment_system.id, comment=values["comment"], manager_id=who.manager_id,
+                actor=who.label, entry=entry_id)
+            payments.append(payment)
+            out[index].payment, out[index].created = payment, True
+        _insert_payments(payments)
+        with peewee.__exception_wrapper__:
+            audit.record_many(who, "payment.create", "agreement",
+                              [(p.agreement_id, None, _payment_dict(p)) for p in payments])
+        for payment in payments:
+            payment._dirty.clear()
+            events.payment_booked.send(payment=payment, in_batch=True)
+        if payments:
+            events.payments_booked.send(payments=payments)
+    for result in out:
+        if isinstance(result.payment, tuple):  # a twin in the batch: the first one's payment, not booked again
+            result.payment, result.created = out[result.payment[0]].payment, False
+    return out
+
+
+def _booked_many(gateway: str, external_client: str, external_ids: list[str]) -> dict[str, Payment]:
+    """Payments this client already booked under any of these ids."""
+    found: dict[str, Payment] = {}
+    ids = sorted(set(external_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for payment in Payment.select().where((Payment.gateway == gateway)
+                                              & (Payment.external_client == external_client)
+                                              & Payment.external_id.in_(chunk)):
+            found[payment.external_id] = payment
+    return found
+
+
+def _insert_payments(payments: list[Payment]) -> None:
+    """INSERT the payments with their reserved ids, one statement for all
+    (executemany / execute_values), each value through its field's own
+    conversion as Peewee would do."""
+    fields = Payment._meta.sorted_fields
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    rows = [tuple(_plain(f.db_value(p.__data__.get(f.name))) for f in fields) for p in payments]
+    if not rows:
+        return
+    if is_sqlite():
+        marks = ", ".join([database.param] * len(fields))
+        with_peewee_errors(database.cursor().executemany, f'INSERT INTO "payment" ({columns}) VALUES ({marks})', rows)
+    else:
+        with_peewee_errors(execute_values, database.cursor(), f'INSERT INTO "payment" ({columns}) VALUES %s', rows,
+                           page_size=1000)
+
+
+def _plain(value):
+    """Dates as ISO text on SQLite (Peewee's own storage form there)."""
+    if isinstance(value, (dt.date, dt.datetime)) and is_sqlite():
+        return value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return value
 
 
 def _same_or_conflict(existing: Payment, agreement: Agreement, amount: Decimal) -> Payment:

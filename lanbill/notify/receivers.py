@@ -15,6 +15,8 @@ from lanbill.notify.outbox import in_savepoint
 
 
 def on_payment_booked(sender=None, *, payment, **_):
+    if notices.nobody_to_tell_of_payment(payment):
+        return  # most payers: one read and no savepoint
     in_savepoint(notices.payment_received, payment)
 
 

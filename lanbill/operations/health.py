@@ -9,7 +9,9 @@ Rules (written down here since DESIGN is silent):
 - billing is down when the last finished billing day is older than
   yesterday (the run every five minutes bills each day as it starts);
 - the backup is down when the last one is older than BACKUP_MAX_AGE_HOURS;
-  a system that has never made one (a fresh install) reports "unknown".
+  a system that has never made one (a fresh install) reports "unknown";
+- 54-FZ receipts are down while one has failed for good or one is not done
+  RECEIPTS_LATE_MINUTES after it was queued (lanbill.paysys.receipts).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lanbill.models.billing import BillingDay
 from lanbill.models.radius import RadiusAgentStatus
 from lanbill.models.traffic import NetflowAgentStatus
 from lanbill.operations.backup import last_backup
+from lanbill.paysys.receipts import health_check as receipts_health
 
 WORKER_HEARTBEAT = "heartbeat.worker"
 WORKER_STALE = dt.timedelta(minutes=3)
@@ -110,6 +113,8 @@ def check_health(config: dict, now: dt.datetime | None = None) -> dict:
         checks["backup"] = {"status": "ok" if now - found["at"] < limit else "down",
                             "last_backup": _iso(found["at"]), "age_seconds": _age(found["at"], now),
                             "bytes": found["bytes"]}
+    # 54-FZ receipts: failed for good, or late (RECEIPTS_LATE_MINUTES, 60)
+    checks["receipts"] = receipts_health(now, config.get("RECEIPTS_LATE_MINUTES"))
     status = "down" if any(c["status"] == "down" for c in checks.values()) else "ok"
     return {"status": status, "checks": checks}
 

@@ -21,22 +21,19 @@ import peewee
 from flask import Response, current_app, jsonify, request
 
 from lanbill.pay import bp
-from lanbill.paysys import osmp, sberbank, systems, yookassa
+from lanbill.pay.gateway import Answer, check_pay, database_failed
+from lanbill.paysys import atol, receipts, systems, yookassa
 
 log = logging.getLogger(__name__)
-
-PROTOCOLS = {"osmp": osmp, "sberbank_online": sberbank}
-DATABASE_ERRORS = (peewee.DatabaseError, peewee.InterfaceError)
 
 
 def _params() -> dict:
     return {key: request.values.get(key, "") for key in request.values}
 
 
-def _xml(text: str, status: int = 200, headers: dict | None = None) -> Response:
-    response = Response(text, status=status, mimetype="text/xml")
-    response.charset = "utf-8"
-    for name, value in (headers or {}).items():
+def _response(answer: Answer) -> Response:
+    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    for name, value in answer.headers.items():
         response.headers[name] = value
     return response
 
@@ -45,37 +42,21 @@ def _not_found():
     return Response("Not found\n", status=404, mimetype="text/plain")
 
 
+def _ttl() -> float:
+    return float(current_app.config.get("PAYSYS_CACHE_SECONDS", 5))
+
+
 def _system(code: str):
-    return systems.find_system(code, ttl=float(current_app.config.get("PAYSYS_CACHE_SECONDS", 5)))
-
-
-def _guarded(system, protocol):
-    """The protocol's refusal when the address or the credentials are wrong, else None."""
-    address = request.remote_addr or ""
-    if not systems.address_allowed(system, address):
-        log.warning("payment system %s: request from a disallowed address refused", system.code)
-        return _xml(protocol.access_denied(_params()), 403)
-    auth = request.authorization
-    login = auth.username if auth and auth.type == "basic" else None
-    password = auth.password if auth and auth.type == "basic" else None
-    if not systems.credentials_ok(system, login, password):
-        log.warning("payment system %s: wrong credentials refused", system.code)
-        return _xml(protocol.access_denied(_params()), 401,
-                    {"WWW-Authenticate": f'Basic realm="{system.code}"'})
-    return None
+    return systems.find_system(code, ttl=_ttl())
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
 def gateway(code):
-    """A check/pay request of an OSMP or Sberbank Online system."""
-    system = _system(code)
-    protocol = PROTOCOLS.get(system.kind) if system is not None else None
-    if protocol is None:
-        return _not_found()
-    refused = _guarded(system, protocol)
-    if refused is not None:
-        return refused
-    return _xml(protocol.handle(system, _params(), address=request.remote_addr or ""))
+    """A check/pay request of an OSMP or Sberbank Online system (the same
+    answer lanbill.pay.fast gives before Flask is reached)."""
+    answer = check_pay(code, _params(), address=request.remote_addr or "",
+                       authorization=request.headers.get("Authorization"), ttl=_ttl())
+    return _not_found() if answer is None else _response(answer)
 
 
 @bp.route("/<code>/notify", methods=["POST"])
@@ -100,16 +81,36 @@ def notify(code):
     return jsonify({"result": outcome}), 200
 
 
+@bp.route("/atol/callback", methods=["POST"])
+@bp.route("/atol/callback/<uuid>", methods=["POST"])
+def atol_callback(uuid=None):
+    """ATOL Online's callback with a receipt's report (the `callback_url`
+    of the fiscal settings: https://<billing>/pay/atol/callback).  Only the
+    uuid is taken from it — from the path or the body, the same when
+    both — and the report is read back from ATOL before anything is
+    stored (lanbill.paysys.receipts.accept_callback).  200 when handled,
+    404 for a uuid we never sent, 400 for a malformed body, 503 when ATOL
+    could not be asked."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify({"error": "bad request"}), 400
+    given = str(body.get("uuid") or "")
+    if uuid and given and given != uuid:
+        return jsonify({"error": "bad request"}), 400
+    try:
+        receipt = receipts.accept_callback(uuid or given)
+    except atol.AtolError:
+        return jsonify({"error": "retry later"}), 503
+    if receipt is None:
+        return jsonify({"error": "unknown receipt"}), 404
+    return jsonify({"result": receipt.status}), 200
+
+
 @bp.errorhandler(peewee.DatabaseError)
 @bp.errorhandler(peewee.InterfaceError)
 def _database_failed(exc):
     """The database failed: the protocol's "retry later" answer."""
-    log.error("payment gateway: database failure (%s); answered retry", type(exc).__name__)
-    if request.path.endswith("/notify"):
+    if request.path.endswith("/notify") or "/atol/callback" in request.path:
+        log.error("payment gateway: database failure (%s); answered retry", type(exc).__name__)
         return jsonify({"error": "retry later"}), 503
-    params = _params()
-    if "command" in params or "txn_id" in params:
-        return _xml(osmp.temporary_error(params))
-    if "ACTION" in params:
-        return _xml(sberbank.temporary_error(params))
-    return Response("Temporary error, retry later\n", status=503, mimetype="text/plain")
+    return _response(database_failed(_params(), exc))

@@ -93,8 +93,9 @@ def access_denied(params: dict) -> str:
 def _parse_date(text: str) -> dt.datetime | None:
     if not TXN_DATE.match(text or ""):
         return None
-    try:
-        return dt.datetime.strptime(text, "%Y%m%d%H%M%S")
+    try:  # by hand: strptime took more time than the rest of the parsing
+        return dt.datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
+                           int(text[12:14]))
     except ValueError:
         return None
 

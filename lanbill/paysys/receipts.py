@@ -28,14 +28,18 @@ Enqueueing listens to lanbill.events and never makes a payment fail.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from psycopg2.extras import execute_values
+
 from lanbill import events
 from lanbill.actor import actor_of
+from lanbill.billing.ledger import with_peewee_errors
 from lanbill.clock import now_utc, to_local
-from lanbill.db import database, insert_row, transaction
+from lanbill.db import database, insert_row, is_sqlite, transaction
 from lanbill.errors import N_, Conflict, NotFound
 from lanbill.models import Agreement, Operator, Payment, Subscriber
 from lanbill.models.paysys import PaymentSystem
@@ -158,8 +162,77 @@ def _enqueue(payment, operator_id, operation, external_id, contact) -> FiscalRec
                                 timestamp=_timestamp(now_utc()), next_try_at=now_utc())
 
 
-def _on_payment_booked(sender=None, payment=None, **kw):
-    _safely(enqueue_sale, payment)
+def _on_payment_booked(sender=None, payment=None, in_batch=False, **kw):
+    if not in_batch:  # a batch is enqueued at once, by _on_payments_booked
+        _safely(enqueue_sale, payment)
+
+
+def _on_payments_booked(sender=None, payments=(), **kw):
+    """A batch of payments (a registry): their sale receipts enqueued
+    together, by the same rule as one by one; a failure is logged and
+    the payments stay booked (the outbox screen shows what is missing)."""
+    if not payments:
+        return
+    try:
+        with database.atomic():
+            enqueue_sales(list(payments))
+    except Exception:  # noqa: BLE001 - the payments must go through whatever happens here
+        log.exception("receipts not queued for a batch of %s payments", len(payments))
+
+
+_SALES_SQL = (
+    'SELECT a."id", a."operator_id", s."kind", s."email", s."phone", f."company_email" FROM "agreement" a '
+    'JOIN "subscriber" s ON s."id" = a."subscriber_id" '
+    'JOIN "fiscal_settings" f ON f."operator_id" = a."operator_id" AND f."enabled" = {p} WHERE a."id" IN ({ids})'
+)
+
+
+def enqueue_sales(payments: list[Payment]) -> int:
+    """enqueue_sale for many payments at once: the agreements' operators,
+    subscribers and fiscal settings in one query per 500, the receipts
+    in one statement.  Returns how many were queued."""
+    systems_wanted: dict[int, bool] = {}
+    for system_id in {p.payment_system_id for p in payments if p.payment_system_id is not None}:
+        row = database.execute_sql(f'SELECT "needs_receipt" FROM "payment_system" WHERE "id" = {database.param}',
+                                   (system_id,)).fetchone()
+        systems_wanted[system_id] = bool(row and row[0])
+    found: dict[int, tuple] = {}
+    agreement_ids = sorted({p.agreement_id for p in payments})
+    for start in range(0, len(agreement_ids), 500):
+        chunk = agreement_ids[start:start + 500]
+        sql = _SALES_SQL.format(p=database.param, ids=", ".join([database.param] * len(chunk)))
+        for agreement_id, *rest in database.execute_sql(sql, (True, *chunk)).fetchall():
+            found[agreement_id] = tuple(rest)
+    now = now_utc()
+    stamp = _timestamp(now)
+    fields = [f for f in FiscalReceipt._meta.sorted_fields if f is not FiscalReceipt.id]
+    rows = []
+    for payment in payments:
+        settings = found.get(payment.agreement_id)
+        if settings is None:
+            continue
+        operator_id, kind, email, phone, company_email = settings
+        if payment.payment_system_id is not None:
+            if not systems_wanted.get(payment.payment_system_id):
+                continue
+        elif not _staff_payment_needs_receipt(payment.method, kind):
+            continue
+        (key, value), = _contact(Subscriber(kind=kind, email=email or "", phone=phone or ""),
+                                 FiscalSettings(company_email=company_email)).items()
+        data = FiscalReceipt(payment=payment.id, operator=operator_id, operation="sell",
+                             external_id=f"pay-{payment.id}", amount=payment.amount, client_contact=f"{key}:{value}",
+                             timestamp=stamp, next_try_at=now, created_at=now).__data__
+        rows.append(tuple(_plain(f.db_value(data.get(f.name))) for f in fields))
+    if rows:
+        columns = ", ".join(f'"{f.column_name}"' for f in fields)
+        if is_sqlite():
+            marks = ", ".join([database.param] * len(fields))
+            with_peewee_errors(database.cursor().executemany,
+                               f'INSERT INTO "fiscal_receipt" ({columns}) VALUES ({marks})', rows)
+        else:
+            with_peewee_errors(execute_values, database.cursor(),
+                               f'INSERT INTO "fiscal_receipt" ({columns}) VALUES %s', rows, page_size=1000)
+    return len(rows)
 
 
 def _on_payment_cancelled(sender=None, payment=None, **kw):
@@ -169,11 +242,15 @@ def _on_payment_cancelled(sender=None, payment=None, **kw):
 def _safely(enqueue, payment) -> None:
     """A receiver never makes the payment fail (lanbill.events): its own
     writes roll back alone, in a savepoint, and the failure is logged
-    without personal data."""
+    without personal data.  On SQLite no savepoint is needed: the
+    enqueueing reads, then writes at most one row in one statement, and
+    SQLite undoes a failed statement alone without spoiling the
+    transaction — so the common case (no receipt) costs one read, not
+    three statements."""
     if payment is None:
         return
     try:
-        with database.atomic():
+        with (contextlib.nullcontext() if is_sqlite() else database.atomic()):
             enqueue(payment)
     except Exception:  # noqa: BLE001 - the payment must go through whatever happens here
         log.exception("receipt not queued for payment %s", payment.id)
@@ -183,6 +260,7 @@ def connect_receivers() -> None:
     """Listen to booked and cancelled payments (called once by create_app;
     connecting again changes nothing)."""
     events.payment_booked.connect(_on_payment_booked, weak=False)
+    events.payments_booked.connect(_on_payments_booked, weak=False)
     events.payment_cancelled.connect(_on_payment_cancelled, weak=False)
 
 
@@ -317,21 +395,38 @@ def _done(receipt, payload: dict, summary: SendSummary) -> None:
             FiscalReceipt.id == receipt.id).execute()
 
 
-def accept_callback(answer: dict) -> FiscalReceipt | None:
-    """ATOL's callback (the same body as a report): applied to the receipt
-    of its uuid or external_id; an unknown one is ignored.  The callback
-    endpoint lives with the payment endpoints (/pay)."""
-    uuid, external_id = str(answer.get("uuid") or ""), str(answer.get("external_id") or "")
-    receipt = FiscalReceipt.get_or_none((FiscalReceipt.uuid == uuid) if uuid else
-                                        (FiscalReceipt.external_id == external_id))
+def accept_callback(uuid: str) -> FiscalReceipt | None:
+    """ATOL's callback (POST to the `callback_url` sent with the receipt,
+    served at /pay/atol/callback): the body is not trusted — only its
+    uuid is read, it must be the uuid of a receipt we sent (else None:
+    ignored, and ATOL is not even asked), and the report is then read
+    back from ATOL (`report/{uuid}` with the operator's own credentials)
+    and applied as a poll would: done → fiscal attributes stored, fail →
+    failed, wait → stays waiting.  A receipt already done is returned as
+    it is.  Raises atol.AtolError when ATOL cannot be reached (the
+    endpoint answers 503; the outbox's polling still finishes the job)."""
+    uuid = (uuid or "").strip()
+    if not uuid or len(uuid) > 64:
+        return None
+    receipt = FiscalReceipt.get_or_none(FiscalReceipt.uuid == uuid)
     if receipt is None or receipt.status == "done":
         return receipt
-    report = atol.parse_report(answer)
+    settings = FiscalSettings.get_or_none(FiscalSettings.operator == receipt.operator_id)
+    if settings is None or not settings.enabled:
+        return receipt
+    now = now_utc()
+    clients: dict[int, atol.Client] = {}
+    report = _client(receipt, settings, now, clients).report(uuid)
     summary = SendSummary()
     if report.status == "done":
         _done(receipt, report.payload, summary)
     elif report.status == "fail":
-        _failed(receipt, report.error or "fail", summary)
+        _failed(receipt, report.error or "fail", summary, receipt.attempts + 1)
+    client = clients[receipt.operator_id]
+    if client.new_token:
+        with transaction():
+            FiscalSettings.update(token=client.token, token_expires_at=now + dt.timedelta(hours=TOKEN_HOURS)).where(
+                FiscalSettings.operator == receipt.operator_id).execute()
     return FiscalReceipt.get_by_id(receipt.id)
 
 
@@ -404,3 +499,34 @@ def save_settings(operator_id, data: dict, *, actor) -> FiscalSettings:
                      after={k: v for k, v in values.items() if k not in ("password", "token")})
     return settings
 
+
+
+def _plain(value):
+    """Dates as ISO text on SQLite (Peewee's own storage form there)."""
+    if isinstance(value, (dt.date, dt.datetime)) and is_sqlite():
+        return value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return value
+
+
+# --- health ---------------------------------------------------------------------------------
+
+RECEIPTS_LATE_MINUTES = 60  # default of the RECEIPTS_LATE_MINUTES setting
+
+
+def health_check(now: dt.datetime, late_minutes: int | None = None) -> dict:
+    """The `receipts` check of /healthz (lanbill.operations.health).  Rule:
+    "down" while any receipt has failed for good (ATOL refused it, or the
+    outbox gave up after MAX_ATTEMPTS — it stays down until staff send it
+    again from the receipts screen) or any receipt is still not done
+    `late_minutes` (default RECEIPTS_LATE_MINUTES) after it was queued;
+    "ok" otherwise, also when no receipt was ever queued."""
+    late_after = dt.timedelta(minutes=int(late_minutes or RECEIPTS_LATE_MINUTES))
+    failed = FiscalReceipt.select().where(FiscalReceipt.status == "failed").count()
+    open_ = FiscalReceipt.status.in_(("pending", "wait"))
+    waiting = FiscalReceipt.select().where(open_).count()
+    late = FiscalReceipt.select().where(open_ & (FiscalReceipt.created_at < now - late_after)).count() if waiting else 0
+    oldest = (FiscalReceipt.select(FiscalReceipt.created_at).where(open_).order_by(FiscalReceipt.created_at)
+              .scalar()) if waiting else None
+    return {"status": "down" if failed or late else "ok", "failed": failed, "waiting": waiting, "late": late,
+            "late_after_minutes": int(late_after.total_seconds() // 60),
+            "oldest_waiting": oldest.isoformat(timespec="seconds") + "Z" if oldest else None}

@@ -12,8 +12,8 @@ Rules:
   waits in another dry run, or repeats an earlier line of the file), or
   unmatched with the reason.  Nothing is booked.
 - Posting books every matched row in ONE transaction through the payment
-  door (post_payment, method "bank", the system's name and transaction
-  id), after checking the file's control total against its rows: a
+  door (its batch form post_payments, method "bank", the system's name
+  and transaction id), after checking the file's control total against its rows: a
   mismatch refuses the whole file.  A row whose id turns out booked in the
   meantime becomes a duplicate.
 - An unmatched row waits; staff choose its agreement: before posting it
@@ -32,11 +32,13 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from peewee import fn
+from psycopg2.extras import execute_values
 
 from lanbill.actor import actor_of
-from lanbill.billing.payments import cancel_payment, post_payment
+from lanbill.billing.ledger import with_peewee_errors
+from lanbill.billing.payments import PaymentItem, cancel_payment, post_payment, post_payments
 from lanbill.clock import now_utc, today
-from lanbill.db import database, from_minor, transaction
+from lanbill.db import database, from_minor, is_sqlite, transaction
 from lanbill.errors import N_, BillingError, Conflict, NotFound, ValidationError
 from lanbill.models import Agreement, Operator, Payment, Subscriber
 from lanbill.models.paysys import PaymentSystem
@@ -391,14 +393,56 @@ def post_import(registry_id, *, actor) -> RegistryImport:
         rows = (RegistryRow.select(RegistryRow, Agreement).join(Agreement)
                 .where((RegistryRow.registry == registry.id) & (RegistryRow.status == "matched"))
                 .order_by(RegistryRow.line))
-        for row in rows:
-            _book_row(row, system, registry, who)
+        _book_rows(list(rows), system, registry, who)
         _recount(registry.id)
         fresh = _registry(registry.id)
         audit.record(who, "registry.post", "registry", registry.id,
                      after={"booked": fresh.booked_count, "amount": str(fresh.booked_amount),
                             "unmatched": fresh.unmatched_count, "duplicates": fresh.duplicate_count})
     return fresh
+
+
+def _book_rows(rows: list[RegistryRow], system: PaymentSystem, registry: RegistryImport, who) -> None:
+    """Book the matched rows together through the batch form of the payment
+    door (billing.payments.post_payments: the same rules per payment, a
+    statement per table instead of per payment), then mark each row as
+    _book_row does one by one."""
+    items, targets = [], []
+    for row in rows:
+        if "~" in row.external_id:
+            again = live_rebooking(system, row.transaction_id)
+            if again is not None:
+                _set_row(row, status="duplicate", reason=N_("Already booked by this payment system."),
+                         reason_detail=f"#{again.id}")
+                continue
+        items.append(PaymentItem(
+            agreement=row.agreement, amount=row.amount, document_number=row.document_number or row.transaction_id[:64],
+            external_id=row.external_id, paid_at=row.paid_on, comment=_row_comment(row, registry)))
+        targets.append(row)
+    links = []
+    for row, result in zip(targets, post_payments(items, actor=who, payment_system=system, method="bank"),
+                           strict=True):
+        if isinstance(result.error, Conflict):
+            _set_row(row, status="unmatched", reason=N_("This transaction id was booked with other details."),
+                     reason_detail=row.transaction_id)
+        elif result.error is not None:
+            _set_row(row, status="unmatched", reason=result.error.message, reason_detail="")
+        elif not result.created:
+            _set_row(row, status="duplicate", reason=N_("Already booked by this payment system."),
+                     reason_detail=f"#{result.payment.id}")
+        else:
+            links.append((result.payment.id, row.id))
+    if is_sqlite():
+        with_peewee_errors(database.cursor().executemany,
+                           'UPDATE "registry_row" SET "payment_id" = ? WHERE "id" = ?', links)
+    elif links:
+        with_peewee_errors(execute_values, database.cursor(),
+                           'UPDATE "registry_row" AS r SET "payment_id" = v.payment FROM (VALUES %s) '
+                           'AS v(payment, id) WHERE r."id" = v.id', links, page_size=1000)
+
+
+def _row_comment(row: RegistryRow, registry: RegistryImport) -> str:
+    return " ".join(p for p in (row.comment, f"{registry.file_name}, line {row.line}") if p)[:1000]
 
 
 def _book_row(row: RegistryRow, system: PaymentSystem, registry: RegistryImport, who) -> None:
@@ -408,11 +452,10 @@ def _book_row(row: RegistryRow, system: PaymentSystem, registry: RegistryImport,
             _set_row(row, status="duplicate", reason=N_("Already booked by this payment system."),
                      reason_detail=f"#{again.id}")
             return
-    comment = " ".join(p for p in (row.comment, f"{registry.file_name}, line {row.line}") if p)[:1000]
     try:
         payment, created = post_payment(
             row.agreement, row.amount, row.document_number or row.transaction_id[:64], actor=who,
-            paid_at=row.paid_on, method="bank", comment=comment, payment_system=system,
+            paid_at=row.paid_on, method="bank", comment=_row_comment(row, registry), payment_system=system,
             external_id=row.external_id)
     except Conflict:
         _set_row(row, status="unmatched", reason=N_("This transaction id was booked with other details."),

@@ -24,6 +24,7 @@ class FakeAtol:
         self.documents: dict[str, dict] = {}  # uuid → {"operation", "body"}
         self.by_external: dict[str, str] = {}
         self.lock = threading.Lock()
+        self.stopped = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -36,6 +37,11 @@ class FakeAtol:
         return self
 
     def stop(self) -> None:
+        """Stop serving (again is harmless: a test may stop it early to
+        play ATOL being unreachable)."""
+        if self.stopped:
+            return
+        self.stopped = True
         self.server.shutdown()
         self.server.server_close()
 

@@ -273,18 +273,6 @@ def test_fail_report_marks_the_receipt_failed(app, atol):
     assert failed.status == "failed" and "НДС" in failed.last_error
 
 
-def test_callback_applies_the_report(app, atol):
-    fiscal(atol)
-    payment = pay(make_agreement())
-    atol.wait_polls = 5
-    receipts.send_due()
-    receipt = receipt_of(payment)
-    done = receipts.accept_callback({"uuid": receipt.uuid, "status": "done", "error": None,
-                                     "payload": {"fn_number": "1", "fiscal_document_number": "2",
-                                                 "fiscal_document_attribute": "3"}})
-    assert done.status == "done" and done.fiscal_document_attribute == "3"
-
-
 def test_settings_validation_and_the_password_kept_encrypted(app, atol):
     with pytest.raises(ValidationError) as refused:
         receipts.save_settings(default_operator().id, {"api_url": "ftp://x", "inn": "12", "sno": "x"}, actor=STAFF)
