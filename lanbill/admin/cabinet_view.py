@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort, render_template, request
+from flask import abort, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from lanbill.admin import bp
@@ -42,9 +42,22 @@ def _opened(subscriber, page: str) -> None:
     audit.record(current_actor(), "subscriber.cabinet_view", "subscriber", subscriber.id, after={"page": page})
 
 
+# The cabinet's page names (its endpoints) and the routes here that show them.
+VIEW_OF_PAGE = {"login": "cabinet_view_home", "payments": "cabinet_view_payments",
+                "charges": "cabinet_view_charges", "block_history": "cabinet_view_blocks",
+                "traffic_summary": "cabinet_view_traffic", "traffic_account": "cabinet_view_traffic_account"}
+
+
 def _render(template: str, subscriber, page: str, **context):
+    """The cabinet's own page template, in the read-only frame: its links
+    lead to the pages here, its actions are shown disabled."""
     _opened(subscriber, page)
-    return render_template(f"admin/cabinet_view/{template}", subscriber=subscriber, page=page, pages=PAGES,
+
+    def cabinet_url(name, **values):
+        return url_for(f"admin.{VIEW_OF_PAGE[name]}", subscriber_id=subscriber.id, **values)
+
+    return render_template(f"cabinet/{template}", cabinet_layout="admin/cabinet_view/base.html", read_only=True,
+                           cabinet_url=cabinet_url, subscriber=subscriber, page=page, pages=PAGES,
                            server_time=local_now(), **context)
 
 
@@ -84,8 +97,10 @@ def cabinet_view_payments(subscriber_id):
     subscriber = visible_subscriber(subscriber_id)
     agreements = cabinet.own_agreements(subscriber)
     agreement = _chosen_agreement(subscriber, agreements)
+    if agreement is None:
+        return _render("no_agreements.html", subscriber, "payments", title=_l("Payment history"))
     first, last, error = _period()
-    rows = cabinet.payment_history(agreement, first, last) if agreement else []
+    rows = cabinet.payment_history(agreement, first, last)
     total = sum((p.amount for p in rows if p.cancelled_at is None), Decimal("0.00"))
     return _render("payments.html", subscriber, "payments", agreements=agreements, agreement=agreement,
                    first=first, last=last, error=error, rows=rows, total=total)
@@ -97,8 +112,10 @@ def cabinet_view_charges(subscriber_id):
     subscriber = visible_subscriber(subscriber_id)
     agreements = cabinet.own_agreements(subscriber)
     agreement = _chosen_agreement(subscriber, agreements)
+    if agreement is None:
+        return _render("no_agreements.html", subscriber, "charges", title=_l("Charge history"))
     first, last, error = _period()
-    rows = cabinet.charge_history(agreement, first, last) if agreement else []
+    rows = cabinet.charge_history(agreement, first, last)
     total = sum((-e.amount for e in rows), Decimal("0.00"))
     return _render("charges.html", subscriber, "charges", agreements=agreements, agreement=agreement,
                    first=first, last=last, error=error, rows=rows, total=total)
@@ -133,14 +150,17 @@ def cabinet_view_traffic_account(subscriber_id, account_id):
     subscriber = visible_subscriber(subscriber_id)
     _own(cabinet.own_account, subscriber, account_id)
     group = request.args.get("group", "day")
-    if group not in GROUP_TEXT:
+    if group not in (*GROUP_TEXT, "port"):
+        abort(404)
+    remote = request.args.get("remote") or None
+    if group == "port" and not remote:
         abort(404)
     error = ""
     try:
         account, first, last, rows, total = cabinet.traffic(subscriber, account_id, request.args.get("from"),
-                                                            request.args.get("to"), group)
+                                                            request.args.get("to"), group, remote)
     except BillingError as exc:
         error = translate_error(exc)
-        account, first, last, rows, total = cabinet.traffic(subscriber, account_id, None, None, group)
-    return _render("traffic_account.html", subscriber, "traffic", account=account, group=group, first=first,
-                   last=last, rows=rows, total=total, error=error, groups=GROUP_TEXT)
+        account, first, last, rows, total = cabinet.traffic(subscriber, account_id, None, None, group, remote)
+    return _render("traffic_account.html", subscriber, "traffic", account=account, group=group, remote=remote,
+                   first=first, last=last, rows=rows, total=total, error=error, groups=GROUP_TEXT)

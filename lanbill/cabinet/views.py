@@ -82,6 +82,14 @@ def _cabinet_translations():
             "charge_text": {key: text(msgid) for key, msgid in CHARGE_MSGIDS.items()}}
 
 
+@bp.context_processor
+def _cabinet_links():
+    """`cabinet_url(page, …)`: the link to another cabinet page.  The page
+    templates are shared with the staff's read-only view of a cabinet,
+    which passes its own `cabinet_url`, `cabinet_layout` and `read_only`."""
+    return {"cabinet_url": lambda page, **values: url_for(f"cabinet.{page}", **values), "read_only": False}
+
+
 def _page_gettext(text):
     """Jinja's "new style" gettext (what Flask-Babel installs) over one
     catalogue: the text escaped as markup, its %(name)s filled in."""

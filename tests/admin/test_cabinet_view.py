@@ -49,6 +49,10 @@ def test_every_page_is_marked_read_only_and_has_no_changing_form(client, admin, 
         assert "csrf_token" not in html
         # no link into the subscriber's own cabinet (which would need their session)
         assert 'action="/' not in html.replace(f'action="/admin/subscribers/{subscriber.id}/cabinet', "")
+        # the cabinet's own page templates are shown: every link stays in the staff's view
+        links = re.findall(r'href="([^"]+)"', html)
+        assert links and all(link.startswith(("/admin/", "/static/")) for link in links), (page, links)
+        assert "Download CSV" not in html and "Скачать CSV" not in html
 
 
 def test_home_shows_the_subscribers_balance_and_disabled_actions(client, admin, login_as, subscriber_with_money):
