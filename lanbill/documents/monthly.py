@@ -26,11 +26,19 @@ from dataclasses import dataclass, field
 
 from lanbill.actor import actor_of
 from lanbill.clock import midnight_utc
+from lanbill.customers.addresses import address_texts
 from lanbill.db import bind_database, database
 from lanbill.documents import content as contents
-from lanbill.documents.issue import ONE_PER_PERIOD, issue_document, period_key, store_pdf, write_pdf_file
-from lanbill.errors import BillingError
-from lanbill.models import Agreement, Document, DocumentRun, LedgerEntry, Operator, Subscriber
+from lanbill.documents.issue import (
+    ONE_PER_PERIOD,
+    issue_document,
+    load_agreements,
+    period_key,
+    store_pdf,
+    write_pdf_file,
+)
+from lanbill.errors import N_, BillingError, NotFound
+from lanbill.models import Agreement, Document, DocumentRun, LedgerEntry, Operator, Service, Subscriber, Tariff
 from lanbill.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -117,12 +125,20 @@ def run_month(month: str, *, actor=None, instance_path, workers: int = 1, databa
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]
             documents = []
+            agreements, prefetched, existing = _prefetch(chunk, first, last)
             for agreement_id, kinds in chunk:
                 for kind in kinds:
                     try:
-                        document, created = issue_document(
-                            agreement_id, kind, actor=who, instance_path=instance_path, period=(first, last),
-                            run_id=run.id, store=False)
+                        key = period_key(kind, agreement_id, first, last)
+                        if key in existing:  # issued before; its PDF may be missing
+                            document, created = existing[key], False
+                        elif agreement_id not in agreements:
+                            raise NotFound(N_("Agreement not found."))
+                        else:
+                            document, created = issue_document(
+                                agreements[agreement_id], kind, actor=who, instance_path=instance_path,
+                                period=(first, last), run_id=run.id, store=False,
+                                prefetched=prefetched[agreement_id])
                     except BillingError as exc:  # nothing to bill (charges net to zero), a refused kind
                         result.skipped += 1
                         log.info("agreement %s: %s not issued: %s", agreement_id, kind, exc.message)
@@ -161,6 +177,25 @@ def run_month(month: str, *, actor=None, instance_path, workers: int = 1, databa
                        last_error=result.errors[-1][1][:500] if result.errors else "")\
         .where(DocumentRun.id == run.id).execute()
     return result
+
+
+def _prefetch(chunk, first: dt.date, last: dt.date):
+    """What issuing a chunk's documents reads, in a few queries for the whole
+    chunk: the agreements with their parties, the buyers' addresses, the
+    period's charges with the names of tariffs and services, and the live
+    documents the chunk has already (by idempotency key)."""
+    ids = [agreement_id for agreement_id, _ in chunk]
+    agreements = load_agreements(ids)
+    addresses = address_texts([a.subscriber.main_address_id for a in agreements.values()])
+    charges = contents.charge_rows(ids, first, last)
+    tariffs = contents.names_of(Tariff, {row[1] for rows in charges.values() for row in rows})
+    services = contents.names_of(Service, {row[2] for rows in charges.values() for row in rows})
+    prefetched = {aid: contents.Prefetched(address=addresses.get(a.subscriber.main_address_id, ""),
+                                           charges=charges.get(aid, []), tariffs=tariffs, services=services)
+                  for aid, a in agreements.items()}
+    keys = [period_key(kind, aid, first, last) for aid, kinds in chunk for kind in kinds]
+    existing = {d.idempotency_key: d for d in Document.select().where(Document.idempotency_key.in_(keys))}
+    return agreements, prefetched, existing
 
 
 def _progress(run, finished: int, result: RunResult, progress) -> None:
