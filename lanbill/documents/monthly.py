@@ -240,14 +240,13 @@ def _record(documents, instance_path, result: RunResult) -> None:
 
 def _worker_init(database_url: str | None) -> None:
     """A rendering process: its own connection to the same database; what
-    it imported is moved out of the collector's sight (`gc.freeze`) and the
-    collector runs less often (GC_THRESHOLDS)."""
+    it imported (this module, so WeasyPrint) is moved out of the
+    collector's sight (`gc.freeze`) and the collector runs less often
+    (GC_THRESHOLDS)."""
     if database_url:
         bind_database(database_url)
     database.connect(reuse_if_open=True)
-    from lanbill.documents import render  # noqa: F401  (WeasyPrint and its fonts, before the freeze)
-
-    gc.collect()
+    gc.collect()  # WeasyPrint is imported by now (lanbill.documents.issue imports it)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 

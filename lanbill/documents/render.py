@@ -36,6 +36,7 @@ from urllib.request import url2pathname
 
 from weasyprint import CSS, HTML
 from weasyprint.css.counters import CounterStyle
+from weasyprint.html import UA
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -128,8 +129,6 @@ def _light_user_agent_css() -> str | None:
     """WeasyPrint's user-agent stylesheet less the universal pseudo-element
     rules (module docstring); None if its text is not what was expected
     (another WeasyPrint version): then its own is used."""
-    from weasyprint.html import UA
-
     text = UA.replace("\n::marker {", "\nli::marker, summary::marker {", 1)
     text, removed = re.subn(r"(?m)^::(footnote|note)-[a-z-]+ \{[^\n]*\}\n", "", text)
     if text == UA or removed != 5:
