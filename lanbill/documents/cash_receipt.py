@@ -10,12 +10,10 @@ number series of its own: its number is the payment's document number."""
 
 from __future__ import annotations
 
-from weasyprint import HTML
-
 from lanbill import templating
 from lanbill.clock import to_local
 from lanbill.documents.content import seller_of
-from lanbill.documents.render import FILTERS, TEMPLATES, _font_config, folders
+from lanbill.documents.render import FILTERS, folders, html_to_pdf
 from lanbill.documents.words import amount_in_words
 from lanbill.models import Agreement, Currency, Manager, Operator, Payment, Subscriber
 
@@ -37,4 +35,4 @@ def receipt_context(payment: Payment) -> dict:
 def receipt_pdf(payment: Payment, instance_path) -> bytes:
     """The PDF of a payment's cash receipt (the module's rule)."""
     html = templating.render(folders(instance_path), "cash_receipt.html", FILTERS, **receipt_context(payment))
-    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf(font_config=_font_config())
+    return html_to_pdf(html, instance_path)

@@ -18,7 +18,7 @@ from decimal import Decimal
 import peewee
 
 from lanbill.clock import local_date_of, midnight_utc
-from lanbill.customers.addresses import address_text
+from lanbill.customers.addresses import address_texts
 from lanbill.db import CENT, from_minor
 from lanbill.documents.qr import has_bank_requisites, payment_payload
 from lanbill.documents.vat import vat_included
@@ -74,6 +74,19 @@ class Content:
     vat_amount: Decimal
     lines: list = field(default_factory=list)
     data: dict = field(default_factory=dict)
+
+
+@dataclass
+class Prefetched:
+    """What the monthly run reads for a whole chunk of agreements at once
+    (lanbill.documents.monthly), handed to `build` instead of a query per
+    document: the buyer's address text, the period's charge rows of the
+    agreement (as `charge_rows` returns them) and the names of tariffs and
+    services."""
+    address: str = ""
+    charges: list = field(default_factory=list)
+    tariffs: dict = field(default_factory=dict)
+    services: dict = field(default_factory=dict)
 
 
 def month_period(month: str) -> tuple[dt.date, dt.date]:
@@ -141,12 +154,16 @@ def seller_of(operator: Operator) -> dict:
     }
 
 
-def buyer_of(subscriber: Subscriber) -> dict:
-    """The subscriber's requisites documents print: no passport data."""
+def buyer_of(subscriber: Subscriber, address: str | None = None) -> dict:
+    """The subscriber's requisites documents print: no passport data.
+    `address` is the main address's text when already read."""
     legal = subscriber.kind == "legal"
+    if address is None:
+        address_id = subscriber.main_address_id
+        address = address_texts([address_id]).get(address_id, "") if address_id else ""
     return {
         "name": subscriber.name, "kind": subscriber.kind, "inn": subscriber.inn,
-        "kpp": subscriber.kpp if legal else "", "address": address_text(subscriber.main_address),
+        "kpp": subscriber.kpp if legal else "", "address": address,
         "director": subscriber.director if legal else "", "acting_basis": subscriber.acting_basis if legal else "",
         "bank_name": subscriber.bank_name if legal else "", "bik": subscriber.bik if legal else "",
         "settlement_account": subscriber.settlement_account if legal else "",
@@ -157,27 +174,48 @@ def buyer_of(subscriber: Subscriber) -> dict:
 # --- lines --------------------------------------------------------------------------
 
 
-def _charges_in(agreement_id: int, first: dt.date, last: dt.date):
+def _charges_in(agreement_ids, first: dt.date, last: dt.date):
     """The charges of the period: by the days they are for (period_start),
     or, for a charge without days (a one-off), by the day it was booked."""
     since, until = midnight_utc(first), midnight_utc(last + dt.timedelta(days=1))
+    of = (LedgerEntry.agreement.in_(agreement_ids) if isinstance(agreement_ids, (list, tuple, set))
+          else LedgerEntry.agreement == agreement_ids)
     return (LedgerEntry.select(LedgerEntry.kind, LedgerEntry.tariff_id, LedgerEntry.service_id,
                                LedgerEntry.amount)
-            .where((LedgerEntry.agreement == agreement_id) & LedgerEntry.kind.in_(CHARGE_KINDS)
+            .where(of & LedgerEntry.kind.in_(CHARGE_KINDS)
                    & (LedgerEntry.period_start.between(first, last)
                       | (LedgerEntry.period_start.is_null() & (LedgerEntry.created_at >= since)
                          & (LedgerEntry.created_at < until)))))
 
 
-def charge_lines(agreement_id: int, first: dt.date, last: dt.date) -> list[tuple[str, tuple, Decimal]]:
+def charge_rows(agreement_ids: list[int], first: dt.date, last: dt.date) -> dict[int, list[tuple]]:
+    """{agreement id: [(kind, tariff id, service id, amount), …] in booking
+    order}: the period's charges of many agreements in one query."""
+    out: dict[int, list[tuple]] = {aid: [] for aid in agreement_ids}
+    query = (_charges_in(list(agreement_ids), first, last).select_extend(LedgerEntry.agreement)
+             .order_by(LedgerEntry.id).tuples())
+    for kind, tariff_id, service_id, amount, agreement_id in query.iterator():
+        out[agreement_id].append((kind, tariff_id, service_id, amount))
+    return out
+
+
+def names_of(model, ids) -> dict[int, str]:
+    """{id: name} of tariffs or services."""
+    ids = set(ids) - {None}
+    return dict(model.select(model.id, model.name).where(model.id.in_(ids)).tuples()) if ids else {}
+
+
+def charge_lines(agreement_id: int, first: dt.date, last: dt.date,
+                 prefetched: Prefetched | None = None) -> list[tuple[str, tuple, Decimal]]:
     """One line per service kind (DESIGN §12): rent with its corrections
     per tariff, each service per service, traffic, time — each the sum of
     its charges in the period, as a positive amount.  Lines that sum to zero
     (a whole month refunded) are left out."""
     groups: OrderedDict = OrderedDict()
     tariff_ids, service_ids = set(), set()
-    query = _charges_in(agreement_id, first, last).order_by(LedgerEntry.id).tuples()
-    for kind, tariff_id, service_id, amount in query.iterator():
+    rows = prefetched.charges if prefetched is not None else \
+        _charges_in(agreement_id, first, last).order_by(LedgerEntry.id).tuples().iterator()
+    for kind, tariff_id, service_id, amount in rows:
         if kind in ("rent", "rent_correction"):
             key = ("rent", tariff_id)
             tariff_ids.add(tariff_id)
@@ -187,8 +225,10 @@ def charge_lines(agreement_id: int, first: dt.date, last: dt.date) -> list[tuple
         else:
             key = (kind, None)
         groups[key] = groups.get(key, Decimal("0.00")) + amount
-    tariffs = dict(Tariff.select(Tariff.id, Tariff.name).where(Tariff.id.in_(tariff_ids - {None})).tuples())
-    services = dict(Service.select(Service.id, Service.name).where(Service.id.in_(service_ids - {None})).tuples())
+    if prefetched is not None:
+        tariffs, services = prefetched.tariffs, prefetched.services
+    else:
+        tariffs, services = names_of(Tariff, tariff_ids), names_of(Service, service_ids)
     period = f"{first:%m.%Y}" if (first.day == 1 and last == month_period(f"{first:%Y-%m}")[1]) \
         else f"{first:%d.%m.%Y}–{last:%d.%m.%Y}"
     out = []
@@ -263,7 +303,7 @@ def priced_lines(raw: list[tuple[str, tuple, Decimal]], vat_percent: int | None)
 
 
 def build(kind: str, agreement, *, on: dt.date, period: tuple[dt.date, dt.date] | None = None,
-          amount: Decimal | None = None) -> Content:
+          amount: Decimal | None = None, prefetched: Prefetched | None = None) -> Content:
     """The content of a document of `kind` for `agreement` (loaded with its
     operator and subscriber) issued on `on`.
 
@@ -276,13 +316,16 @@ def build(kind: str, agreement, *, on: dt.date, period: tuple[dt.date, dt.date] 
       for VAT payers, 2 otherwise (DOMAIN-RULES §5);
     - reconciliation: the ledger of the period — opening balance, every
       entry, closing balance, equal to the ledger to the kopeck.
+
+    `prefetched` (the monthly run) holds what would otherwise be read here.
     """
     if kind not in DOCUMENT_KINDS:
         raise ValidationError(N_("Unknown kind of document."), fields={"kind": N_("Unknown kind of document.")})
     operator, subscriber = agreement.operator, agreement.subscriber
     seller = seller_of(operator)
     vat_percent = operator.vat_percent if operator.is_vat_payer else None
-    data = {"title": TITLES[kind], "seller": seller, "buyer": buyer_of(subscriber),
+    buyer = buyer_of(subscriber, prefetched.address if prefetched is not None else None)
+    data = {"title": TITLES[kind], "seller": seller, "buyer": buyer,
             "agreement": {"number": agreement.number, "date": str(agreement.date)},
             "currency": agreement.currency.code if hasattr(agreement.currency, "code") else "RUB"}
     if kind == "reconciliation":
@@ -300,7 +343,7 @@ def build(kind: str, agreement, *, on: dt.date, period: tuple[dt.date, dt.date] 
         if period is None:
             raise ValidationError(N_("Give the period."), fields={"period": N_("Required.")})
         first, last = period
-        raw = charge_lines(agreement.id, first, last)
+        raw = charge_lines(agreement.id, first, last, prefetched)
         if kind == "invoice" and not raw:
             raw = expected_rent_lines(agreement, first, last)
     if kind == "vat_invoice" and not operator.is_vat_payer:

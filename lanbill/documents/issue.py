@@ -25,7 +25,7 @@ from pathlib import Path
 
 from lanbill import clock, events
 from lanbill.actor import actor_of
-from lanbill.db import transaction
+from lanbill.db import database, insert_row, transaction
 from lanbill.documents import content as contents
 from lanbill.documents.numbering import SERIES, format_number, take_number
 from lanbill.documents.render import render_pdf
@@ -38,13 +38,34 @@ from lanbill.staff import audit
 ONE_PER_PERIOD = ("act", "vat_invoice", "upd")
 
 
+def _agreements_with_parties():
+    return (Agreement.select(Agreement, Operator, Subscriber, Currency).join(Operator)
+            .switch(Agreement).join(Subscriber).switch(Agreement).join(Currency))
+
+
 def load_agreement(agreement_id: int) -> Agreement:
-    agreement = (Agreement.select(Agreement, Operator, Subscriber, Currency).join(Operator)
-                 .switch(Agreement).join(Subscriber).switch(Agreement).join(Currency)
-                 .where(Agreement.id == agreement_id).first())
+    agreement = _agreements_with_parties().where(Agreement.id == agreement_id).first()
     if agreement is None:
         raise NotFound(N_("Agreement not found."))
     return agreement
+
+
+def load_agreements(agreement_ids) -> dict[int, Agreement]:
+    """{id: agreement with its operator, subscriber and currency} in one
+    query (the monthly run's chunks)."""
+    ids = list(agreement_ids)
+    return {a.id: a for a in _agreements_with_parties().where(Agreement.id.in_(ids))} if ids else {}
+
+
+def _key_taken(key: str) -> bool:
+    """Whether a live document holds this idempotency key (its SQL built once)."""
+    sql = _KEY_SQL.get(database.param)
+    if sql is None:
+        sql = _KEY_SQL[database.param] = f'SELECT 1 FROM "document" WHERE "idempotency_key" = {database.param}'
+    return database.execute_sql(sql, [key]).fetchone() is not None
+
+
+_KEY_SQL: dict[str, str] = {}
 
 
 def period_key(kind: str, agreement_id: int, first: dt.date, last: dt.date) -> str:
@@ -55,7 +76,8 @@ def period_key(kind: str, agreement_id: int, first: dt.date, last: dt.date) -> s
 def issue_document(agreement, kind: str, *, actor=None, instance_path, period=None, amount=None,
                    template: str | None = None, on: dt.date | None = None, run_id: int | None = None,
                    replaces: Document | None = None, store: bool = True,
-                   template_file: str | None = None) -> tuple[Document, bool]:
+                   template_file: str | None = None,
+                   prefetched: contents.Prefetched | None = None) -> tuple[Document, bool]:
     """Issue a document of `kind` for `agreement` (DESIGN §12; what it says:
     lanbill.documents.content.build).  `period` is (first, last) or text
     ("YYYY-MM", "YYYY-MM-DD..YYYY-MM-DD"); `amount` a Decimal or text.
@@ -63,9 +85,15 @@ def issue_document(agreement, kind: str, *, actor=None, instance_path, period=No
     Returns (document, created).  For an act, VAT invoice or УПД the
     agreement has at most one live document per period: asking again
     returns the existing one (created False) — so the monthly run may be
-    re-run — until it is cancelled."""
+    re-run — until it is cancelled.
+
+    With `prefetched` (the monthly run: it has read a chunk's agreements
+    with `load_agreements`, their charges, and which keys are taken) the
+    agreement is used as given and those reads are not repeated here; the
+    key is still checked again in the numbering transaction."""
     who = actor_of(actor)
-    agreement = load_agreement(agreement if isinstance(agreement, int) else agreement.id)
+    if prefetched is None or isinstance(agreement, int):
+        agreement = load_agreement(agreement if isinstance(agreement, int) else agreement.id)
     if isinstance(period, str):
         period = contents.parse_period(period)
     elif period is not None:
@@ -77,20 +105,19 @@ def issue_document(agreement, kind: str, *, actor=None, instance_path, period=No
     key = None
     if kind in ONE_PER_PERIOD and period is not None:
         key = period_key(kind, agreement.id, *period)
-        existing = Document.get_or_none(Document.idempotency_key == key)
+        existing = Document.get_or_none(Document.idempotency_key == key) if prefetched is None else None
         if existing is not None:
             return existing, False
-    built = contents.build(kind, agreement, on=on, period=period, amount=amount)
+    built = contents.build(kind, agreement, on=on, period=period, amount=amount, prefetched=prefetched)
     operator = agreement.operator
     series = SERIES[kind]
     with transaction():
-        if key is not None:
-            existing = Document.get_or_none(Document.idempotency_key == key)
-            if existing is not None:
-                return existing, False
+        if key is not None and _key_taken(key):
+            return Document.get(Document.idempotency_key == key), False
         seq = take_number(operator.id, series, built.date.year)
         number = format_number(operator.document_prefix, series, built.date.year, seq)
-        document = Document.create(
+        document = insert_row(
+            Document,
             agreement=agreement.id, kind=kind, number=number, date=built.date, amount=built.amount,
             period_start=built.period_start, period_end=built.period_end,
             path=f"documents/{operator.id}/{built.date.year}/{kind}-{seq}.pdf", operator_id=operator.id,

@@ -36,9 +36,26 @@ def take_number(operator_id: int, series: str, year: int) -> int:
     if not database.in_transaction():
         raise RuntimeError("a document number is taken inside the transaction that stores the document")
     name = counter_name(operator_id, series, year)
-    Counter.insert(name=name, value=0).on_conflict_ignore().execute()
-    row = Counter.update(value=Counter.value + 1).where(Counter.name == name).returning(Counter.value).execute()
-    return list(row)[0].value
+    value = _advance(name)
+    if value is None:  # the series' first number this year: make its counter
+        Counter.insert(name=name, value=0).on_conflict_ignore().execute()
+        value = _advance(name)
+    return value
+
+
+_ADVANCE_SQL: dict[str, str] = {}
+
+
+def _advance(name: str) -> int | None:
+    """UPDATE … RETURNING of the counter (its SQL built once); None if the
+    counter has no row yet."""
+    sql = _ADVANCE_SQL.get(database.param)
+    if sql is None:
+        table, value, key = Counter._meta.table_name, Counter.value.column_name, Counter.name.column_name
+        sql = _ADVANCE_SQL[database.param] = (f'UPDATE "{table}" SET "{value}" = "{value}" + 1 '
+                                              f'WHERE "{key}" = {database.param} RETURNING "{value}"')
+    row = database.execute_sql(sql, [name]).fetchone()
+    return row[0] if row else None
 
 
 def format_number(prefix: str, series: str, year: int, seq: int) -> str:

@@ -171,7 +171,9 @@ def _document_file(path: str) -> str | None:
 def document_issued(document) -> int:
     """A document was issued: its PDF goes attached to the e-mail; the SMS
     says where to find it."""
-    agreement = Agreement.get_by_id(document.agreement_id)
+    # only the columns the message uses (the monthly run sends thousands)
+    agreement = (Agreement.select(Agreement.id, Agreement.subscriber, Agreement.number, Agreement.balance,
+                                  Agreement.currency).where(Agreement.id == document.agreement_id).get())
 
     def values():
         out = _agreement_values(agreement, Subscriber.get_by_id(agreement.subscriber_id))

@@ -4,7 +4,11 @@
 - the monthly acts of 10,000 agreements (`flask documents issue`, both
   cores) in under 10 minutes with the processes' memory under 500 MB.
   LANBILL_PERF_DOCUMENTS sets a smaller count for a quick look; the time
-  is then scaled to 10,000 before it is compared.
+  is then scaled to 10,000 before it is compared;
+- the CPU one act of the monthly run costs (issued, rendered, stored,
+  recorded — in one process): the 10 minutes for 10,000 on two cores
+  leave each act 2 × 600 s / 10,000 = 120 ms of CPU at most.  A quick
+  figure to watch between full runs; LANBILL_PERF_ACTS sets the count.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 
 from lanbill.config import ROOT
 from lanbill.db import database, to_minor, transaction
+from lanbill.documents import monthly
 from lanbill.documents.issue import issue_document
 from lanbill.models import Agreement, Currency, Document, LedgerEntry, Operator, Subscriber
 from tests.conftest import DATA_KEY
@@ -79,6 +84,23 @@ def _bulk_agreements(count: int) -> None:
         for start in range(0, len(rows), 500):
             LedgerEntry.insert_many(rows[start:start + 500]).execute()
         Agreement.update(balance=-662).where(Agreement.number.startswith("P-")).execute()
+
+
+def test_cpu_per_act_of_the_monthly_run(app):
+    count = int(os.environ.get("LANBILL_PERF_ACTS", 60))
+    set_requisites()
+    _bulk_agreements(count + 1)
+    # warm-up: the first act loads fonts and parses the stylesheets
+    monthly.run_month("2026-10", actor=ACTOR, instance_path=app.instance_path, workers=1, limit=1)
+    started, started_cpu = time.perf_counter(), time.process_time()
+    result = monthly.run_month("2026-10", actor=ACTOR, instance_path=app.instance_path, workers=1)
+    cpu, elapsed = time.process_time() - started_cpu, time.perf_counter() - started
+    per_act = cpu / max(result.issued, 1)
+    report("one act of the monthly run (one process)", acts=result.issued, cpu_per_act_ms=round(per_act * 1000, 1),
+           wall_per_act_ms=round(elapsed * 1000 / max(result.issued, 1), 1),
+           idle_2_cores_estimate_for_10000_s=round(per_act * TARGET / 2), load_average=os.getloadavg()[0])
+    assert result.issued == count and not result.errors
+    assert per_act < 2 * 600 / TARGET
 
 
 def _children_cpu() -> float:
