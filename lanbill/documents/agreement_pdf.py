@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import re
 
-from weasyprint import HTML
-
 from lanbill import templating
 from lanbill.clock import today
 from lanbill.customers.addresses import address_text
 from lanbill.db import transaction
 from lanbill.documents.content import seller_of
-from lanbill.documents.render import FILTERS, TEMPLATES, _font_config, _ru_date, folders
+from lanbill.documents.render import FILTERS, _ru_date, folders, html_to_pdf
 from lanbill.errors import N_, ValidationError
 from lanbill.models import Account, Agreement, Operator, Setting, Subscriber, Tariff
 from lanbill.notify.texts import Text, render
@@ -196,6 +194,6 @@ def agreement_pdf(agreement: Agreement, instance_path, *, with_passport: bool, a
         subscriber_kpp=subscriber.kpp if subscriber.kind == "legal" else "",
         printed_on=today(),
     )
-    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(font_config=_font_config())
+    pdf = html_to_pdf(html, instance_path)
     audit.record(actor, "agreement.print", "agreement", agreement.id, after={"with_passport": bool(with_passport)})
     return pdf
