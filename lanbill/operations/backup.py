@@ -461,6 +461,9 @@ def _restore_sqlite(dump: Path, url: str) -> None:
 
 
 def _drop_pg_tables(url: str) -> None:
+    """Empty the public schema for a restore: its tables (with their
+    sequences and triggers) and its functions (the reports' trigger
+    functions are in the dump too, and pg_restore stops at one that exists)."""
     connection = psycopg2.connect(url.replace("postgres://", "postgresql://", 1))
     try:
         with connection, connection.cursor() as cursor:
@@ -468,6 +471,12 @@ def _drop_pg_tables(url: str) -> None:
             tables = [row[0] for row in cursor.fetchall()]
             if tables:
                 cursor.execute("DROP TABLE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+            cursor.execute("SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n "
+                           "ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.prokind = 'f' "
+                           "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')")
+            functions = [row[0] for row in cursor.fetchall()]
+            if functions:
+                cursor.execute("DROP FUNCTION " + ", ".join(functions) + " CASCADE")
     finally:
         connection.close()
 
