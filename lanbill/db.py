@@ -6,6 +6,7 @@ DATABASE_URL; web requests, agents, tasks and tests all use it.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import json
 import os
@@ -330,3 +331,59 @@ class Prepared:
     def first(self, **values):
         rows = self(**values)
         return rows[0] if rows else None
+
+
+# --- many rows in one statement ------------------------------------------------------------------
+#
+# The batch paths (registry posting, bulk import, the ledger's bulk posting)
+# write thousands of rows at once.  Peewee's insert_many builds one query
+# object per call and psycopg2's executemany is a statement per row; these
+# send one prepared statement (SQLite executemany) or pages of VALUES
+# (psycopg2 execute_values).  Values must already be in their database form
+# (a field's db_value, then `storage_value`); errors come as Peewee's
+# exception classes (peewee.IntegrityError …), as from a Peewee query.
+
+
+def storage_value(value):
+    """A value as the driver stores it: dates and times as ISO text on
+    SQLite (Peewee's own storage form there), anything else unchanged."""
+    if isinstance(value, (dt.date, dt.datetime)) and is_sqlite():
+        return value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return value
+
+
+def insert_rows(table: str, columns, rows: list[tuple], page_size: int = 1000) -> int:
+    """INSERT `rows` (tuples in the order of `columns`) into `table`; the
+    number of rows."""
+    if not rows:
+        return 0
+    names = ", ".join(f'"{column}"' for column in columns)
+    with peewee.__exception_wrapper__:
+        if is_sqlite():
+            marks = ", ".join([database.param] * len(columns))
+            database.cursor().executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+        else:
+            from psycopg2.extras import execute_values
+
+            execute_values(database.cursor(), f'INSERT INTO "{table}" ({names}) VALUES %s', rows,
+                           page_size=page_size)
+    return len(rows)
+
+
+def update_by_id(table: str, column: str, pairs: list[tuple], *, add: bool = False, page_size: int = 1000) -> None:
+    """Per row id, set `column` to a value — or, with `add`, add the value
+    to it (a balance move): `pairs` are (id, value)."""
+    if not pairs:
+        return
+    with peewee.__exception_wrapper__:
+        if is_sqlite():
+            value = f'"{column}" + ?' if add else "?"
+            database.cursor().executemany(f'UPDATE "{table}" SET "{column}" = {value} WHERE "id" = ?',
+                                          [(value, row_id) for row_id, value in pairs])
+        else:
+            from psycopg2.extras import execute_values
+
+            value = f't."{column}" + v.value' if add else "v.value"
+            execute_values(database.cursor(),
+                           f'UPDATE "{table}" AS t SET "{column}" = {value} FROM (VALUES %s) AS v(id, value) '
+                           f'WHERE t."id" = v.id', list(pairs), page_size=page_size)

@@ -12,11 +12,21 @@ import datetime as dt
 from decimal import Decimal
 
 import peewee
-from psycopg2.extras import execute_values
 
 from lanbill.actor import actor_of
 from lanbill.billing import blocks
-from lanbill.db import CENT, database, from_minor, insert_row, is_sqlite, to_minor, transaction
+from lanbill.db import (
+    CENT,
+    database,
+    from_minor,
+    insert_row,
+    insert_rows,
+    is_sqlite,
+    storage_value,
+    to_minor,
+    transaction,
+    update_by_id,
+)
 from lanbill.errors import N_, ValidationError
 from lanbill.models import Agreement, LedgerEntry
 from lanbill.models.agreements import LEDGER_KINDS
@@ -245,20 +255,7 @@ def post_entries(entries: list[dict], *, actor=None, stamps: dict | None = None,
         for entry in fresh:
             moves[entry["agreement_id"]] = moves.get(entry["agreement_id"], Decimal(0)) + Decimal(entry["amount"])
         moves = {k: v for k, v in moves.items() if v}
-        ids = sorted(moves)
-        if is_sqlite():
-            database.cursor().executemany(
-                "UPDATE agreement SET balance = balance + ? WHERE id = ?",
-                [(to_minor(moves[aid]), aid) for aid in ids],
-            )
-        else:
-            # psycopg2's executemany is a statement per row: one UPDATE … FROM (VALUES …) per page instead
-            execute_values(
-                database.cursor(),
-                "UPDATE agreement AS a SET balance = a.balance + v.amount FROM (VALUES %s) AS v(id, amount) "
-                "WHERE a.id = v.id",
-                [(aid, to_minor(moves[aid])) for aid in ids], page_size=1000,
-            )
+        update_by_id("agreement", "balance", [(aid, to_minor(moves[aid])) for aid in sorted(moves)], add=True)
         blocks.balances_moved(moves, stamps)
     return fresh
 
@@ -268,26 +265,16 @@ def _insert_rows(entries: list[dict], who) -> None:
     values go through each field's own db_value, as Peewee would do."""
     fields = [LedgerEntry._meta.fields["agreement" if c == "agreement_id" else c] for c in ENTRY_COLUMNS]
     extra = [LedgerEntry.manager_id, LedgerEntry.actor, LedgerEntry.created_at]
-    columns = ", ".join(f.column_name for f in fields + extra)
-    marks = ", ".join([database.param] * (len(fields) + len(extra)))
     now = LedgerEntry.created_at.db_value(LedgerEntry.created_at.default())
     rows = []
     for entry in entries:
         row = [f.db_value(entry.get(c)) if entry.get(c) is not None else None
                for f, c in zip(fields, ENTRY_COLUMNS, strict=True)]
         row += [who.manager_id, who.label, now]
-        rows.append(tuple(_plain(v) for v in row))
-    if is_sqlite():
-        database.cursor().executemany(f"INSERT INTO ledger_entry ({columns}) VALUES ({marks})", rows)
-    else:
-        execute_values(database.cursor(), f"INSERT INTO ledger_entry ({columns}) VALUES %s", rows, page_size=1000)
+        rows.append(tuple(storage_value(v) for v in row))
+    insert_rows("ledger_entry", [f.column_name for f in fields + extra], rows)
 
 
-def _plain(value):
-    """Dates as ISO text on SQLite (Peewee's own storage form there)."""
-    if isinstance(value, (dt.date, dt.datetime)) and is_sqlite():
-        return value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat()
-    return value
 
 
 def _stamp(stamps, agreement_id):
@@ -333,34 +320,13 @@ def post_payment_entries(entries: list[dict], *, actor=None) -> None:
         now = LedgerEntry.created_at.db_value(LedgerEntry.created_at.default())
         amount_field = LedgerEntry.amount
         rows = [(e["id"], e["agreement_id"], amount_field.db_value(e["amount"]), "payment", e["payment_id"],
-                 e.get("comment") or "", who.manager_id, who.label, _plain(now)) for e in entries]
-        columns = ", ".join(f'"{c}"' for c in PAYMENT_ENTRY_COLUMNS)
-        if is_sqlite():
-            marks = ", ".join([database.param] * len(PAYMENT_ENTRY_COLUMNS))
-            with_peewee_errors(database.cursor().executemany,
-                               f'INSERT INTO "ledger_entry" ({columns}) VALUES ({marks})', rows)
-        else:
-            with_peewee_errors(execute_values, database.cursor(),
-                               f'INSERT INTO "ledger_entry" ({columns}) VALUES %s', rows, page_size=1000)
+                 e.get("comment") or "", who.manager_id, who.label, storage_value(now)) for e in entries]
+        insert_rows("ledger_entry", PAYMENT_ENTRY_COLUMNS, rows)
         moves: dict[int, Decimal] = {}
         for entry in entries:
             moves[entry["agreement_id"]] = moves.get(entry["agreement_id"], Decimal(0)) + Decimal(entry["amount"])
         moves = {k: v for k, v in moves.items() if v}
-        ids = sorted(moves)
-        if is_sqlite():
-            with_peewee_errors(database.cursor().executemany,
-                'UPDATE "agreement" SET "balance" = "balance" + ? WHERE "id" = ?',
-                [(to_minor(moves[aid]), aid) for aid in ids])
-        else:
-            with_peewee_errors(execute_values,
-                database.cursor(),
-                "UPDATE agreement AS a SET balance = a.balance + v.amount FROM (VALUES %s) AS v(id, amount) "
-                "WHERE a.id = v.id",
-                [(aid, to_minor(moves[aid])) for aid in ids], page_size=1000)
+        update_by_id("agreement", "balance", [(aid, to_minor(moves[aid])) for aid in sorted(moves)], add=True)
         blocks.balances_moved(moves)
 
 
-def with_peewee_errors(function, *args, **kwargs):
-    """A DB-API call with Peewee's exception classes (peewee.IntegrityError …)."""
-    with peewee.__exception_wrapper__:
-        return function(*args, **kwargs)

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import peewee
-from psycopg2.extras import execute_values
 
 from lanbill import events
 from lanbill.actor import actor_of
-from lanbill.billing.ledger import post_entry, post_payment_entries, reserve_ids, with_peewee_errors
+from lanbill.billing.ledger import post_entry, post_payment_entries, reserve_ids
 from lanbill.clock import now_utc, to_utc, today
-from lanbill.db import database, insert_row, is_sqlite, transaction
+from lanbill.db import database, insert_row, insert_rows, is_sqlite, storage_value, transaction
 from lanbill.errors import N_, BillingError, Conflict, NotFound, ValidationError
 from lanbill.models import Agreement, LedgerEntry, Payment
 from lanbill.models.agreements import PAYMENT_METHODS
@@ -351,23 +350,8 @@ def _insert_payments(payments: list[Payment]) -> None:
     (executemany / execute_values), each value through its field's own
     conversion as Peewee would do."""
     fields = Payment._meta.sorted_fields
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    rows = [tuple(_plain(f.db_value(p.__data__.get(f.name))) for f in fields) for p in payments]
-    if not rows:
-        return
-    if is_sqlite():
-        marks = ", ".join([database.param] * len(fields))
-        with_peewee_errors(database.cursor().executemany, f'INSERT INTO "payment" ({columns}) VALUES ({marks})', rows)
-    else:
-        with_peewee_errors(execute_values, database.cursor(), f'INSERT INTO "payment" ({columns}) VALUES %s', rows,
-                           page_size=1000)
-
-
-def _plain(value):
-    """Dates as ISO text on SQLite (Peewee's own storage form there)."""
-    if isinstance(value, (dt.date, dt.datetime)) and is_sqlite():
-        return value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat()
-    return value
+    insert_rows("payment", [f.column_name for f in fields],
+                [tuple(storage_value(f.db_value(p.__data__.get(f.name))) for f in fields) for p in payments])
 
 
 def _same_or_conflict(existing: Payment, agreement: Agreement, amount: Decimal) -> Payment:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as dt
 
 import peewee
-from psycopg2.extras import execute_values
 
 from lanbill.actor import actor_of
 from lanbill.billing.ledger import post_entries
@@ -43,6 +42,7 @@ from lanbill.customers.accounts import _clean_fields
 from lanbill.customers.agreements import _clean_number, number_pattern, render_number
 from lanbill.customers.subscribers import _clean, name_skeleton, system_group
 from lanbill.db import EncryptedField, database, is_sqlite
+from lanbill.db import insert_rows as db_insert_rows
 from lanbill.models import Account, AccountIp, Agreement, Counter, Subscriber, SubscriberGroup, TariffChange
 
 LOOKUP_CHUNK = 900  # bound parameters per IN (…) look-up
@@ -178,7 +178,6 @@ def insert_rows(model, rows: list[dict]) -> int:
             value = f.default() if callable(f.default) else f.default
             convert = _converter(f)
             defaults.append(convert(value) if convert else value)
-    columns = ", ".join(f'"{f.column_name}"' for f in given + rest)
     tail = tuple(defaults)
     names = [f.name for f in given]
     converters = [(index, convert) for index, convert in enumerate(_converter(f) for f in given) if convert]
@@ -188,14 +187,7 @@ def insert_rows(model, rows: list[dict]) -> int:
         for index, convert in converters:
             values[index] = convert(values[index])
         data.append(tuple(values) + tail)
-    table = meta.table_name
-    cursor = database.cursor()
-    if is_sqlite():
-        marks = ", ".join("?" for _ in range(len(given) + len(rest)))
-        cursor.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', data)
-    else:
-        execute_values(cursor, f'INSERT INTO "{table}" ({columns}) VALUES %s', data, page_size=PAGE)
-    return len(data)
+    return db_insert_rows(meta.table_name, [f.column_name for f in given + rest], data, page_size=PAGE)
 
 
 def next_numbers(operator_id: int, days: list[dt.date], also_taken=()) -> list[str]:

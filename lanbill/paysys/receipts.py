@@ -33,13 +33,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from psycopg2.extras import execute_values
-
 from lanbill import events
 from lanbill.actor import actor_of
-from lanbill.billing.ledger import with_peewee_errors
 from lanbill.clock import now_utc, to_local
-from lanbill.db import database, insert_row, is_sqlite, transaction
+from lanbill.db import database, insert_row, insert_rows, is_sqlite, storage_value, transaction
 from lanbill.errors import N_, Conflict, NotFound
 from lanbill.models import Agreement, Operator, Payment, Subscriber
 from lanbill.models.paysys import PaymentSystem
@@ -222,17 +219,8 @@ def enqueue_sales(payments: list[Payment]) -> int:
         data = FiscalReceipt(payment=payment.id, operator=operator_id, operation="sell",
                              external_id=f"pay-{payment.id}", amount=payment.amount, client_contact=f"{key}:{value}",
                              timestamp=stamp, next_try_at=now, created_at=now).__data__
-        rows.append(tuple(_plain(f.db_value(data.get(f.name))) for f in fields))
-    if rows:
-        columns = ", ".join(f'"{f.column_name}"' for f in fields)
-        if is_sqlite():
-            marks = ", ".join([database.param] * len(fields))
-            with_peewee_errors(database.cursor().executemany,
-                               f'INSERT INTO "fiscal_receipt" ({columns}) VALUES ({marks})', rows)
-        else:
-            with_peewee_errors(execute_values, database.cursor(),
-                               f'INSERT INTO "fiscal_receipt" ({columns}) VALUES %s', rows, page_size=1000)
-    return len(rows)
+        rows.append(tuple(storage_value(f.db_value(data.get(f.name))) for f in fields))
+    return insert_rows("fiscal_receipt", [f.column_name for f in fields], rows)
 
 
 def _on_payment_cancelled(sender=None, payment=None, **kw):
@@ -501,11 +489,6 @@ def save_settings(operator_id, data: dict, *, actor) -> FiscalSettings:
 
 
 
-def _plain(value):
-    """Dates as ISO text on SQLite (Peewee's own storage form there)."""
-    if isinstance(value, (dt.date, dt.datetime)) and is_sqlite():
-        return value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat()
-    return value
 
 
 # --- health ---------------------------------------------------------------------------------

@@ -32,13 +32,11 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from peewee import fn
-from psycopg2.extras import execute_values
 
 from lanbill.actor import actor_of
-from lanbill.billing.ledger import with_peewee_errors
 from lanbill.billing.payments import PaymentItem, cancel_payment, post_payment, post_payments
 from lanbill.clock import now_utc, today
-from lanbill.db import database, from_minor, is_sqlite, transaction
+from lanbill.db import database, from_minor, transaction, update_by_id
 from lanbill.errors import N_, BillingError, Conflict, NotFound, ValidationError
 from lanbill.models import Agreement, Operator, Payment, Subscriber
 from lanbill.models.paysys import PaymentSystem
@@ -432,13 +430,7 @@ def _book_rows(rows: list[RegistryRow], system: PaymentSystem, registry: Registr
                      reason_detail=f"#{result.payment.id}")
         else:
             links.append((result.payment.id, row.id))
-    if is_sqlite():
-        with_peewee_errors(database.cursor().executemany,
-                           'UPDATE "registry_row" SET "payment_id" = ? WHERE "id" = ?', links)
-    elif links:
-        with_peewee_errors(execute_values, database.cursor(),
-                           'UPDATE "registry_row" AS r SET "payment_id" = v.payment FROM (VALUES %s) '
-                           'AS v(payment, id) WHERE r."id" = v.id', links, page_size=1000)
+    update_by_id("registry_row", "payment_id", [(row_id, payment_id) for payment_id, row_id in links])
 
 
 def _row_comment(row: RegistryRow, registry: RegistryImport) -> str:
