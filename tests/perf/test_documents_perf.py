@@ -65,8 +65,9 @@ def _bulk_agreements(count: int) -> None:
     now = dt.datetime(2026, 11, 1, 12, 0)
     with transaction():
         first = Subscriber.select().count() + 1
-        Subscriber.insert_many([{"name": f"Абонент {n}", "kind": "individual", "delivery_method": "email",
-                                 "login": f"perf{n}"} for n in range(count)]).execute()
+        for start in range(0, count, 500):  # SQLite's limit of variables per statement
+            Subscriber.insert_many([{"name": f"Абонент {n}", "kind": "individual", "delivery_method": "email",
+                                     "login": f"perf{n}"} for n in range(start, min(count, start + 500))]).execute()
         ids = [s.id for s in Subscriber.select(Subscriber.id).where(Subscriber.login.startswith("perf"))
                .order_by(Subscriber.id)]
         assert len(ids) == count and ids[0] >= first
