@@ -91,34 +91,33 @@ def cabinet_view_home(subscriber_id):
     return _render("home.html", subscriber, "home", agreements=cabinet.home(subscriber))
 
 
-@bp.route("/subscribers/<int:subscriber_id>/cabinet/payments", methods=["GET"])
-@requires("subscribers.view")
-def cabinet_view_payments(subscriber_id):
+def _agreement_history(subscriber_id, page: str, title, history, total_of):
+    """A history page of one of the subscriber's agreements (?agreement=,
+    the first by default) for the period asked."""
     subscriber = visible_subscriber(subscriber_id)
     agreements = cabinet.own_agreements(subscriber)
     agreement = _chosen_agreement(subscriber, agreements)
     if agreement is None:
-        return _render("no_agreements.html", subscriber, "payments", title=_l("Payment history"))
+        return _render("no_agreements.html", subscriber, page, title=title)
     first, last, error = _period()
-    rows = cabinet.payment_history(agreement, first, last)
-    total = sum((p.amount for p in rows if p.cancelled_at is None), Decimal("0.00"))
-    return _render("payments.html", subscriber, "payments", agreements=agreements, agreement=agreement,
-                   first=first, last=last, error=error, rows=rows, total=total)
+    rows = history(agreement, first, last)
+    return _render(f"{page}.html", subscriber, page, agreements=agreements, agreement=agreement,
+                   first=first, last=last, error=error, rows=rows, total=total_of(rows))
+
+
+@bp.route("/subscribers/<int:subscriber_id>/cabinet/payments", methods=["GET"])
+@requires("subscribers.view")
+def cabinet_view_payments(subscriber_id):
+    return _agreement_history(
+        subscriber_id, "payments", _l("Payment history"), cabinet.payment_history,
+        lambda rows: sum((p.amount for p in rows if p.cancelled_at is None), Decimal("0.00")))
 
 
 @bp.route("/subscribers/<int:subscriber_id>/cabinet/charges", methods=["GET"])
 @requires("subscribers.view")
 def cabinet_view_charges(subscriber_id):
-    subscriber = visible_subscriber(subscriber_id)
-    agreements = cabinet.own_agreements(subscriber)
-    agreement = _chosen_agreement(subscriber, agreements)
-    if agreement is None:
-        return _render("no_agreements.html", subscriber, "charges", title=_l("Charge history"))
-    first, last, error = _period()
-    rows = cabinet.charge_history(agreement, first, last)
-    total = sum((-e.amount for e in rows), Decimal("0.00"))
-    return _render("charges.html", subscriber, "charges", agreements=agreements, agreement=agreement,
-                   first=first, last=last, error=error, rows=rows, total=total)
+    return _agreement_history(subscriber_id, "charges", _l("Charge history"), cabinet.charge_history,
+                              lambda rows: sum((-e.amount for e in rows), Decimal("0.00")))
 
 
 @bp.route("/subscribers/<int:subscriber_id>/cabinet/blocks", methods=["GET"])

@@ -429,8 +429,8 @@ def _book_rows(rows: list[RegistryRow], system: PaymentSystem, registry: Registr
             _set_row(row, status="duplicate", reason=N_("Already booked by this payment system."),
                      reason_detail=f"#{result.payment.id}")
         else:
-            links.append((result.payment.id, row.id))
-    update_by_id("registry_row", "payment_id", [(row_id, payment_id) for payment_id, row_id in links])
+            links.append((row.id, result.payment.id))
+    update_by_id("registry_row", "payment_id", links)
 
 
 def _row_comment(row: RegistryRow, registry: RegistryImport) -> str:
