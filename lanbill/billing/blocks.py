@@ -20,7 +20,7 @@ from decimal import Decimal
 from lanbill import events
 from lanbill.actor import SYSTEM, actor_of
 from lanbill.clock import now_utc
-from lanbill.db import transaction
+from lanbill.db import database, transaction
 from lanbill.errors import N_, Conflict, ValidationError
 from lanbill.models import Account, AccountStateChange, Agreement
 from lanbill.models.accounts import FLAG_FIELDS, state_from_flags
@@ -275,6 +275,21 @@ def set_flag_many(account_ids, flag: str, value: bool, *, actor=None, reason: st
     return changed
 
 
+_FUNDS_SQL = ('SELECT "id", "balance", "credit_limit", "promised_amount", "promise_refused_until_repaid" '
+              'FROM "agreement" WHERE "id" IN ({ids})')
+
+
+def _funds_of(agreement_ids: list[int]) -> list[Agreement]:
+    """The money columns of these agreements (fixed SQL: Peewee building
+    the select cost more than running it, on every payment of a batch)."""
+    sql = _FUNDS_SQL.format(ids=", ".join([database.param] * len(agreement_ids)))
+    money = (Agreement.balance.python_value, Agreement.credit_limit.python_value,
+             Agreement.promised_amount.python_value)
+    return [Agreement(id=row[0], balance=money[0](row[1]), credit_limit=money[1](row[2]),
+                      promised_amount=money[2](row[3]), promise_refused_until_repaid=bool(row[4]))
+            for row in database.execute_sql(sql, agreement_ids).fetchall()]
+
+
 def balances_moved(moves: dict, stamps: dict | None = None) -> None:
     """`balance_moved` for many agreements at once (the billing run's bulk
     posting): set or lift the balance block of every live account whose
@@ -288,12 +303,8 @@ def balances_moved(moves: dict, stamps: dict | None = None) -> None:
     repaid = []
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
-        query = Agreement.select(
-            Agreement.id, Agreement.balance, Agreement.credit_limit, Agreement.promised_amount,
-            Agreement.promise_refused_until_repaid,
-        ).where(Agreement.id.in_(chunk))
         crossing = {}
-        for agreement in query:
+        for agreement in _funds_of(chunk):
             after = available_funds(agreement)
             before = after - moves[agreement.id]
             if before < 0 or after < 0:

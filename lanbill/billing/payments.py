@@ -211,13 +211,23 @@ def _booked_with_external_id(gateway: str, external_client: str, external_id: st
     (the unique index answers it: one fixed-text query)."""
     row = database.execute_sql(_EXTERNAL_ID_SQL.format(p=database.param),
                                (gateway, external_client, external_id)).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _payment_by_id(row[0])
+
+
+def _payment_by_id(payment_id: int) -> Payment:
     key = type(database.obj)
     sql = _payment_by_id_sql.get(key)
     if sql is None:
         sql = _payment_by_id_sql[key] = Payment.select().where(Payment.id == 0).sql()[0]
-    return next(iter(Payment.raw(sql, row[0])))
+    return next(iter(Payment.raw(sql, payment_id)))
+
+
+def booked_before(payment_system, external_id: str, agreement: Agreement, amount: Decimal) -> Payment | None:
+    """The payment `payment_system` already booked under `external_id`, or
+    None: what post_payment answers a repeat with, asked without writing
+    (a Conflict when that payment has another agreement or amount)."""
+    existing = _booked_with_external_id(payment_system.kind, payment_system.code, str(external_id).strip())
+    return None if existing is None else _same_or_conflict(existing, agreement, amount)
 
 
 @dataclass
@@ -333,16 +343,23 @@ def post_payments(items: list[PaymentItem], *, actor, payment_system, method: st
 
 
 def _booked_many(gateway: str, external_client: str, external_ids: list[str]) -> dict[str, Payment]:
-    """Payments this client already booked under any of these ids."""
+    """Payments this client already booked under any of these ids (fixed
+    SQL for the ids, 500 at a time; the rare payments found are then read
+    whole)."""
     found: dict[str, Payment] = {}
     ids = sorted(set(external_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        for payment in Payment.select().where((Payment.gateway == gateway)
-                                              & (Payment.external_client == external_client)
-                                              & Payment.external_id.in_(chunk)):
-            found[payment.external_id] = payment
+        sql = _EXTERNAL_IDS_SQL.format(p=database.param, ids=", ".join([database.param] * len(chunk)))
+        for payment_id, external_id in database.execute_sql(sql, (gateway, external_client, *chunk)).fetchall():
+            found[external_id] = _payment_by_id(payment_id)
     return found
+
+
+_EXTERNAL_IDS_SQL = (
+    'SELECT "id", "external_id" FROM "payment" '
+    'WHERE "gateway" = {p} AND "external_client" = {p} AND "external_id" IN ({ids})'
+)
 
 
 def _insert_payments(payments: list[Payment]) -> None:

@@ -54,9 +54,11 @@ class LedgerEntry(BaseModel):
     `idempotency_key` makes periodic charges safe to re-run: (agreement,
     account, kind, service, period) → at most one entry."""
 
-    agreement = peewee.ForeignKeyField(Agreement, backref="entries", on_delete="RESTRICT")
+    # No index of its own: (agreement, created_at) below serves every lookup
+    # by agreement, and a booking then updates one index fewer.
+    agreement = peewee.ForeignKeyField(Agreement, backref="entries", on_delete="RESTRICT", index=False)
     amount = MoneyField()
-    kind = peewee.CharField(max_length=24, index=True)
+    kind = peewee.CharField(max_length=24)  # a handful of values: not an index's first column
     account_id = peewee.IntegerField(null=True, index=True)
     tariff_id = peewee.IntegerField(null=True)
     service_id = peewee.IntegerField(null=True)
@@ -72,7 +74,9 @@ class LedgerEntry(BaseModel):
     actor = peewee.CharField(max_length=128, default="")  # "manager:admin", "job:rent", "api:…"
     comment = peewee.TextField(default="")
     idempotency_key = peewee.CharField(max_length=200, null=True, unique=True)
-    created_at = peewee.DateTimeField(default=utcnow, index=True)
+    # Indexed as the first column of the reports' covering index
+    # (created_at, agreement_id, kind, amount), migration 0100.
+    created_at = peewee.DateTimeField(default=utcnow)
 
     class Meta:
         indexes = ((("agreement", "created_at"), False),)
@@ -82,9 +86,12 @@ class Payment(BaseModel):
     """A payment (seed 002 «Работа с платежами»).  Cancelling it posts a
     `payment_reversal` entry; the payment row stays with the reason."""
 
-    agreement = peewee.ForeignKeyField(Agreement, backref="payments", on_delete="RESTRICT")
+    # No index of its own: (agreement, created_at) below serves lookups by
+    # agreement; paid_at is the first column of the reports' covering index
+    # (migration 0100).
+    agreement = peewee.ForeignKeyField(Agreement, backref="payments", on_delete="RESTRICT", index=False)
     amount = MoneyField()
-    paid_at = peewee.DateTimeField(index=True)
+    paid_at = peewee.DateTimeField()
     document_number = peewee.CharField(max_length=64)
     method = peewee.CharField(max_length=16, default="cash")
     gateway = peewee.CharField(max_length=32, default="")
@@ -98,7 +105,7 @@ class Payment(BaseModel):
     comment = peewee.TextField(default="")
     manager_id = peewee.IntegerField(null=True)
     actor = peewee.CharField(max_length=128, default="")
-    entry = peewee.ForeignKeyField(LedgerEntry, null=True, backref="+")
+    entry = peewee.ForeignKeyField(LedgerEntry, null=True, backref="+", index=False)  # no lookup by entry
     cancelled_at = peewee.DateTimeField(null=True)
     cancelled_by = peewee.CharField(max_length=128, default="")
     cancel_reason = peewee.TextField(default="")

@@ -135,7 +135,8 @@ def handle(system: PaymentSystem, params: dict, *, address: str = "") -> str:
     if command == "check":
         return answer(txn_id, OK)
     try:
-        payment, _created = systems.book(system, found.agreement, amount, txn_id, paid_at=paid_at, address=address)
+        payment, _created = systems.book_together(system, found.agreement, amount, txn_id, paid_at=paid_at,
+                                                  address=address)
     except Conflict:
         return answer(txn_id, OTHER, "Duplicate txn_id with other details")
     except ValidationError:

@@ -170,9 +170,12 @@ def _on_payments_booked(sender=None, payments=(), **kw):
     the payments stay booked (the outbox screen shows what is missing)."""
     if not payments:
         return
+    wanted = _systems_wanting(payments)
+    if all(p.payment_system_id is not None and not wanted[p.payment_system_id] for p in payments):
+        return  # terminals and agents send their own receipts: one read, no savepoint
     try:
         with database.atomic():
-            enqueue_sales(list(payments))
+            enqueue_sales(list(payments), wanted)
     except Exception:  # noqa: BLE001 - the payments must go through whatever happens here
         log.exception("receipts not queued for a batch of %s payments", len(payments))
 
@@ -184,15 +187,22 @@ _SALES_SQL = (
 )
 
 
-def enqueue_sales(payments: list[Payment]) -> int:
-    """enqueue_sale for many payments at once: the agreements' operators,
-    subscribers and fiscal settings in one query per 500, the receipts
-    in one statement.  Returns how many were queued."""
-    systems_wanted: dict[int, bool] = {}
+def _systems_wanting(payments) -> dict[int, bool]:
+    """Payment system id → whether its payments need a receipt."""
+    wanted: dict[int, bool] = {}
     for system_id in {p.payment_system_id for p in payments if p.payment_system_id is not None}:
         row = database.execute_sql(f'SELECT "needs_receipt" FROM "payment_system" WHERE "id" = {database.param}',
                                    (system_id,)).fetchone()
-        systems_wanted[system_id] = bool(row and row[0])
+        wanted[system_id] = bool(row and row[0])
+    return wanted
+
+
+def enqueue_sales(payments: list[Payment], systems_wanted: dict[int, bool] | None = None) -> int:
+    """enqueue_sale for many payments at once: the agreements' operators,
+    subscribers and fiscal settings in one query per 500, the receipts
+    in one statement.  Returns how many were queued."""
+    if systems_wanted is None:
+        systems_wanted = _systems_wanting(payments)
     found: dict[int, tuple] = {}
     agreement_ids = sorted({p.agreement_id for p in payments})
     for start in range(0, len(agreement_ids), 500):

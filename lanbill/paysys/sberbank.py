@@ -141,7 +141,7 @@ def handle(system: PaymentSystem, params: dict, *, address: str = "") -> str:
     if problem:
         return answer(TOO_SMALL if problem == "too_small" else TOO_LARGE)
     try:
-        payment, created = systems.book(system, agreement, amount, pay_id, paid_at=paid_at, address=address)
+        payment, created = systems.book_together(system, agreement, amount, pay_id, paid_at=paid_at, address=address)
     except Conflict:
         return answer(BAD_AMOUNT, "Платёж с этим идентификатором уже принят с другими данными")
     except ValidationError:

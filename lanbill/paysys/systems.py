@@ -30,13 +30,16 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+import peewee
+
 from lanbill import events
 from lanbill.actor import Actor
 from lanbill.billing import blocks
-from lanbill.billing.payments import post_payment
+from lanbill.billing.payments import Booked, PaymentItem, booked_before, post_payment, post_payments
 from lanbill.billing.rent import tariff_rates
 from lanbill.db import database, transaction
-from lanbill.errors import N_, Conflict, ValidationError
+from lanbill.errors import N_, BillingError, Conflict, ValidationError
+from lanbill.group_commit import GroupCommit
 from lanbill.models import Account, Agreement, Currency, Operator, Tariff
 from lanbill.models.paysys import ACCOUNT_IDENTIFIERS, PAYMENT_SYSTEM_KINDS, PaymentSystem
 from lanbill.money import MoneyError, parse_money
@@ -453,7 +456,65 @@ def book(system: PaymentSystem, agreement: Agreement, amount: Decimal, external_
             payment_system=system,
         )
     except Conflict:
-        log.warning("payment system %s: transaction %s repeated with other details; refused",
-                    system.code, external_id)
-        events.external_payment_refused.send(system=system, external_id=external_id, reason="conflict")
+        _refused(system, external_id)
         raise
+
+
+def _refused(system: PaymentSystem, external_id: str) -> None:
+    """A transaction id repeated with other details: logged and alerted."""
+    log.warning("payment system %s: transaction %s repeated with other details; refused", system.code, external_id)
+    events.external_payment_refused.send(system=system, external_id=external_id, reason="conflict")
+
+
+def book_together(system: PaymentSystem, agreement: Agreement, amount: Decimal, external_id: str, *,
+                  paid_at=None, address: str = "", method: str = "gateway"):
+    """`book`, for the check/pay protocols whose terminals send hundreds of
+    payments a second: the payments that concurrent requests of this
+    process book at the same moment are written in one transaction
+    (lanbill.group_commit, through post_payments, the batch form of the
+    same payment door), each with exactly book's rules and answer.  A
+    repeat of a booked transaction id is answered before any writing; a
+    racing duplicate that fails a batch (PostgreSQL, two processes) makes
+    that batch book one by one through post_payment.  Inside a transaction
+    it is plain `book`."""
+    if database.in_transaction():
+        return book(system, agreement, amount, external_id, paid_at=paid_at, address=address, method=method)
+    try:
+        earlier = booked_before(system, external_id, agreement, amount)
+    except Conflict:
+        _refused(system, external_id)
+        raise
+    if earlier is not None:
+        return earlier, False
+    item = PaymentItem(agreement=agreement, amount=amount, document_number=external_id[:64],
+                       external_id=external_id, paid_at=paid_at, comment=f"{system.name}: {external_id}")
+    booked = _together.submit((system.id, method, address), (system, item))
+    if booked.error is not None:
+        if isinstance(booked.error, Conflict):
+            _refused(system, external_id)
+        raise booked.error
+    return booked.payment, booked.created
+
+
+def _book_batch(key, entries: list) -> list:
+    """One batch of book_together: the Booked of each (system, item)."""
+    _system_id, method, address = key
+    system = entries[0][0]
+    items = [item for _, item in entries]
+    try:
+        return post_payments(items, actor=system_actor(system, address), payment_system=system, method=method)
+    except peewee.IntegrityError:  # another process booked one of these ids meanwhile
+        out = []
+        for item in items:
+            try:
+                payment, created = post_payment(
+                    item.agreement, item.amount, item.document_number, actor=system_actor(system, address),
+                    paid_at=item.paid_at, method=method, comment=item.comment, external_id=item.external_id,
+                    payment_system=system)
+                out.append(Booked(payment=payment, created=created))
+            except BillingError as exc:
+                out.append(Booked(error=exc))
+        return out
+
+
+_together = GroupCommit(_book_batch, around=transaction)

@@ -67,6 +67,45 @@ def test_twenty_concurrent_repeats_book_one_payment(app, live_server, kind):
         assert {a["EXT_ID"] for a in answers} == {str(payment.id)}
 
 
+def test_many_different_pays_at_once_each_book_once_with_their_own_answer(app, live_server):
+    """Pays arriving together are written in shared transactions (the
+    group commit); every answer still names its own payment, repeats in
+    the same burst book nothing more, and a clash with other details is
+    refused alone."""
+    make_system("osmp", code="burst")
+    agreements = [make_agreement() for _ in range(6)]
+    calls = []
+    for n in range(24):
+        txn = 700000 + n % 20  # 4 repeats of the first ids in the same burst
+        calls.append((txn, agreements[txn % len(agreements)].number, "10.00"))
+    calls.append((700005, agreements[0].number, "99.00"))  # the id of another pay, other details
+    barrier = threading.Barrier(len(calls))
+
+    def send(call):
+        txn, number, amount = call
+        barrier.wait()
+        return _get(f"{live_server}/pay/burst?command=pay&txn_id={txn}&txn_date=20260105120000"
+                    f"&account={number}&sum={amount}")
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        answers = list(pool.map(send, calls))
+    payments = {p.external_id: p for p in Payment.select()}
+    assert len(payments) == 20
+    for (txn, number, amount), answer in zip(calls, answers, strict=True):
+        payment = payments[str(txn)]
+        if (payment.agreement.number, f"{payment.amount:.2f}") != (number, amount):
+            # the clash on 700005: whichever came second is refused, alone
+            assert txn == 700005 and answer["result"] == "300", answer
+            continue
+        assert answer["result"] == "0", answer
+        assert answer["prv_txn"] == str(payment.id)
+    assert sum(a["result"] == "300" for a in answers) == 1
+    assert LedgerEntry.select().count() == 20
+    for agreement in agreements:
+        booked = sum(p.amount for p in payments.values() if p.agreement_id == agreement.id)
+        assert Agreement.get_by_id(agreement.id).balance == booked
+
+
 def _dead_database_url(tmp_path) -> str:
     """A database that cannot be opened: a PostgreSQL port nothing listens
     on, or an SQLite file in a folder that does not exist."""
