@@ -5,7 +5,7 @@ from __future__ import annotations
 import peewee
 
 from lanbill.db import MoneyField, RateField
-from lanbill.models.base import BaseModel, utcnow
+from lanbill.models.base import BaseModel, index_where_set, utcnow
 from lanbill.models.operators import Currency, Operator
 from lanbill.models.subscribers import Subscriber
 
@@ -59,7 +59,7 @@ class LedgerEntry(BaseModel):
     agreement = peewee.ForeignKeyField(Agreement, backref="entries", on_delete="RESTRICT", index=False)
     amount = MoneyField()
     kind = peewee.CharField(max_length=24)  # a handful of values: not an index's first column
-    account_id = peewee.IntegerField(null=True, index=True)
+    account_id = peewee.IntegerField(null=True)  # partial index below: payments have none
     tariff_id = peewee.IntegerField(null=True)
     service_id = peewee.IntegerField(null=True)
     payment_id = peewee.IntegerField(null=True, index=True)
@@ -73,13 +73,17 @@ class LedgerEntry(BaseModel):
     manager_id = peewee.IntegerField(null=True)
     actor = peewee.CharField(max_length=128, default="")  # "manager:admin", "job:rent", "api:…"
     comment = peewee.TextField(default="")
-    idempotency_key = peewee.CharField(max_length=200, null=True, unique=True)
+    idempotency_key = peewee.CharField(max_length=200, null=True)  # unique: partial index below
     # Indexed as the first column of the reports' covering index
     # (created_at, agreement_id, kind, amount), migration 0100.
     created_at = peewee.DateTimeField(default=utcnow)
 
     class Meta:
         indexes = ((("agreement", "created_at"), False),)
+
+
+LedgerEntry.add_index(index_where_set(LedgerEntry.account_id))
+LedgerEntry.add_index(index_where_set(LedgerEntry.idempotency_key, unique=True))
 
 
 class Payment(BaseModel):
@@ -101,7 +105,7 @@ class Payment(BaseModel):
     external_client = peewee.CharField(max_length=64, default="", constraints=[peewee.SQL("DEFAULT ''")])
     # the payment system that booked it (lanbill.models.paysys); then
     # `gateway` is the system's kind and `external_client` its code
-    payment_system_id = peewee.IntegerField(null=True, index=True)
+    payment_system_id = peewee.IntegerField(null=True)  # partial index below: staff payments have none
     comment = peewee.TextField(default="")
     manager_id = peewee.IntegerField(null=True)
     actor = peewee.CharField(max_length=128, default="")
@@ -109,11 +113,17 @@ class Payment(BaseModel):
     cancelled_at = peewee.DateTimeField(null=True)
     cancelled_by = peewee.CharField(max_length=128, default="")
     cancel_reason = peewee.TextField(default="")
-    reversal_entry = peewee.ForeignKeyField(LedgerEntry, null=True, backref="+")
+    reversal_entry = peewee.ForeignKeyField(LedgerEntry, null=True, backref="+", index=False)  # partial below
     created_at = peewee.DateTimeField(default=utcnow, index=True)
 
     class Meta:
-        indexes = ((("gateway", "external_client", "external_id"), True), (("agreement", "created_at"), False))
+        # Lookups by agreement use (agreement_id, paid_at), migration 0040:
+        # the lists order an agreement's payments by the day they were paid.
+        indexes = ((("gateway", "external_client", "external_id"), True),)
+
+
+Payment.add_index(index_where_set(Payment.reversal_entry))
+Payment.add_index(index_where_set(Payment.payment_system_id))
 
 
 class PromisedPayment(BaseModel):

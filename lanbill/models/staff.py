@@ -6,7 +6,7 @@ from __future__ import annotations
 import peewee
 
 from lanbill.db import JSONField
-from lanbill.models.base import BaseModel, utcnow
+from lanbill.models.base import BaseModel, index_where_set, utcnow
 from lanbill.models.subscribers import Group
 
 PERMISSIONS = (
@@ -130,7 +130,7 @@ class AuditLog(BaseModel):
     """Who did what to which object, when, with before/after values."""
 
     at = peewee.DateTimeField(default=utcnow, index=True)
-    manager_id = peewee.IntegerField(null=True, index=True)
+    manager_id = peewee.IntegerField(null=True)  # partial index below: system actors have none
     actor = peewee.CharField(max_length=128, default="")
     action = peewee.CharField(max_length=64, index=True)
     object_type = peewee.CharField(max_length=64, index=True)
@@ -138,3 +138,6 @@ class AuditLog(BaseModel):
     before = JSONField(null=True)
     after = JSONField(null=True)
     ip = peewee.CharField(max_length=45, default="")
+
+
+AuditLog.add_index(index_where_set(AuditLog.manager_id))
