@@ -16,7 +16,7 @@ from lanbill.billing.payments import post_payment
 from lanbill.db import database, is_sqlite
 from tests.factories import make_agreement
 
-TABLES = ("payment", "ledger_entry")
+TABLES = ("payment", "ledger_entry", "audit_log")
 
 
 def _indexes(table: str) -> list[tuple[str, bool, list[str]]]:
