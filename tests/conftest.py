@@ -2,7 +2,7 @@
 
 Each test gets a fresh database: on SQLite a copy of a migrated template
 file; with DATABASE_URL=postgresql://… one database per test process,
-truncated and re-initialised before each test.
+put back to the template's rows before each test (`_reset_pg`).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def database_template(tmp_path_factory):
         bind_database(url)
         database.connect()
         initialize()
+        _PG_TEMPLATES[url] = _pg_snapshot()
         database.close()
         yield url
         conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -68,15 +69,68 @@ def database_template(tmp_path_factory):
         yield str(path)
 
 
+_PG_TEMPLATES: dict[str, tuple[set, dict, dict]] = {}
+_SEQUENCES_SQL = "SELECT quote_ident(sequencename) FROM pg_sequences WHERE schemaname = current_schema()"
+
+
+def _pg_snapshot() -> tuple[set, dict, dict]:
+    """The tables, the rows of every table the initialisation filled and
+    every sequence's position: what `_reset_pg` puts back."""
+    from lanbill.db import database
+
+    rows = {}
+    tables = set(database.get_tables())
+    for table in tables:
+        if table == "schema_migration":
+            continue
+        cursor = database.execute_sql(f'SELECT * FROM "{table}"')
+        found = cursor.fetchall()
+        if found:
+            rows[table] = ([column[0] for column in cursor.description], found)
+    sequences = {}
+    for (name,) in database.execute_sql(_SEQUENCES_SQL).fetchall():
+        sequences[name] = database.execute_sql(f"SELECT last_value, is_called FROM {name}").fetchone()
+    return tables, rows, sequences
+
+
 def _reset_pg(url: str) -> None:
+    """Put the test process's database back to the template: every table
+    emptied (DELETE with the foreign-key triggers off: cheap on the nearly
+    empty tables a test leaves, where TRUNCATE recreated every file), the
+    template's rows written again and the sequences set back — the same
+    start as SQLite's copy of the template file, without initialising
+    again (which hashed a new admin password with argon2 every test).  A
+    test that changed the tables (a restore of an older backup) leaves a
+    schema the rows do not fit: then the database is emptied and
+    initialised (migrated) again, and that becomes the template."""
     from lanbill.db import bind_database, database
     from lanbill.first_run import initialize
 
+    template_tables, rows, sequences = _PG_TEMPLATES[url]
     bind_database(url)
     database.connect(reuse_if_open=True)
-    tables = [t for t in database.get_tables() if t != "schema_migration"]
-    database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-    initialize()
+    now = set(database.get_tables())
+    if now != template_tables:
+        tables = [t for t in now if t != "schema_migration"]
+        database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        initialize()
+        _PG_TEMPLATES[url] = _pg_snapshot()
+        database.close()
+        return
+    with database.atomic():
+        database.execute_sql("SET LOCAL session_replication_role = replica")
+        database.execute_sql("".join(f'DELETE FROM "{table}";' for table in now if table != "schema_migration"))
+        cursor = database.cursor()
+        for table, (columns, values) in rows.items():
+            names = ", ".join(f'"{column}"' for column in columns)
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
+        # the sequences there are now (a restore test may have recreated
+        # some): the template's position, or the start for one it lacked
+        present = [name for (name,) in database.execute_sql(_SEQUENCES_SQL).fetchall()]
+        if present:
+            database.execute_sql("SELECT " + ", ".join(f"setval('{name}', %s, %s)" for name in present),
+                                 [v for name in present for v in sequences.get(name, (1, False))])
     database.close()
 
 
