@@ -85,6 +85,8 @@ def test_osmp_pay_at_least_400_per_second_each_booked_once(web):
     cpu_before, client_before = web.cpu_seconds(), time.process_time()
     result = run_clients(8, payer(10**6), duration=20)
     cpu_ms = (web.cpu_seconds() - cpu_before) / max(1, result.count) * 1000
+    wal = web.instance / "lanbill.db-wal"
+    wal_mb = wal.stat().st_size / 2**20 if wal.exists() else 0.0
     client_ms = (time.process_time() - client_before) / max(1, result.count) * 1000
     with sqlite3.connect(web.instance / "lanbill.db") as db:
         after = db.execute("SELECT COUNT(*) FROM payment WHERE gateway = 'osmp'").fetchone()[0]
@@ -101,7 +103,8 @@ def test_osmp_pay_at_least_400_per_second_each_booked_once(web):
            requests=result.count, rate_per_second=f"{result.rate:.0f}", errors=len(result.errors),
            p50_ms=f"{result.percentile(50) * 1000:.1f}", p95_ms=f"{result.percentile(95) * 1000:.1f}",
            server_cpu_ms_per_request=f"{cpu_ms:.2f}",
-           load_generator_cpu_ms_per_request=f"{client_ms:.2f}", replayed=replay.count, load_average=_load())
+           load_generator_cpu_ms_per_request=f"{client_ms:.2f}", replayed=replay.count,
+           wal_file_mb=f"{wal_mb:.0f}", load_average=_load())
     assert result.errors == [] and replay.errors == []
     assert after - before == result.count  # every answered pay is one payment
     assert after_replay == after and duplicates == 0
