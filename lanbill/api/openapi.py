@@ -37,7 +37,7 @@ def ok(schema_name: str, description: str = "OK", status: str = "200") -> dict:
 def errors(*codes: int) -> dict:
     texts = {
         400: "The body is not a JSON object, or a query parameter is not valid.",
-        401: "Missing or invalid bearer token.",
+        401: "Missing, invalid, revoked or expired bearer token.",
         403: "The token's role lacks the permission.",
         404: "No such object, or not visible to the token's role.",
         409: "Conflicts with the current state (taken, already done, changed meanwhile).",
@@ -668,6 +668,29 @@ PATHS.update({
 })
 
 
+WRITE_METHODS = ("post", "put", "patch", "delete")
+_READ_ONLY = "The token is read-only (scope `read`): it may only read data."
+_NOT_JSON = "The body is not declared JSON (Content-Type: application/json)."
+
+
+def _with_common_refusals(paths: dict) -> dict:
+    """Add the refusals every operation of a kind can get, decided before
+    the route runs: a write with a read-only token (403), a body that is
+    not declared JSON (415)."""
+    error = {"content": {"application/json": {"schema": ref("Error")}}}
+    for item in paths.values():
+        for method, operation_ in item.items():
+            if method not in WRITE_METHODS:
+                continue
+            responses = operation_["responses"]
+            forbidden = responses.get("403")
+            responses["403"] = {"description": f"{forbidden['description']} Or: {_READ_ONLY}" if forbidden
+                                else _READ_ONLY, **error}
+            if "requestBody" in operation_:
+                responses["415"] = {"description": _NOT_JSON, **error}
+    return paths
+
+
 def document() -> dict:
     """The whole document; a deep copy, so a caller may change it freely."""
     return {
@@ -682,7 +705,7 @@ def document() -> dict:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": copy.deepcopy(PATHS),
+        "paths": _with_common_refusals(copy.deepcopy(PATHS)),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "flask --app app token create --manager LOGIN"}},

@@ -70,3 +70,24 @@ def test_payment_systems_are_documented_with_a_write_only_secret(client):
     schemas = document["components"]["schemas"]
     assert "password" not in schemas["PaymentSystem"]["properties"]
     assert schemas["PaymentSystemCreate"]["properties"]["password"]["writeOnly"] is True
+
+
+def test_the_refusals_made_before_a_route_runs_are_documented(app, client, api):
+    """Every operation may get 401 (no, a revoked or an expired token),
+    every write 403 (a read-only token) and every write with a body 415
+    (not declared JSON); the document says so, and the API does it."""
+    document = client.get("/api/v1/openapi.json").json
+    writes_with_body = []
+    for path, item in document["paths"].items():
+        for method in HTTP_METHODS & set(item):
+            responses = item[method]["responses"]
+            if path != "/openapi.json":
+                assert "expired" in responses["401"]["description"], (method, path)
+            if method != "get":
+                assert "read-only" in responses["403"]["description"], (method, path)
+            if "requestBody" in item[method]:
+                assert "415" in responses, (method, path)
+                writes_with_body.append((method, path))
+    assert ("post", "/payments") in writes_with_body
+    refused = api.post("/payments", data="amount=10", headers={"Content-Type": "text/plain"})
+    assert refused.status_code == 415
