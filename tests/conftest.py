@@ -115,11 +115,18 @@ def _reset_pg(url: str) -> None:
         database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
         initialize()
         _PG_TEMPLATES[url] = _pg_snapshot()
-        database.close()
-        return
+    else:
+        _put_back(now, rows, sequences)
+    database.close()
+
+
+def _put_back(tables: set, rows: dict, sequences: dict) -> None:
+    """Empty `tables`, write the template's rows and set the sequences back."""
+    from lanbill.db import database
+
     with database.atomic():
         database.execute_sql("SET LOCAL session_replication_role = replica")
-        database.execute_sql("".join(f'DELETE FROM "{table}";' for table in now if table != "schema_migration"))
+        database.execute_sql("".join(f'DELETE FROM "{table}";' for table in tables if table != "schema_migration"))
         cursor = database.cursor()
         for table, (columns, values) in rows.items():
             names = ", ".join(f'"{column}"' for column in columns)
@@ -131,7 +138,6 @@ def _reset_pg(url: str) -> None:
         if present:
             database.execute_sql("SELECT " + ", ".join(f"setval('{name}', %s, %s)" for name in present),
                                  [v for name in present for v in sequences.get(name, (1, False))])
-    database.close()
 
 
 @pytest.fixture

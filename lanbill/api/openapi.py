@@ -14,7 +14,7 @@ import copy
 
 from flask import jsonify
 
-from lanbill.api import bp
+from lanbill.api import READ_METHODS, bp
 
 # --- helpers ---------------------------------------------------------------
 
@@ -668,7 +668,6 @@ PATHS.update({
 })
 
 
-WRITE_METHODS = ("post", "put", "patch", "delete")
 _READ_ONLY = "The token is read-only (scope `read`): it may only read data."
 _NOT_JSON = "The body is not declared JSON (Content-Type: application/json)."
 
@@ -676,11 +675,12 @@ _NOT_JSON = "The body is not declared JSON (Content-Type: application/json)."
 def _with_common_refusals(paths: dict) -> dict:
     """Add the refusals every operation of a kind can get, decided before
     the route runs: a write with a read-only token (403), a body that is
-    not declared JSON (415)."""
+    not declared JSON (415).  A write is what a read-only token may not
+    do (lanbill.api.READ_METHODS)."""
     error = {"content": {"application/json": {"schema": ref("Error")}}}
     for item in paths.values():
         for method, operation_ in item.items():
-            if method not in WRITE_METHODS:
+            if method == "parameters" or method.upper() in READ_METHODS:
                 continue
             responses = operation_["responses"]
             forbidden = responses.get("403")
